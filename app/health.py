@@ -1,0 +1,21 @@
+"""Health endpoints: `/` (the old check, kept) and `/healthz` (JSON for probes)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/")
+def root() -> tuple[str, int, dict[str, str]]:
+    """The old health check: 200 and a rocket."""
+    return "🚀", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Status and version as JSON. Never includes a secret."""
+    from app import __version__
+
+    return jsonify(status="ok", version=__version__)

@@ -1,0 +1,22 @@
+"""Rocket 2's 12-factor config core: the only package that reads the environment."""
+
+from config.errors import ConfigError, Problem
+from config.github_key import GitHubKey, KeyDecodeError, decode_github_key, encode_key
+from config.loader import load_config
+from config.logfilter import SecretFilter, install_secret_filter
+from config.model import Config
+from config.secret import Secret
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "GitHubKey",
+    "KeyDecodeError",
+    "Problem",
+    "Secret",
+    "SecretFilter",
+    "decode_github_key",
+    "encode_key",
+    "install_secret_filter",
+    "load_config",
+]

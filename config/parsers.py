@@ -1,0 +1,150 @@
+"""Parsers for single values. Each raises ValueError with a message that never quotes the value."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from urllib.parse import urlsplit
+
+_SLACK_TOKEN = re.compile(r"^xox[a-z]*(\.xox[a-z]+)?-[A-Za-z0-9-]+$")
+_GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_CHANNEL = re.compile(r"^[#]?[a-z0-9][a-z0-9_\-]{0,79}$|^[CGD][A-Z0-9]{8,}$")
+_TEAM_SLUG = re.compile(r"^[A-Za-z0-9._\- ]{1,100}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+def text(value: str) -> str:
+    """Any non-empty text."""
+    return value
+
+
+def slack_token(value: str) -> str:
+    """A Slack token: xox…- followed by letters, digits and dashes."""
+    if not _SLACK_TOKEN.match(value):
+        raise ValueError("does not look like a Slack token (it should start with xoxb- or xoxp-)")
+    return value
+
+
+def positive_int(value: str) -> int:
+    """A whole number greater than zero."""
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise ValueError("must be a positive whole number")
+    return int(value)
+
+
+def port(value: str) -> int:
+    """A TCP port number, 1–65535."""
+    number = positive_int(value)
+    if number > 65535:
+        raise ValueError("must be a port number between 1 and 65535")
+    return number
+
+
+def worker_count(value: str) -> int:
+    """A Gunicorn worker count, 1–64."""
+    number = positive_int(value)
+    if number > 64:
+        raise ValueError("must be between 1 and 64")
+    return number
+
+
+def github_login(value: str) -> str:
+    """A valid GitHub user or organisation login."""
+    if not _GITHUB_LOGIN.match(value):
+        raise ValueError(
+            "is not a valid GitHub login (letters, digits and single inner dashes, at most 39)"
+        )
+    return value
+
+
+def team_name(value: str) -> str:
+    """A GitHub team name or slug, or empty for none."""
+    if value and not _TEAM_SLUG.match(value):
+        raise ValueError("is not a valid GitHub team name")
+    return value
+
+
+def channel(value: str) -> str:
+    """A Slack channel: #name, name, or a channel id."""
+    if not _CHANNEL.match(value):
+        raise ValueError("is not a Slack channel name (#name) or channel id")
+    return value
+
+
+def webhook_path(value: str) -> str:
+    """The GitHub webhook path: starts with /, is not / and not under /slack/."""
+    if not value.startswith("/"):
+        raise ValueError("must start with /")
+    if value == "/" or value.rstrip("/") == "":
+        raise ValueError("must not be the root path /")
+    if value == "/slack" or value.startswith("/slack/"):
+        raise ValueError("must not be under /slack/, which Slack's endpoints use")
+    if value in ("/healthz",) or any(c.isspace() for c in value) or "?" in value:
+        raise ValueError("must be a plain path that no other endpoint uses")
+    return value
+
+
+def log_level(value: str) -> str:
+    """A logging level name."""
+    upper = value.upper()
+    if upper not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return upper
+
+
+def log_format(value: str) -> str:
+    """text or json."""
+    lower = value.lower()
+    if lower not in LOG_FORMATS:
+        raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+    return lower
+
+
+def timezone(value: str) -> str:
+    """An IANA time zone name."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            "is not a known IANA time zone (for example America/Los_Angeles)"
+        ) from None
+    return value
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value
+
+
+def database_url(value: str) -> str:
+    """A SQLAlchemy URL for SQLite or PostgreSQL; Heroku's postgres:// is accepted."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as sqlite:///data/rocket2.db or postgresql://…")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return value
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    raise ValueError("must use sqlite or postgresql")
+
+
+def ip_list(value: str) -> str:
+    """A comma-separated list of IP addresses or networks, or * (trust every proxy)."""
+    import ipaddress
+
+    if value.strip() == "*":
+        return "*"
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ValueError("must list at least one IP address or network, or be *")
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError("must be a comma-separated list of IP addresses or networks") from None
+    return ",".join(items)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests need (nginx, wrk, PostgreSQL, a Docker engine, …).
+# Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
+set -euo pipefail
+
+PACKAGES=(nginx openssl wrk)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system: apt-get not found; install these yourself: ${missing[*]}" >&2
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "install-system: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
