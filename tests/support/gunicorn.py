@@ -1,0 +1,111 @@
+"""Start a real Gunicorn (via gunicorn.conf.py) as a subprocess and wait until it serves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes (then fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class GunicornServer:
+    """A running Gunicorn master: ``gunicorn -c gunicorn.conf.py`` run in ``cwd``.
+
+    Tests run it in a temporary directory, so no developer's ./.env is read and data/ is fresh.
+    """
+
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    cwd: Path = REPO
+    args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> GunicornServer:
+        """Start the master; with ``wait``, poll GET / until 200."""
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), *self.args],
+            cwd=str(self.cwd),
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        if wait:
+            wait_until(self._ready, what=f"gunicorn on {self.url} (log: {self.output()[-2000:]})")
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"gunicorn exited {self.proc.returncode}:\n{self.output()}")
+        try:
+            return httpx.get(self.url + "/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, sig: int) -> None:
+        """Send a signal to the master."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 30) -> int:
+        """TERM the master and wait for it; KILL if it does not stop in time."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+def server_env(config_env: Mapping[str, str], port: int, **extra: str) -> dict[str, str]:
+    """A clean process environment: PATH and friends, plus the given Rocket 2 settings."""
+    keep = {
+        k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    }
+    env = {**keep, **config_env, "PORT": str(port), **extra}
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
