@@ -71,8 +71,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    for warning in config.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     print(render_table(config))
     return 0
 
