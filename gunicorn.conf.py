@@ -1,12 +1,84 @@
-"""Gunicorn settings for Rocket 2 (skeleton; completed by the web-app issue)."""
+"""Gunicorn settings for Rocket 2: `gunicorn -c gunicorn.conf.py` from the repo root.
 
-from config import load_config
-from config.cli import default_env_file
+Every value comes from the validated config (config.load_config; only config/ reads the
+environment). Gunicorn executes this file in the master at start and again on every HUP.
+A bad config does not raise here (that would print a traceback); on_starting reports it and
+exits before any socket is bound or worker forked, so there is no boot loop.
+"""
 
-_config = load_config(env_file=default_env_file(None))
+import os
+
+from app import gunicorn_hooks as _hooks
+
+_config, _error = _hooks.load()
 
 wsgi_app = "app.wsgi:app"
-bind = f"0.0.0.0:{_config.port}"
-workers = _config.web_concurrency
+
+# Heroku sets PORT; locally 5000.
+bind = f"0.0.0.0:{_config.port if _config else 5000}"
+
+# WEB_CONCURRENCY processes (Heroku sets it from the dyno size). A mostly idle bot needs
+# little: gthread gives each worker a few threads, so a slow Slack or GitHub call in one
+# request does not block the others, without gevent's monkey-patching of slack-sdk and
+# psycopg. Command work runs after the ack in Bolt's own bounded executor (8 threads).
+workers = _config.web_concurrency if _config else 1
+worker_class = "gthread"
+threads = 4
+
+# Requests finish in milliseconds (work happens after the ack); 30 s is the worker
+# heartbeat limit. graceful_timeout 25 s fits inside Heroku's and compose's 30 s stop window
+# (SIGTERM → SIGKILL) so in-flight replies finish before a kill.
+timeout = 30
+graceful_timeout = 25
+keepalive = 5
+
+# Heartbeat files on tmpfs, not on a possibly slow or full container disk (Gunicorn's advice
+# for Docker); Gunicorn creates unlinked temporary files there.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+
+# Access log to stdout, error log to stderr; one line per record through our formatter
+# (text or JSON), with the secret filter on every handler. The request id is echoed in the
+# X-Request-ID response header, so the access line carries it. No headers, no bodies.
 accesslog = "-"
 errorlog = "-"
+loglevel = (_config.log_level if _config else "INFO").lower()
+logger_class = "app.logs.RocketGunicornLogger"
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms scheme=%({wsgi.url_scheme}e)s request_id=%({x-request-id}o)s'
+)
+
+# Trust X-Forwarded-* only from these addresses (127.0.0.1 unless the environment says
+# otherwise; Heroku sets *). The app applies ProxyFix under the same rule.
+forwarded_allow_ips = _config.forwarded_allow_ips if _config else "127.0.0.1"
+
+# The app is loaded in each worker (not the master), so HUP picks up new code.
+preload_app = False
+proc_name = "rocket2"
+# Gunicorn ≥ 24's control socket is a fixed per-user path shared by every instance on a host.
+control_socket_disable = True
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Master, before binding: refuse a bad config, else create the runtime directory."""
+    _hooks.on_starting(server, _error)
+
+
+def on_reload(server):  # type: ignore[no-untyped-def]
+    """Master, on HUP (this file was just re-executed)."""
+    _hooks.on_reload(server, _error)
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """Worker, after the app loaded: scheduler election, start-up notice."""
+    _hooks.post_worker_init(worker)
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Worker, exiting: stop the scheduler."""
+    _hooks.worker_exit(server, worker)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    """Master, exiting: clean up the runtime directory."""
+    _hooks.on_exit(server)

@@ -8,13 +8,36 @@ from config import Config
 
 __version__ = "2.0.0"
 
+MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: Slack and GitHub payloads are far smaller; → 413
+
 
 def create_app(config: Config) -> Flask:
-    """Build the Flask app from an already-validated Config. No network I/O happens here."""
+    """Build the Flask app from an already-validated Config. No network I/O happens here.
+
+    Blueprints: health (/, /healthz), slack (/slack/commands, /slack/events) and github
+    (GITHUB_WEBHOOK_ENDPT). Background services (scheduler, start-up notice) are not started
+    here; Gunicorn's hooks start them (app.gunicorn_hooks).
+    """
+    from app import commands, github_webhook, health, slack_endpoint
+    from app.http import TrustedProxyFix, install_error_pages, install_request_ids
+    from app.outside import slack_client
+
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.extensions["rocket2.config"] = config
+    ctx = commands.make_context(config, slack_client(config))
+    app.extensions["rocket2.commands"] = ctx
 
-    from app.health import bp as health_bp
-
-    app.register_blueprint(health_bp)
+    install_request_ids(app)
+    install_error_pages(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(slack_endpoint.create_blueprint(slack_endpoint.build_bolt_app(ctx)))
+    app.register_blueprint(
+        github_webhook.create_blueprint(
+            config.github_webhook_endpt,
+            config.github_webhook_secret.reveal().encode(),
+            commands.github_event_handlers(ctx),
+        )
+    )
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, config.forwarded_allow_ips)  # type: ignore[method-assign]
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from app import instance
+
 bp = Blueprint("health", __name__)
 
 
@@ -15,7 +17,11 @@ def root() -> tuple[str, int, dict[str, str]]:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Status and version as JSON. Never includes a secret."""
+    """Status, version, and whether this instance runs the scheduler. Never a secret."""
     from app import __version__
 
-    return jsonify(status="ok", version=__version__)
+    return jsonify(
+        status="ok",
+        version=__version__,
+        scheduler={"running": instance.lock_is_held(instance.SCHEDULER_LOCK)},
+    )

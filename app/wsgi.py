@@ -1,9 +1,11 @@
-"""The WSGI entry point Gunicorn loads: `app.wsgi:app`."""
+"""The WSGI entry point Gunicorn loads: `app.wsgi:app`.
+
+Under gunicorn.conf.py the master has already loaded and validated the config and the worker
+inherits it; elsewhere (another WSGI server, a shell) it is loaded here.
+"""
 
 from __future__ import annotations
 
-from app import create_app
-from config import load_config
-from config.cli import default_env_file
+from app import create_app, instance
 
-app = create_app(load_config(env_file=default_env_file(None)))
+app = create_app(instance.current_config())

@@ -81,6 +81,36 @@ class GunicornServer:
         """Everything the server printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def lines(self, needle: str) -> list[str]:
+        """Output lines that contain ``needle``."""
+        return [line for line in self.output().splitlines() if needle in line]
+
+    def wait_for_output(self, needle: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        """Wait until ``needle`` appears on at least ``count`` lines; return those lines."""
+        wait_until(
+            lambda: len(self.lines(needle)) >= count,
+            timeout,
+            what=f"{count} line(s) with {needle!r} (log: {self.output()[-3000:]})",
+        )
+        return self.lines(needle)
+
+    def wait_exit(self, timeout: float = 20.0) -> int:
+        """Wait for the master to exit by itself; return its exit status."""
+        assert self.proc is not None
+        code = self.proc.wait(timeout)
+        self._log.flush()
+        return code
+
+    def assert_no_secrets(self, secrets: list[str]) -> None:
+        """Fail if any secret value (or any line of a PEM key body) is in the output."""
+        output = self.output()
+        for secret in secrets:
+            pieces = [secret]
+            if "PRIVATE KEY" in secret:
+                pieces = [ln for ln in secret.splitlines() if ln and "PRIVATE KEY" not in ln]
+            for piece in pieces:
+                assert piece not in output, "a secret value appears in the server output"
+
     def signal(self, sig: int) -> None:
         """Send a signal to the master."""
         assert self.proc is not None
@@ -98,7 +128,7 @@ class GunicornServer:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
-        return self.proc.returncode
+        return int(self.proc.returncode)
 
 
 def server_env(config_env: Mapping[str, str], port: int, **extra: str) -> dict[str, str]:
@@ -109,3 +139,11 @@ def server_env(config_env: Mapping[str, str], port: int, **extra: str) -> dict[s
     env = {**keep, **config_env, "PORT": str(port), **extra}
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+SECRET_NAMES = ("SLACK_SIGNING_SECRET", "SLACK_API_TOKEN", "GITHUB_WEBHOOK_SECRET", "GITHUB_KEY")
+
+
+def secrets_of(config_env: Mapping[str, str]) -> list[str]:
+    """The secret values in a Rocket 2 environment (for assert_no_secrets)."""
+    return [config_env[name] for name in SECRET_NAMES if config_env.get(name)]

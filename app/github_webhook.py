@@ -1,0 +1,78 @@
+"""GitHub webhook endpoint at GITHUB_WEBHOOK_ENDPT.
+
+Order matters: the raw body (at most MAX_CONTENT_LENGTH, else 413) is checked against
+X-Hub-Signature-256 — HMAC-SHA256 with GITHUB_WEBHOOK_SECRET, compared in constant time —
+before anything is parsed. Then the event is routed by X-GitHub-Event (never by the payload's
+``action``): ping → 200, an event without a handler → 202, JSON that is not an object → 400.
+No input can produce a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+
+from flask import Blueprint, Response, jsonify, request
+
+from app.commands import GitHubEventHandler
+
+log = logging.getLogger("rocket2.github")
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+SIGNATURE_PREFIX = "sha256="
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    """Whether ``header`` is ``sha256=`` + the hex HMAC-SHA256 of ``body`` under ``secret``."""
+    if not header or not header.startswith(SIGNATURE_PREFIX):
+        return False
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header[len(SIGNATURE_PREFIX) :].encode())
+
+
+def _reply(code: int, /, **fields: object) -> tuple[Response, int]:
+    return jsonify(fields), code
+
+
+def create_blueprint(
+    path: str, secret: bytes, handlers: Mapping[str, GitHubEventHandler]
+) -> Blueprint:
+    """The webhook blueprint, receiving at ``path``."""
+    bp = Blueprint("github", __name__)
+
+    @bp.post(path)
+    def github_webhook() -> tuple[Response, int]:
+        """Verify, parse and route one delivery."""
+        body = request.get_data(cache=False)
+        delivery = request.headers.get("X-GitHub-Delivery", "-")[:64]
+        if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER)):
+            log.warning("github delivery %s rejected: missing or bad signature", delivery)
+            return _reply(401, error="missing or invalid X-Hub-Signature-256")
+        event = request.headers.get("X-GitHub-Event", "")[:64]
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _reply(400, error="body is not valid JSON")
+        if not isinstance(payload, dict):
+            return _reply(400, error="body is not a JSON object")
+        if event == "ping":
+            log.info("github ping received (delivery %s)", delivery)
+            return _reply(200, status="pong")
+        handler = handlers.get(event)
+        if handler is None:
+            log.info("github event %r not handled (delivery %s)", event, delivery)
+            return _reply(202, status="ignored", event=event)
+        try:
+            handler(payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("github %s delivery %s: unexpected payload (%s)", event, delivery, exc)
+            return _reply(400, error="payload is not shaped as expected for this event")
+        except Exception:
+            log.exception("github %s delivery %s failed", event, delivery)
+            return _reply(503, error="could not process the event now; redeliver later")
+        return _reply(200, status="processed", event=event)
+
+    return bp

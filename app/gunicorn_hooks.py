@@ -1,0 +1,95 @@
+"""What gunicorn.conf.py's hooks do. Kept here so it is typed, linted and importable.
+
+Master: load the config (when gunicorn.conf.py is executed, at start and on every HUP),
+refuse to start on a bad one (``on_starting``, before any socket or worker exists), create
+the instance runtime directory, and remove it on exit.
+
+Workers: after the app is loaded, start the scheduler election, install the SIGUSR2
+"run scheduled jobs now" handler, and send the start-up notice if no worker of this
+instance has.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+from app import instance
+from config import Config, ConfigError, load_config
+from config.cli import EXIT_CONFIG_ERROR, default_env_file
+
+_services: dict[str, Any] = {}
+
+
+def load() -> tuple[Config | None, ConfigError | None]:
+    """Load the config for gunicorn.conf.py; on a problem, keep the last good one (if any).
+
+    Never raises for a bad config: raising in the config file would make Gunicorn print a
+    traceback that ends in the problem list (and, on HUP, kill a running server).
+    """
+    try:
+        config = load_config(env_file=default_env_file(None))
+    except ConfigError as exc:
+        return instance.config_or_none(), exc
+    instance.set_config(config)
+    return config, None
+
+
+def on_starting(server: Any, error: ConfigError | None) -> None:
+    """Master, before binding or forking: stop at once on a bad config, else set up."""
+    if error is not None:
+        sys.stderr.write(
+            f"{error}\nRocket 2 did not start. Check it with `rocket2 config check`.\n"
+        )
+        sys.stderr.flush()
+        raise SystemExit(EXIT_CONFIG_ERROR)
+    path = instance.create_runtime_dir()
+    config = instance.current_config()
+    server.log.info(
+        "Rocket 2 starting: %d worker(s), runtime dir %s, GitHub key %s",
+        config.web_concurrency,
+        path,
+        config.github_key.fingerprint,
+    )
+
+
+def on_reload(server: Any, error: ConfigError | None) -> None:
+    """Master, on HUP: a bad config keeps the running one instead of stopping the server."""
+    if error is not None:
+        problems = "; ".join(str(p) for p in error.problems)
+        server.log.error("configuration invalid on reload, keeping the previous one: %s", problems)
+    else:
+        server.log.info("configuration reloaded")
+
+
+def post_worker_init(worker: Any) -> None:
+    """Worker, app loaded: scheduler election, SIGUSR2 handler, start-up notice."""
+    from app.outside import slack_client
+    from app.scheduler import SchedulerService
+    from app.startup import notify_once
+
+    config = instance.current_config()
+    client = slack_client(config)
+    service = SchedulerService(config, client)
+    service.start()
+    _services["scheduler"] = service
+
+    def run_now(signum: int, frame: object) -> None:
+        threading.Thread(target=service.run_jobs_now, name="run-now", daemon=True).start()
+
+    signal.signal(signal.SIGUSR2, run_now)
+    notify_once(client, config.slack_notification_channel)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Worker, exiting: stop the scheduler so the lock is released promptly."""
+    service = _services.pop("scheduler", None)
+    if service is not None:
+        service.stop()
+
+
+def on_exit(server: Any) -> None:
+    """Master, exiting: remove the runtime directory."""
+    instance.remove_runtime_dir()

@@ -1,0 +1,99 @@
+"""HTTP plumbing: request ids, trusted-proxy handling and JSON error pages."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.logs import REQUEST_ID
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxyFix:
+    """Werkzeug's ProxyFix (x_for, x_proto, x_host = 1), applied only to trusted peers.
+
+    ProxyFix on its own believes X-Forwarded-* from anyone. Here it applies only when the
+    peer is in FORWARDED_ALLOW_IPS (or that is ``*``, as on Heroku, whose router is the only
+    way in), so a client talking to Gunicorn directly cannot fake its address or scheme.
+    """
+
+    def __init__(self, wsgi_app: Any, allowed: str) -> None:
+        self._plain = wsgi_app
+        self._fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1)
+        self._any = allowed.strip() == "*"
+        self._networks: list[Network] = [] if self._any else list(_networks(allowed.split(",")))
+
+    def trusted(self, remote_addr: str | None) -> bool:
+        """Whether a request from ``remote_addr`` may set X-Forwarded-*."""
+        if self._any:
+            return True
+        try:
+            address = ipaddress.ip_address(remote_addr or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """Apply ProxyFix when the peer is trusted; otherwise pass the request through."""
+        if self.trusted(environ.get("REMOTE_ADDR")):
+            return self._fixed(environ, start_response)
+        return self._plain(environ, start_response)
+
+
+def _networks(items: Iterable[str]) -> Iterable[Network]:
+    for item in items:
+        if item.strip():
+            yield ipaddress.ip_network(item.strip(), strict=False)
+
+
+def install_request_ids(app: Flask) -> None:
+    """Give every request an id (the proxy's X-Request-ID if sane, else a new one).
+
+    It is on every log line the request causes (through a context variable the log filter
+    reads, carried into Slack listener threads) and returned as X-Request-ID, which the
+    access log prints.
+    """
+
+    @app.before_request
+    def _assign() -> None:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = incoming if _GOOD_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = rid
+        g.request_id_token = REQUEST_ID.set(rid)
+
+    @app.after_request
+    def _echo(response: Response) -> Response:
+        rid = g.get("request_id")
+        if rid:
+            response.headers[REQUEST_ID_HEADER] = rid
+        return response
+
+    @app.teardown_request
+    def _reset(_: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            REQUEST_ID.reset(token)
+
+
+def install_error_pages(app: Flask) -> None:
+    """Errors as small JSON bodies; an unexpected exception is logged and answered 500."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.name), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        app.logger.exception("unhandled error")
+        return jsonify(error="Internal Server Error"), 500

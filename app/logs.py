@@ -1,0 +1,130 @@
+"""Logging: one line per record, text or JSON, a request id, and the secret filter everywhere.
+
+Gunicorn's own loggers get the same treatment through ``RocketGunicornLogger`` (named as
+``logger_class`` in gunicorn.conf.py), so its error and access lines are filtered too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from typing import Any, TextIO
+
+from gunicorn import glogging
+
+from app import instance
+from config import Config, SecretFilter
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("rocket2_request_id", default=None)
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# Libraries that log request or response bodies at DEBUG: never below INFO, whatever LOG_LEVEL.
+QUIET_LOGGERS = ("slack_bolt", "urllib3", "httpx", "httpcore")
+# slack-sdk logs every failed call at ERROR (and its retries); each of our calls reports its
+# own failure in one line (app.outside.report_failure), so only its critical lines are kept.
+SILENT_LOGGERS = ("slack_sdk",)
+# APScheduler's own "Scheduler started" would double ours; its warnings still show.
+WARNING_LOGGERS = ("apscheduler",)
+
+
+class RequestIdFilter(logging.Filter):
+    """Copy the current request id (if any) onto every record as ``request_id``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach request_id; always keep the record."""
+        if not getattr(record, "request_id", None):
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+class OneLineFormatter(logging.Formatter):
+    """Readable text, one line per record: newlines (tracebacks too) are escaped as ``\\n``."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT, DATE_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record on a single line, with ``request_id=…`` when it has one."""
+        text = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            text += f" request_id={request_id}"
+        return text.replace("\r", "").replace("\n", "\\n")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, pid, message, request_id, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record as a single-line JSON object."""
+        entry: dict[str, Any] = {
+            "time": time.strftime(DATE_FORMAT, time.localtime(record.created)),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            entry["request_id"] = request_id
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def make_formatter(log_format: str) -> logging.Formatter:
+    """The formatter for LOG_FORMAT (text or json)."""
+    return JsonFormatter() if log_format == "json" else OneLineFormatter()
+
+
+def secret_filter(config: Config | None) -> SecretFilter:
+    """A SecretFilter for ``config``'s secrets (key blocks are masked even without a config)."""
+    return SecretFilter(config.secret_values() if config is not None else ())
+
+
+def dress_handler(handler: logging.Handler, config: Config | None) -> None:
+    """Give ``handler`` our formatter, the secret filter and the request-id filter (idempotent)."""
+    handler.setFormatter(make_formatter(config.log_format if config else "text"))
+    for old in [f for f in handler.filters if isinstance(f, SecretFilter | RequestIdFilter)]:
+        handler.removeFilter(old)
+    handler.addFilter(RequestIdFilter())
+    handler.addFilter(secret_filter(config))
+
+
+def configure_logging(config: Config | None, stream: TextIO | None = None) -> None:
+    """Send the root logger to stderr (one handler, dressed) at LOG_LEVEL."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_rocket2", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._rocket2 = True  # type: ignore[attr-defined]
+    dress_handler(handler, config)
+    root.addHandler(handler)
+    level = logging.getLevelName(config.log_level if config else "INFO")
+    root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
+    for name in SILENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for name in WARNING_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+class RocketGunicornLogger(glogging.Logger):  # type: ignore[misc]
+    """Gunicorn's logger with our formatters and filters on its error and access handlers."""
+
+    def setup(self, cfg: Any) -> None:
+        """Let Gunicorn build its handlers, then dress each one and configure the root logger."""
+        super().setup(cfg)
+        config = instance.config_or_none()
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                dress_handler(handler, config)
+        configure_logging(config)

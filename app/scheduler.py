@@ -1,0 +1,154 @@
+"""The scheduler: APScheduler with the old bot's one job, run exactly once per instance.
+
+Every worker runs a small election thread; the first to take the instance's scheduler lock
+(an exclusive ``flock`` in the runtime directory, see app.instance) starts the scheduler. If
+that worker dies — crash, timeout kill, recycle, HUP — the kernel drops the lock and another
+worker (or its replacement) takes over within ``RETRY_SECONDS``. See README "How the scheduler
+runs once".
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+
+from app import instance
+from app.outside import report_failure
+from config import Config
+
+log = logging.getLogger("rocket2.scheduler")
+
+RANDOM_CHANNEL_JOB = "random-channel"
+RETRY_SECONDS = 5.0
+CHANNEL_PAGE_SIZE = 200
+
+
+def weekly_trigger(timezone: str) -> CronTrigger:
+    """Every Saturday at 12:00 in ``timezone``."""
+    return CronTrigger(day_of_week="sat", hour=12, minute=0, timezone=ZoneInfo(timezone))
+
+
+def public_channels(client: WebClient) -> list[dict[str, Any]]:
+    """Every non-archived public channel, reading every page of conversations.list."""
+    channels: list[dict[str, Any]] = []
+    pages = client.conversations_list(
+        exclude_archived=True, types="public_channel", limit=CHANNEL_PAGE_SIZE
+    )
+    for page in pages:
+        for channel in page.get("channels", []):
+            if not channel.get("is_archived") and not channel.get("is_private"):
+                channels.append(channel)
+    return channels
+
+
+def post_random_channel(client: WebClient, announcement_channel: str) -> str | None:
+    """Post one random public channel to ``announcement_channel``; return its id, or None."""
+    try:
+        channels = public_channels(client)
+        if not channels:
+            log.info("random channel: no public channel to feature")
+            return None
+        pick = secrets.choice(channels)
+        client.chat_postMessage(
+            channel=announcement_channel,
+            text=f"Featured channel of the week: <#{pick['id']}>. Come say hi!",
+        )
+    except Exception as exc:  # an outside failure must not kill the scheduler
+        report_failure("weekly random-channel post", exc)
+        return None
+    log.info("random channel: featured %s in %s", pick["id"], announcement_channel)
+    return str(pick["id"])
+
+
+def build_scheduler(config: Config, client: WebClient) -> BackgroundScheduler:
+    """A BackgroundScheduler (not started) carrying the weekly random-channel job."""
+    scheduler = BackgroundScheduler(
+        timezone=ZoneInfo(config.scheduler_timezone),
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    scheduler.add_job(
+        post_random_channel,
+        weekly_trigger(config.scheduler_timezone),
+        args=[client, config.slack_announcement_channel],
+        id=RANDOM_CHANNEL_JOB,
+        name="weekly random channel",
+    )
+    return scheduler
+
+
+class SchedulerService:
+    """Runs the scheduler in this process if, and only while, it holds the instance lock."""
+
+    def __init__(self, config: Config, client: WebClient, retry_seconds: float = RETRY_SECONDS):
+        self._config = config
+        self._client = client
+        self._retry = retry_seconds
+        self._lock = instance.InstanceLock(instance.SCHEDULER_LOCK)
+        self._stop = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the election thread (returns at once)."""
+        self._thread = threading.Thread(target=self._run, name="scheduler-election", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._elect_once()
+            except Exception:
+                log.exception("scheduler election failed; retrying")
+            self._stop.wait(self._retry)
+
+    def _elect_once(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            return
+        if not self._lock.acquire():
+            return
+        self._scheduler = build_scheduler(self._config, self._client)
+        self._scheduler.start()
+        job = self._scheduler.get_job(RANDOM_CHANNEL_JOB)
+        log.info(
+            "scheduler started in worker pid=%d (%s); next run %s",
+            _pid(),
+            self._config.scheduler_timezone,
+            job.next_run_time.isoformat() if job else "none",
+        )
+
+    @property
+    def running(self) -> bool:
+        """Whether this process hosts the running scheduler."""
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+    def run_jobs_now(self) -> bool:
+        """Make every job due now (the forced trigger); False if this process is not the host."""
+        if self._scheduler is None or not self._scheduler.running:
+            log.info("run-now ignored: the scheduler does not run in pid=%d", _pid())
+            return False
+        now = datetime.now(ZoneInfo(self._config.scheduler_timezone))
+        for job in self._scheduler.get_jobs():
+            job.modify(next_run_time=now)
+        log.info("run-now: every scheduled job is due now")
+        return True
+
+    def stop(self) -> None:
+        """Stop electing, shut the scheduler down without waiting, release the lock."""
+        self._stop.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._lock.release()
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
