@@ -14,7 +14,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rocket2", description="Rocket 2 operator commands.")
     sub = parser.add_subparsers(dest="command", required=True)
     config_cli.add_commands(sub)
+
+    dev_env = sub.add_parser("dev-env", help="write a throwaway local-development .env")
+    dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
+    dev_env.set_defaults(func=cmd_dev_env)
+
+    app_json = sub.add_parser("app-json", help="print app.json (Heroku) generated from the schema")
+    app_json.set_defaults(func=cmd_app_json)
     return parser
+
+
+def cmd_dev_env(args: argparse.Namespace) -> int:
+    """Write a throwaway .env unless one exists; say which."""
+    from pathlib import Path
+
+    from app.devenv import write_dev_env
+
+    path = Path(args.path)
+    if write_dev_env(path):
+        print(f"wrote a throwaway development config to {path} (fresh key, random secrets)")
+    else:
+        print(f"using the existing {path}")
+    return 0
+
+
+def cmd_app_json(args: argparse.Namespace) -> int:
+    """Print app.json."""
+    import sys
+
+    from app.app_json import render
+
+    sys.stdout.write(render())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

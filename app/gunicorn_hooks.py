@@ -65,13 +65,14 @@ def on_reload(server: Any, error: ConfigError | None) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Worker, app loaded: scheduler election, SIGUSR2 handler, start-up notice."""
+    """Worker, app loaded: start-up notice (once per instance), scheduler election, SIGUSR2."""
     from app.outside import slack_client
     from app.scheduler import SchedulerService
     from app.startup import notify_once
 
     config = instance.current_config()
     client = slack_client(config)
+    notify_once(client, config.slack_notification_channel)
     service = SchedulerService(config, client)
     service.start()
     _services["scheduler"] = service
@@ -80,7 +81,6 @@ def post_worker_init(worker: Any) -> None:
         threading.Thread(target=service.run_jobs_now, name="run-now", daemon=True).start()
 
     signal.signal(signal.SIGUSR2, run_now)
-    notify_once(client, config.slack_notification_channel)
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -29,6 +29,7 @@ log = logging.getLogger("rocket2.scheduler")
 RANDOM_CHANNEL_JOB = "random-channel"
 RETRY_SECONDS = 5.0
 CHANNEL_PAGE_SIZE = 200
+MAX_PAGES = 100
 
 
 def weekly_trigger(timezone: str) -> CronTrigger:
@@ -37,15 +38,24 @@ def weekly_trigger(timezone: str) -> CronTrigger:
 
 
 def public_channels(client: WebClient) -> list[dict[str, Any]]:
-    """Every non-archived public channel, reading every page of conversations.list."""
+    """Every non-archived public channel, reading every page of conversations.list.
+
+    At most MAX_PAGES pages, so a misbehaving cursor cannot loop forever.
+    """
     channels: list[dict[str, Any]] = []
-    pages = client.conversations_list(
-        exclude_archived=True, types="public_channel", limit=CHANNEL_PAGE_SIZE
-    )
-    for page in pages:
-        for channel in page.get("channels", []):
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page = client.conversations_list(
+            exclude_archived=True, types="public_channel", limit=CHANNEL_PAGE_SIZE, cursor=cursor
+        )
+        for channel in page.get("channels") or []:
             if not channel.get("is_archived") and not channel.get("is_private"):
                 channels.append(channel)
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    else:
+        log.warning("random channel: stopped after %d pages of conversations.list", MAX_PAGES)
     return channels
 
 
@@ -95,6 +105,7 @@ class SchedulerService:
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._thread: threading.Thread | None = None
+        self._standing_by = False
 
     def start(self) -> None:
         """Start the election thread (returns at once)."""
@@ -113,6 +124,9 @@ class SchedulerService:
         if self._scheduler is not None and self._scheduler.running:
             return
         if not self._lock.acquire():
+            if not self._standing_by:
+                self._standing_by = True
+                log.debug("scheduler: another worker hosts it; pid=%d stands by", _pid())
             return
         self._scheduler = build_scheduler(self._config, self._client)
         self._scheduler.start()

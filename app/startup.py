@@ -29,6 +29,7 @@ def send_notice(client: WebClient, channel: str) -> bool:
 def notify_once(client: WebClient, channel: str) -> threading.Thread | None:
     """Send the notice in a background thread if no other worker of this instance has."""
     if not instance.first_time("startup", "notice"):
+        log.debug("start-up notice: already sent by this instance")
         return None
     thread = threading.Thread(
         target=send_notice, args=(client, channel), name="startup-notice", daemon=True

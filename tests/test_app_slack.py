@@ -125,3 +125,23 @@ def test_body_over_one_mebibyte_gets_413(server, env, slack):
     body = b"text=" + b"a" * (1024 * 1024 + 1)
     resp = post_signed(server, env, "/slack/commands", body)
     assert resp.status_code == 413
+
+
+def test_debug_logs_carry_no_body_and_no_secret_header(gunicorn_server, env, slack):
+    env.update(SLACK_API_URL=slack.api_url, LOG_LEVEL="DEBUG")
+    server = gunicorn_server(env)
+    body = command_body("user view --email body-marker-4711@example.org", slack.response_url)
+    headers = signed_headers(env["SLACK_SIGNING_SECRET"], body, content_type=FORM)
+    assert (
+        httpx.post(server.url + "/slack/commands", content=body, headers=headers).status_code == 200
+    )
+    slack.wait_for("/respond/hook")
+    hook = json.dumps({"zen": "body-marker-0815"}).encode()
+    httpx.post(server.url + "/webhook", content=hook, headers={"X-GitHub-Event": "ping"})
+    server.wait_for_output("POST /webhook")
+    server.stop()
+    output = server.output()
+    assert "DEBUG" in output
+    assert "body-marker-4711" not in output and "body-marker-0815" not in output
+    assert headers["X-Slack-Signature"] not in output
+    server.assert_no_secrets(secrets_of(env))

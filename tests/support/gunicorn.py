@@ -48,6 +48,7 @@ class GunicornServer:
     log_path: Path
     cwd: Path = REPO
     args: list[str] = field(default_factory=list)
+    command: list[str] | None = None  # instead of `python -m gunicorn -c gunicorn.conf.py`
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,8 +59,15 @@ class GunicornServer:
     def start(self, wait: bool = True) -> GunicornServer:
         """Start the master; with ``wait``, poll GET / until 200."""
         self._log = open(self.log_path, "wb")  # noqa: SIM115
+        command = self.command or [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO / "gunicorn.conf.py"),
+        ]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), *self.args],
+            [*command, *self.args],
             cwd=str(self.cwd),
             env=self.env,
             stdout=self._log,

@@ -120,7 +120,7 @@ class FakeSlack:
         return handler
 
     def _channels(self, request: Request) -> Response:
-        cursor = request.args.get("cursor") or "0"
+        cursor = request.values.get("cursor") or "0"
         index = int(cursor)
         page = self.channels_pages[index]
         next_cursor = str(index + 1) if index + 1 < len(self.channels_pages) else ""
