@@ -12,6 +12,7 @@ import contextvars
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -112,6 +113,7 @@ def _header(headers: Mapping[str, Any], name: str) -> str:
 def _command_listener(ctx: CommandContext) -> Callable[..., None]:
     def on_command(ack: Any, body: dict[str, Any], respond: Any) -> None:
         ack()  # Slack's 3 seconds: answer first, work after
+        started = time.monotonic()
         text, user_id = str(body.get("text", "")), str(body.get("user_id", ""))
         try:
             message = commands.dispatch(text, user_id, ctx)
@@ -126,6 +128,8 @@ def _command_listener(ctx: CommandContext) -> Callable[..., None]:
             )
         except Exception as exc:
             report_failure("reply to response_url", exc)
+            return
+        log.info("slack command answered in %d ms", (time.monotonic() - started) * 1000)
 
     return on_command
 

@@ -50,7 +50,11 @@ def test_startup_notice_and_help_reply_through_response_url(server, env, slack):
     assert reply["response_type"] == "ephemeral"
     assert reply["blocks"][0]["text"]["text"] == "Rocket 2 commands"
     assert "/rocket user view" in json.dumps(reply["blocks"])
-    assert "request_id=" in server.wait_for_output("POST /slack/commands")[0]
+    access = server.wait_for_output("POST /slack/commands")[0]
+    request_id = access.rsplit("request_id=", 1)[1].strip()
+    # The work after the ack ran in a listener thread and still carries the request's id.
+    answered = server.wait_for_output("slack command answered")[0]
+    assert answered.endswith(f"request_id={request_id}")
 
 
 def test_unknown_command_answers_with_the_command_list(server, env, slack):

@@ -7,6 +7,8 @@ import os
 import re
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -33,6 +35,7 @@ def host_pid(line: str) -> int:
 def test_four_workers_one_scheduler_one_notice_and_the_job(gunicorn_server, env, slack):
     env.update(SLACK_API_URL=slack.api_url, WEB_CONCURRENCY="4", LOG_LEVEL="DEBUG")
     env["SLACK_ANNOUNCEMENT_CHANNEL"] = "#announce"
+    env["SCHEDULER_TIMEZONE"] = "Europe/Berlin"
     slack.channels_pages = [
         [{"id": "CARCHIVED", "name": "old", "is_archived": True}],
         [{"id": "CLIVE0001", "name": "live", "is_archived": False}],
@@ -44,6 +47,12 @@ def test_four_workers_one_scheduler_one_notice_and_the_job(gunicorn_server, env,
     server.wait_for_output("stands by", 3)
     started = server.lines(STARTED)
     assert len(started) == 1
+    # The weekly trigger: next run is a Saturday, 12:00, in SCHEDULER_TIMEZONE.
+    next_run = datetime.fromisoformat(started[0].split("next run ", 1)[1].split()[0])
+    berlin = next_run.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (berlin.weekday(), berlin.hour, berlin.minute) == (5, 12, 0)
+    assert next_run.utcoffset() == berlin.utcoffset()
+    assert timedelta(0) < next_run - datetime.now(UTC) <= timedelta(days=7)
     assert len(server.lines("Scheduler started")) == 0  # APScheduler's own line is not repeated
 
     # One start-up notice for the instance, not one per worker.
