@@ -52,10 +52,11 @@ access_log_format = (
 # otherwise; Heroku sets *). The app applies ProxyFix under the same rule.
 forwarded_allow_ips = _config.forwarded_allow_ips if _config else "127.0.0.1"
 
-# The app is loaded in each worker (not the master), so HUP picks up new code.
+# The app is loaded in each worker, not the master, so HUP's new workers load the app anew.
 preload_app = False
 proc_name = "rocket2"
-# Gunicorn ≥ 24's control socket is a fixed per-user path shared by every instance on a host.
+# Gunicorn 27's control socket (unused here) defaults to one per-user path that every
+# instance on a host would share.
 control_socket_disable = True
 
 

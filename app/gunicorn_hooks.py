@@ -11,6 +11,7 @@ instance has.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -19,6 +20,8 @@ from typing import Any
 from app import instance
 from config import Config, ConfigError, load_config
 from config.cli import EXIT_CONFIG_ERROR, default_env_file
+
+log = logging.getLogger("rocket2.server")
 
 _services: dict[str, Any] = {}
 
@@ -65,16 +68,27 @@ def on_reload(server: Any, error: ConfigError | None) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Worker, app loaded: start-up notice (once per instance), scheduler election, SIGUSR2."""
+    """Worker, app loaded: start-up notice (once per instance), scheduler election, SIGUSR2.
+
+    Nothing here may stop the worker from serving: an exception raised in this hook would
+    count as a failed boot and halt the whole server, so each part only logs its failure.
+    """
     from app.outside import slack_client
     from app.scheduler import SchedulerService
     from app.startup import notify_once
 
     config = instance.current_config()
     client = slack_client(config)
-    notify_once(client, config.slack_notification_channel)
-    service = SchedulerService(config, client)
-    service.start()
+    try:
+        notify_once(client, config.slack_notification_channel)
+    except Exception:
+        log.exception("start-up notice could not be arranged")
+    try:
+        service = SchedulerService(config, client)
+        service.start()
+    except Exception:
+        log.exception("scheduler election could not start in this worker")
+        return
     _services["scheduler"] = service
 
     def run_now(signum: int, frame: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -146,6 +147,9 @@ def test_debug_logs_carry_no_body_and_no_secret_header(gunicorn_server, env, sla
     server.stop()
     output = server.output()
     assert "DEBUG" in output
+    # One line per record, even for Gunicorn's multi-line configuration dump at DEBUG.
+    assert "Current configuration:" in output
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", line) for line in output.splitlines())
     assert "body-marker-4711" not in output and "body-marker-0815" not in output
     assert headers["X-Slack-Signature"] not in output
     server.assert_no_secrets(secrets_of(env))
