@@ -10,6 +10,7 @@ runs once".
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 from datetime import datetime
@@ -126,14 +127,14 @@ class SchedulerService:
         if not self._lock.acquire():
             if not self._standing_by:
                 self._standing_by = True
-                log.debug("scheduler: another worker hosts it; pid=%d stands by", _pid())
+                log.debug("scheduler: another worker hosts it; pid=%d stands by", os.getpid())
             return
         self._scheduler = build_scheduler(self._config, self._client)
         self._scheduler.start()
         job = self._scheduler.get_job(RANDOM_CHANNEL_JOB)
         log.info(
             "scheduler started in worker pid=%d (%s); next run %s",
-            _pid(),
+            os.getpid(),
             self._config.scheduler_timezone,
             job.next_run_time.isoformat() if job else "none",
         )
@@ -146,7 +147,7 @@ class SchedulerService:
     def run_jobs_now(self) -> bool:
         """Make every job due now (the forced trigger); False if this process is not the host."""
         if self._scheduler is None or not self._scheduler.running:
-            log.info("run-now ignored: the scheduler does not run in pid=%d", _pid())
+            log.info("run-now ignored: the scheduler does not run in pid=%d", os.getpid())
             return False
         now = datetime.now(ZoneInfo(self._config.scheduler_timezone))
         for job in self._scheduler.get_jobs():
@@ -160,9 +161,3 @@ class SchedulerService:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._lock.release()
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
