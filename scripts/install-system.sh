@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-PACKAGES=(nginx openssl wrk)
+PACKAGES=(nginx openssl wrk postgresql)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
