@@ -1,0 +1,89 @@
+"""Build the SQLAlchemy engine from DATABASE_URL.
+
+SQLite (the default, ``sqlite:///data/rocket2.db``): the file's directory is created if missing,
+and every connection gets WAL mode, foreign keys on and a busy timeout. pysqlite's own implicit
+transaction handling is switched off and every transaction starts with ``BEGIN IMMEDIATE``, so
+two writers (two Gunicorn workers, two containers on one volume) queue on the busy timeout
+instead of failing half-way with "database is locked".
+
+PostgreSQL goes through psycopg 3 (config already turned ``postgres://`` into
+``postgresql+psycopg://``); connections are checked before use (``pool_pre_ping``) because
+Heroku's database drops idle connections.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from config import Config
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse a database URL; map postgres:// and postgresql:// to the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    return Path(database)
+
+
+def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+    """Create the engine for ``url`` (SQLite or PostgreSQL), configured as described above."""
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, echo)
+    if backend == "postgresql":
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_recycle=1800)
+    raise ValueError("DATABASE_URL must use sqlite or postgresql")
+
+
+def engine_from_config(config: Config) -> Engine:
+    """Create the engine for the configured DATABASE_URL."""
+    return make_engine(config.database_url.reveal())
+
+
+def _sqlite_engine(url: URL, echo: bool) -> Engine:
+    path = sqlite_path(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if path is None:
+        # One shared connection, or every checkout would see a different empty database.
+        kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(connect_args={"check_same_thread": False})
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite; the "begin" hook below issues BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if path is not None:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,204 @@
+"""The database tables, as SQLAlchemy 2 declarative models.
+
+- ``User``: one club member, keyed by Slack id; karma is a plain NOT NULL integer (0 stays 0).
+- ``Team``: one GitHub team, keyed by GitHub team id; its members and leads are sets of GitHub
+  user ids kept in two association tables (``team_members``, ``team_leads``). They are not foreign
+  keys to ``users``: a GitHub account can be in a team without a Rocket 2 record.
+- ``ProcessedEvent``: Slack ``event_id``s and GitHub delivery ids already handled, so a retried
+  delivery is processed once.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DEFAULT_KARMA = 1
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints stably."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Permission(enum.Enum):
+    """A member's role. Ordered: member < team_lead < admin."""
+
+    member = "member"
+    team_lead = "team_lead"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        """0 for member, 1 for team_lead, 2 for admin."""
+        return _RANKS[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Permission):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Permission):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Permission):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Permission):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> Permission:
+        """Parse 'member', 'team_lead' (or 'team-lead', 'lead') or 'admin'; ValueError otherwise."""
+        key = text.strip().lower().replace("-", "_")
+        if key == "lead":
+            key = "team_lead"
+        try:
+            return cls(key)
+        except ValueError:
+            raise ValueError("permission must be one of: member, team_lead, admin") from None
+
+
+_RANKS = {Permission.member: 0, Permission.team_lead: 1, Permission.admin: 2}
+
+PERMISSION_TYPE = Enum(
+    Permission,
+    name="permission",
+    native_enum=False,
+    create_constraint=True,
+    length=16,
+    values_callable=lambda members: [m.value for m in members],
+    validate_strings=True,
+)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class User(Base):
+    """A club member, keyed by Slack user id."""
+
+    __tablename__ = "users"
+
+    slack_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="", index=True)
+    github_username: Mapped[str] = mapped_column(
+        String(100), default="", server_default="", index=True
+    )
+    github_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
+    major: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    position: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    biography: Mapped[str] = mapped_column(Text, default="", server_default="")
+    image_url: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    permission: Mapped[Permission] = mapped_column(
+        PERMISSION_TYPE, default=Permission.member, server_default=Permission.member.value
+    )
+    karma: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_KARMA, server_default=str(DEFAULT_KARMA)
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+    def __repr__(self) -> str:
+        return f"User(slack_id={self.slack_id!r}, permission={self.permission.value})"
+
+
+class TeamMember(Base):
+    """One GitHub user id in one team's member set."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("teams.github_team_id", ondelete="CASCADE"), primary_key=True
+    )
+    github_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+
+
+class TeamLead(Base):
+    """One GitHub user id in one team's lead set."""
+
+    __tablename__ = "team_leads"
+
+    team_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("teams.github_team_id", ondelete="CASCADE"), primary_key=True
+    )
+    github_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+
+
+class Team(Base):
+    """A GitHub team of the organisation, keyed by its GitHub id."""
+
+    __tablename__ = "teams"
+
+    github_team_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    github_team_name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    displayname: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    platform: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    folder: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    member_rows: Mapped[list[TeamMember]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+    lead_rows: Mapped[list[TeamLead]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+    @property
+    def members(self) -> frozenset[int]:
+        """GitHub ids of the team's members."""
+        return frozenset(row.github_id for row in self.member_rows)
+
+    @property
+    def team_leads(self) -> frozenset[int]:
+        """GitHub ids of the team's leads."""
+        return frozenset(row.github_id for row in self.lead_rows)
+
+    def __repr__(self) -> str:
+        return f"Team(github_team_id={self.github_team_id}, name={self.github_team_name!r})"
+
+
+class ProcessedEvent(Base):
+    """A delivery already handled: (source, event id), e.g. ('slack', 'Ev123') or ('github', …)."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (CheckConstraint("source IN ('slack', 'github')", name="source"),)
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )
