@@ -80,7 +80,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return EXIT_CONFIG_ERROR
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     engine = engine_from_config(config)
     try:
         result = upgrade(engine, lock_timeout=args.lock_timeout)

@@ -128,7 +128,9 @@ def _pg_advisory_lock(engine: Engine, timeout: float) -> Iterator[None]:
             if got:
                 break
             if not waited:
-                log.info("another instance is migrating the database; waiting")
+                log.warning(
+                    "another instance is migrating the database; waiting up to %.0fs", timeout
+                )
                 waited = True
             if time.monotonic() > deadline:
                 raise MigrationLockTimeout(
@@ -154,7 +156,9 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if not waited:
-                    log.info("another instance is migrating the database; waiting")
+                    log.warning(
+                        "another instance is migrating the database; waiting up to %.0fs", timeout
+                    )
                     waited = True
                 if time.monotonic() > deadline:
                     raise MigrationLockTimeout(
