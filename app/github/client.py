@@ -1,0 +1,471 @@
+"""The GitHub App client: a thin, synchronous httpx client for the calls Rocket 2 makes.
+
+Why httpx and not PyGithub: PyGithub's App auth (``Auth.AppAuth`` → installation auth) renews the
+installation token only by time and hands a 401 from a revoked token to the caller instead of
+refreshing once; its retries are urllib3's, over ``requests`` (two more HTTP stacks in the image,
+next to httpx which we already use); and its exceptions carry raw response headers and bodies.
+Rocket 2 needs a dozen endpoints, so a small client whose every behaviour is specified and tested
+against the fake GitHub is the cleaner fit:
+
+- App JWT (app.github.auth) → ``GET /orgs/{org}/installation`` (the organisation's own
+  installation, never "the first one") → ``POST /app/installations/{id}/access_tokens``;
+- the installation token is cached until 5 minutes before ``expires_at``; a 401 drops it and the
+  call is retried once with a new one;
+- 5xx answers, 429, timeouts and connection errors are retried with exponential backoff (or
+  Retry-After), ``max_attempts`` tries in all, each pause at most ``max_backoff``; a POST that
+  creates something (a team) is not retried, as it may have worked; the token POST is;
+- lists follow ``Link: rel="next"`` to the end (only to the API's own host);
+- errors are GitHubError subclasses naming the operation, with no token in them.
+
+Nothing here touches the network until a method is called, so a bad key or a GitHub outage never
+stops the app from booting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app.github.auth import InstallationToken, TokenCache, app_jwt, parse_expires_at
+from app.github.errors import (
+    GitHubAuthError,
+    GitHubError,
+    GitHubNotFound,
+    GitHubRateLimited,
+    GitHubUnavailable,
+    GitHubValidationError,
+)
+from app.github.models import GitHubTeam, GitHubUser, Membership
+from config import Config
+
+log = logging.getLogger("rocket2.github")
+
+API_VERSION = "2022-11-28"
+USER_AGENT = "rocket2"
+PER_PAGE = 100
+MAX_PAGES = 1000
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+def _seg(value: str) -> str:
+    """One URL path segment (a login or slug), escaped so it cannot change the path."""
+    return quote(value, safe="")
+
+
+class GitHubClient:
+    """GitHub App client for one organisation. Thread-safe; create one per process."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        app_id: int,
+        private_key: rsa.RSAPrivateKey,
+        org: str,
+        timeout: float = 10.0,
+        max_attempts: int = 3,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.org = org
+        self.app_id = app_id
+        self._key = private_key
+        self._clock = clock
+        self._sleep = sleep
+        self._max_attempts = max(1, max_attempts)
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._tokens = TokenCache(clock)
+        self._installation_id: int | None = None
+        self._jwts: list[str] = []  # the last few JWTs, only to scrub them from error text
+        base = api_url if api_url.endswith("/") else api_url + "/"
+        self._origin = urlsplit(base)[:2]
+        self._http = httpx.Client(
+            base_url=base,
+            timeout=timeout,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": USER_AGENT,
+            },
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: Any) -> GitHubClient:
+        """A client for the configured App, organisation and GITHUB_API_URL."""
+        return cls(
+            api_url=config.github_api_url,
+            app_id=config.github_app_id,
+            private_key=config.github_key.private_key,
+            org=config.github_org_name,
+            **kwargs,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- authentication ------------------------------------------------------------------
+
+    def _jwt(self) -> str:
+        token = app_jwt(self.app_id, self._key, self._clock())
+        self._jwts = [*self._jwts[-3:], token]
+        return token
+
+    def installation_id(self) -> int:
+        """The id of the App's installation on the organisation (looked up once, then cached)."""
+        if self._installation_id is None:
+            operation = f"find the GitHub App's installation on organisation {self.org}"
+            response = self._send(
+                "GET",
+                f"orgs/{_seg(self.org)}/installation",
+                operation,
+                headers={"Authorization": f"Bearer {self._jwt()}"},
+            )
+            if response.status_code == 404:
+                raise GitHubNotFound(
+                    operation, 404, f"the App (id {self.app_id}) is not installed on {self.org}"
+                )
+            self._check(response, operation)
+            self._installation_id = int(response.json()["id"])
+        return self._installation_id
+
+    def _new_token(self) -> InstallationToken:
+        operation = "create an installation access token"
+        for attempt in range(2):
+            installation = self.installation_id()
+            response = self._send(
+                "POST",
+                f"app/installations/{installation}/access_tokens",
+                operation,
+                headers={"Authorization": f"Bearer {self._jwt()}"},
+                retry=True,  # a second token is harmless
+            )
+            if response.status_code == 404 and attempt == 0:
+                # The App was reinstalled: look the installation up again, once.
+                self._installation_id = None
+                continue
+            self._check(response, operation)
+            data = response.json()
+            return InstallationToken(str(data["token"]), parse_expires_at(str(data["expires_at"])))
+        raise GitHubNotFound(operation, 404, f"the App has no installation on {self.org}")
+
+    def token(self) -> str:
+        """A valid installation token (cached until 5 minutes before it expires)."""
+        return self._tokens.get(self._new_token)
+
+    # ---- transport -----------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        operation: str,
+        *,
+        headers: dict[str, str],
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        retry: bool | None = None,
+    ) -> httpx.Response:
+        """One logical request with bounded retries.
+
+        GET/PUT/PATCH/DELETE (idempotent) are retried on 429/5xx and on transport errors. POST is
+        retried only when ``retry`` says so: a team-creating POST that timed out may have worked,
+        and repeating it would fail with "name already exists" and confuse the caller.
+        """
+        retryable = (method != "POST") if retry is None else retry
+        attempts = self._max_attempts if retryable else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.request(
+                    method, url, headers=headers, params=params, json=json
+                )
+            except httpx.TransportError as exc:
+                if attempt < attempts:
+                    self._pause(attempt, None, operation, type(exc).__name__)
+                    continue
+                raise GitHubUnavailable(operation, None, self._scrub(type(exc).__name__)) from None
+            if response.status_code in RETRYABLE and attempt < attempts:
+                self._pause(attempt, response, operation, f"HTTP {response.status_code}")
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause(
+        self, attempt: int, response: httpx.Response | None, operation: str, why: str
+    ) -> None:
+        delay = min(self._max_backoff, self._backoff * 2 ** (attempt - 1))
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        if retry_after and retry_after.isdigit():
+            delay = min(self._max_backoff, float(retry_after))
+        log.warning("GitHub: %s: %s; retrying in %.1fs", operation, why, delay)
+        self._sleep(delay)
+
+    def _api(
+        self,
+        method: str,
+        url: str,
+        operation: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """An installation-authenticated call; on 401, one retry with a fresh token."""
+        token = self.token()
+        response = self._send(
+            method,
+            url,
+            operation,
+            headers={"Authorization": f"token {token}"},
+            params=params,
+            json=json,
+        )
+        if response.status_code == 401:
+            log.info("GitHub: %s: token refused (401); refreshing it once", operation)
+            self._tokens.invalidate(token)
+            token = self.token()
+            response = self._send(
+                method,
+                url,
+                operation,
+                headers={"Authorization": f"token {token}"},
+                params=params,
+                json=json,
+            )
+        self._check(response, operation)
+        return response
+
+    def _pages(
+        self, path: str, operation: str, params: dict[str, Any] | None = None
+    ) -> Iterator[Any]:
+        """Every item of a list endpoint, following Link rel="next" across pages."""
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": PER_PAGE, **(params or {})}
+        for _ in range(MAX_PAGES):
+            assert url is not None
+            response = self._api("GET", url, operation, params=query)
+            items = response.json()
+            if not isinstance(items, list):
+                raise GitHubError(operation, response.status_code, "expected a list in the answer")
+            yield from items
+            url = response.links.get("next", {}).get("url")
+            if not url:
+                return
+            if urlsplit(url)[:2] != self._origin:
+                raise GitHubError(operation, None, "the next-page link points to another host")
+            query = None  # the next link carries its own query
+        raise GitHubError(operation, None, f"more than {MAX_PAGES} pages")
+
+    def _check(self, response: httpx.Response, operation: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        detail = self._scrub(_reason(response))
+        if status == 404:
+            raise GitHubNotFound(operation, status, detail)
+        if status == 422:
+            raise GitHubValidationError(operation, status, detail)
+        if status == 429 or (
+            status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+        ):
+            raise GitHubRateLimited(operation, status, detail)
+        if status in (401, 403):
+            raise GitHubAuthError(operation, status, detail)
+        if status >= 500:
+            raise GitHubUnavailable(operation, status, detail)
+        raise GitHubError(operation, status, detail)
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._tokens.current(), *self._jwts):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    # ---- users and organisation membership -------------------------------------------------
+
+    def get_user(self, username: str) -> GitHubUser:
+        """The GitHub account ``username``; GitHubNotFound if there is none."""
+        response = self._api("GET", f"users/{_seg(username)}", f"look up GitHub user {username}")
+        return GitHubUser.from_json(response.json())
+
+    def get_user_by_id(self, user_id: int) -> GitHubUser:
+        """The GitHub account with this numeric id; GitHubNotFound if there is none."""
+        response = self._api("GET", f"user/{int(user_id)}", f"look up GitHub user id {user_id}")
+        return GitHubUser.from_json(response.json())
+
+    def get_org_membership(self, username: str) -> Membership | None:
+        """``username``'s membership of the organisation (active or pending), or None."""
+        try:
+            response = self._api(
+                "GET",
+                f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
+                f"read {username}'s membership of {self.org}",
+            )
+        except GitHubNotFound:
+            return None
+        return Membership.from_json(response.json())
+
+    def add_org_member(self, username: str) -> Membership:
+        """Invite ``username`` to the organisation as a member (PUT memberships), unless they
+        already belong or are invited; an existing owner is never demoted. Returns the
+        membership, whose ``user`` carries the GitHub id."""
+        existing = self.get_org_membership(username)
+        if existing is not None and existing.user is not None:
+            return existing
+        response = self._api(
+            "PUT",
+            f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
+            f"invite {username} to {self.org}",
+            json={"role": "member"},
+        )
+        return Membership.from_json(response.json())
+
+    def remove_org_member(self, username: str) -> None:
+        """Remove ``username`` from the organisation (or cancel their invitation)."""
+        self._api(
+            "DELETE",
+            f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
+            f"remove {username} from {self.org}",
+        )
+
+    def list_org_members(self) -> list[GitHubUser]:
+        """Every member of the organisation (all pages)."""
+        items = self._pages(f"orgs/{_seg(self.org)}/members", f"list the members of {self.org}")
+        return [GitHubUser.from_json(item) for item in items]
+
+    # ---- teams --------------------------------------------------------------------------
+
+    def list_teams(self) -> list[GitHubTeam]:
+        """Every team of the organisation (all pages)."""
+        items = self._pages(f"orgs/{_seg(self.org)}/teams", f"list the teams of {self.org}")
+        return [GitHubTeam.from_json(item) for item in items]
+
+    def get_team(self, slug: str) -> GitHubTeam:
+        """The team with this slug; GitHubNotFound if there is none."""
+        response = self._api(
+            "GET", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"read team {slug}"
+        )
+        return GitHubTeam.from_json(response.json())
+
+    def find_team(self, slug: str) -> GitHubTeam | None:
+        """The team with this slug, or None."""
+        try:
+            return self.get_team(slug)
+        except GitHubNotFound:
+            return None
+
+    def create_team(
+        self, name: str, description: str = "", maintainers: tuple[str, ...] = ()
+    ) -> GitHubTeam:
+        """Create a closed (visible to members) team; GitHubValidationError if the name is taken."""
+        body: dict[str, Any] = {"name": name, "privacy": "closed"}
+        if description:
+            body["description"] = description
+        if maintainers:
+            body["maintainers"] = list(maintainers)
+        response = self._api(
+            "POST", f"orgs/{_seg(self.org)}/teams", f"create team {name}", json=body
+        )
+        return GitHubTeam.from_json(response.json())
+
+    def edit_team(
+        self, slug: str, *, name: str | None = None, description: str | None = None
+    ) -> GitHubTeam:
+        """Rename the team and/or change its description; returns it (with its new slug)."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if description is not None:
+            body["description"] = description
+        response = self._api(
+            "PATCH", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"edit team {slug}", json=body
+        )
+        return GitHubTeam.from_json(response.json())
+
+    def rename_team(self, slug: str, new_name: str) -> GitHubTeam:
+        """Rename the team; returns it with its new name and slug."""
+        return self.edit_team(slug, name=new_name)
+
+    def delete_team(self, slug: str) -> None:
+        """Delete the team."""
+        self._api("DELETE", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"delete team {slug}")
+
+    def list_team_members(self, slug: str, role: str = "all") -> list[GitHubUser]:
+        """The team's members (all pages); ``role`` is 'all', 'member' or 'maintainer'."""
+        if role not in ("all", "member", "maintainer"):
+            raise ValueError("role must be 'all', 'member' or 'maintainer'")
+        items = self._pages(
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/members",
+            f"list the members of team {slug}",
+            {"role": role},
+        )
+        return [GitHubUser.from_json(item) for item in items]
+
+    def list_team_maintainers(self, slug: str) -> list[GitHubUser]:
+        """The team's maintainers (all pages)."""
+        return self.list_team_members(slug, role="maintainer")
+
+    def get_team_membership(self, slug: str, username: str) -> Membership | None:
+        """``username``'s membership of the team, or None."""
+        try:
+            response = self._api(
+                "GET",
+                f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
+                f"read {username}'s membership of team {slug}",
+            )
+        except GitHubNotFound:
+            return None
+        return Membership.from_json(response.json())
+
+    def add_team_member(self, slug: str, username: str, role: str = "member") -> Membership:
+        """Add ``username`` to the team with ``role`` ('member' or 'maintainer'). This sets the
+        role: read get_team_membership first if a maintainer must not become a member."""
+        if role not in ("member", "maintainer"):
+            raise ValueError("role must be 'member' or 'maintainer'")
+        response = self._api(
+            "PUT",
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
+            f"add {username} to team {slug}",
+            json={"role": role},
+        )
+        return Membership.from_json(response.json())
+
+    def remove_team_member(self, slug: str, username: str) -> None:
+        """Remove ``username`` from the team."""
+        self._api(
+            "DELETE",
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
+            f"remove {username} from team {slug}",
+        )
+
+
+def _reason(response: httpx.Response) -> str:
+    """GitHub's message (and validation errors) from an error answer, or the status phrase."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.reason_phrase or "error"
+    if not isinstance(data, dict):
+        return response.reason_phrase or "error"
+    parts = [str(data.get("message") or response.reason_phrase or "error")]
+    for error in data.get("errors") or []:
+        if isinstance(error, dict):
+            parts.append(str(error.get("message") or error.get("code") or ""))
+        else:
+            parts.append(str(error))
+    return "; ".join(p for p in parts if p)
