@@ -61,7 +61,7 @@ class TokenCache:
     def __init__(self, clock: Callable[[], float], margin: float = REFRESH_MARGIN) -> None:
         self._clock = clock
         self._margin = margin
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # fetch() may read current() while scrubbing errors
         self._token: InstallationToken | None = None
 
     def get(self, fetch: Callable[[], InstallationToken]) -> str:
