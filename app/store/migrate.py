@@ -2,10 +2,11 @@
 
 ``upgrade(engine)`` takes a lock first, then upgrades to head inside one transaction:
 
-- PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) on a dedicated connection,
-  so every instance that starts against the same database waits for the first to finish;
-- SQLite: an exclusive ``flock`` on ``<database>.migrate.lock`` next to the database file (the
+- PostgreSQL: a session-level advisory lock on a dedicated connection, so every instance that
+  starts against the same database waits for the first to finish;
+- SQLite: an exclusive ``flock`` on ``<database>.migration.lock`` next to the database file (the
   instances share the file, so they share the lock); in-memory databases need no lock.
+(app.store.locks implements both.)
 
 The lock is waited for with a bound (``lock_timeout`` seconds, default 120) and then fails with a
 clear message instead of hanging a deploy. A second upgrade finds the schema at head and does
@@ -14,10 +15,7 @@ nothing, so running it on every start is idempotent.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import time
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,21 +25,18 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from app.store.engine import sqlite_path
+from app.store import locks
 
 log = logging.getLogger("rocket2.store.migrate")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# A fixed 63-bit key for pg_advisory_lock, derived from a readable name.
-ADVISORY_LOCK_KEY = zlib.crc32(b"rocket2:migrations") << 16
+MIGRATION_LOCK = "migration"
 DEFAULT_LOCK_TIMEOUT = 120.0
-_POLL = 0.2
 
 
-class MigrationLockTimeout(RuntimeError):
-    """Another instance held the migration lock longer than the timeout."""
+MigrationLockTimeout = locks.LockTimeout
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
@@ -103,69 +98,5 @@ def upgrade(
 @contextmanager
 def migration_lock(engine: Engine, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the cross-instance migration lock for the duration of the block."""
-    if engine.dialect.name == "postgresql":
-        with _pg_advisory_lock(engine, timeout):
-            yield
-        return
-    path = sqlite_path(engine.url)
-    if path is None:
+    with locks.hold(engine, MIGRATION_LOCK, timeout):
         yield
-        return
-    with _file_lock(path.with_name(path.name + ".migrate.lock"), timeout):
-        yield
-
-
-@contextmanager
-def _pg_advisory_lock(engine: Engine, timeout: float) -> Iterator[None]:
-    with engine.connect() as connection:
-        deadline = time.monotonic() + timeout
-        waited = False
-        while True:
-            got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-            ).scalar_one()
-            connection.commit()
-            if got:
-                break
-            if not waited:
-                log.warning(
-                    "another instance is migrating the database; waiting up to %.0fs", timeout
-                )
-                waited = True
-            if time.monotonic() > deadline:
-                raise MigrationLockTimeout(
-                    f"another instance held the migration lock for over {timeout:.0f}s"
-                )
-            time.sleep(_POLL)
-        try:
-            yield
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            connection.commit()
-
-
-@contextmanager
-def _file_lock(path: Path, timeout: float) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        deadline = time.monotonic() + timeout
-        waited = False
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not waited:
-                    log.warning(
-                        "another instance is migrating the database; waiting up to %.0fs", timeout
-                    )
-                    waited = True
-                if time.monotonic() > deadline:
-                    raise MigrationLockTimeout(
-                        f"another instance held the migration lock for over {timeout:.0f}s"
-                    ) from None
-                time.sleep(_POLL)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

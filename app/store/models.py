@@ -5,7 +5,8 @@
   user ids kept in two association tables (``team_members``, ``team_leads``). They are not foreign
   keys to ``users``: a GitHub account can be in a team without a Rocket 2 record.
 - ``ProcessedEvent``: Slack ``event_id``s and GitHub delivery ids already handled, so a retried
-  delivery is processed once.
+  delivery is processed once; source ``job`` records scheduled runs (e.g. ``weekly:2026-11-28``)
+  so a job fired by several instances runs once.
 """
 
 from __future__ import annotations
@@ -192,10 +193,11 @@ class Team(Base):
 
 
 class ProcessedEvent(Base):
-    """A delivery already handled: (source, event id), e.g. ('slack', 'Ev123') or ('github', …)."""
+    """A delivery already handled: (source, id), e.g. ('slack', 'Ev123'), ('github', delivery
+    id) or ('job', 'weekly:2026-11-28')."""
 
     __tablename__ = "processed_events"
-    __table_args__ = (CheckConstraint("source IN ('slack', 'github')", name="source"),)
+    __table_args__ = (CheckConstraint("source IN ('slack', 'github', 'job')", name="source"),)
 
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -433,7 +433,7 @@ class TeamRepository:
 class EventRepository:
     """Deliveries already processed, for exactly-once handling of retried events."""
 
-    SOURCES = ("slack", "github")
+    SOURCES = ("slack", "github", "job")
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -446,7 +446,7 @@ class EventRepository:
         at once: PostgreSQL makes the second wait for the first's commit, then returns False.
         """
         if source not in self.SOURCES:
-            raise ValueError("source must be 'slack' or 'github'")
+            raise ValueError("source must be 'slack', 'github' or 'job'")
         if not event_id:
             raise ValueError("event_id must not be empty")
         statement = (

@@ -90,7 +90,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "source IN ('slack', 'github')", name=op.f("ck_processed_events_source")
+            "source IN ('slack', 'github', 'job')", name=op.f("ck_processed_events_source")
         ),
         sa.PrimaryKeyConstraint("source", "event_id", name=op.f("pk_processed_events")),
     )

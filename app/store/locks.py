@@ -1,0 +1,154 @@
+"""Cross-instance locks on the database, for migrations and "run once across instances" work.
+
+- PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) on a dedicated connection,
+  keyed by a 63-bit hash of the lock's name. Advisory locks are per database, so two apps on one
+  server do not block each other.
+- SQLite file: an exclusive ``flock`` on ``<database>.<name>.lock`` next to the database; every
+  process using the file (Gunicorn workers, containers sharing the volume) shares it.
+- In-memory SQLite: a single process by definition; the lock is always granted.
+
+``hold(engine, name, timeout)`` waits (bounded) and raises LockTimeout; ``try_hold(engine, name)``
+returns at once, yielding whether this process got the lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from app.store.engine import sqlite_path
+
+log = logging.getLogger("rocket2.store.locks")
+_POLL = 0.2
+
+
+class LockTimeout(RuntimeError):
+    """Another instance held the lock longer than the timeout."""
+
+
+def lock_key(name: str) -> int:
+    """The advisory-lock key for ``name``: a stable signed 63-bit integer."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
+
+
+def lock_file(engine: Engine, name: str) -> Path | None:
+    """The lock file for ``name`` next to a SQLite database, or None (in memory, PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = sqlite_path(engine.url)
+    return None if path is None else path.with_name(f"{path.name}.{name}.lock")
+
+
+@contextmanager
+def hold(engine: Engine, name: str, timeout: float) -> Iterator[None]:
+    """Hold lock ``name`` for the block, waiting at most ``timeout`` seconds for it."""
+    deadline = time.monotonic() + timeout
+    with _lock(engine, name) as attempt:
+        waited = False
+        while not attempt():
+            if not waited:
+                log.warning(
+                    "another instance holds the %s lock; waiting up to %.0fs", name, timeout
+                )
+                waited = True
+            if time.monotonic() > deadline:
+                raise LockTimeout(f"another instance held the {name} lock for over {timeout:.0f}s")
+            time.sleep(_POLL)
+        yield
+
+
+@contextmanager
+def try_hold(engine: Engine, name: str) -> Iterator[bool]:
+    """Try lock ``name`` once; yield True if held for the block, False if another instance has
+    it (the block should then skip its work)."""
+    with _lock(engine, name) as attempt:
+        yield attempt()
+
+
+@contextmanager
+def _lock(engine: Engine, name: str) -> Iterator[_TryLock]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            attempt = _PgTry(connection, lock_key(name))
+            try:
+                yield attempt
+            finally:
+                attempt.release()
+        return
+    path = lock_file(engine, name)
+    if path is None:
+        yield _Always()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        attempt_file = _FileTry(handle.fileno())
+        try:
+            yield attempt_file
+        finally:
+            attempt_file.release()
+
+
+class _TryLock:
+    """Tries the lock once per call; remembers success so the exit can release it."""
+
+    held = False
+
+    def __call__(self) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def release(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class _Always(_TryLock):
+    def __call__(self) -> bool:
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        self.held = False
+
+
+class _PgTry(_TryLock):
+    def __init__(self, connection: Connection, key: int) -> None:
+        self.connection = connection
+        self.key = key
+
+    def __call__(self) -> bool:
+        got = self.connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+        ).scalar_one()
+        self.connection.commit()
+        self.held = bool(got)
+        return self.held
+
+    def release(self) -> None:
+        if self.held:
+            self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            self.connection.commit()
+            self.held = False
+
+
+class _FileTry(_TryLock):
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __call__(self) -> bool:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if self.held:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.held = False
