@@ -7,7 +7,6 @@ server does. Output never includes row data or the database password.
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
 
@@ -80,7 +79,6 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return EXIT_CONFIG_ERROR
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     engine = engine_from_config(config)
     try:
         result = upgrade(engine, lock_timeout=args.lock_timeout)
