@@ -8,7 +8,10 @@ instead of failing half-way with "database is locked".
 
 PostgreSQL goes through psycopg 3 (config already turned ``postgres://`` into
 ``postgresql+psycopg://``); connections are checked before use (``pool_pre_ping``) because
-Heroku's database drops idle connections.
+Heroku's database drops idle connections, and the pool is bounded (see PG_POOL_SIZE).
+
+Keep units of work short: never hold one open across a GitHub or Slack call (call the API
+first, then open the unit of work), since on SQLite every transaction takes the write lock.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from sqlalchemy.pool import StaticPool
 from config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# At most 8 connections per process: two Gunicorn workers stay within the 20 connections of
+# Heroku's smallest PostgreSQL plans, with room for `rocket2 db upgrade` and a psql session.
+PG_POOL_SIZE = 4
+PG_MAX_OVERFLOW = 4
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -48,7 +55,14 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(parsed, echo)
     if backend == "postgresql":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_recycle=1800)
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            pool_size=PG_POOL_SIZE,
+            max_overflow=PG_MAX_OVERFLOW,
+        )
     raise ValueError("DATABASE_URL must use sqlite or postgresql")
 
 
