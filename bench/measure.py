@@ -1,0 +1,41 @@
+"""Process measurements from /proc: the RSS of a process tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    task_dir = Path(f"/proc/{pid}/task")
+    for task in task_dir.iterdir() if task_dir.exists() else []:
+        children = task / "children"
+        if children.exists():
+            kids += [int(p) for p in children.read_text().split()]
+    return kids
+
+
+def tree_pids(pid: int) -> list[int]:
+    """The pid and every descendant."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        todo += _children(current)
+    return pids
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of one process in KiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        return 0
+    return 0
+
+
+def tree_rss_mib(pid: int) -> float:
+    """RSS of the master plus every descendant, in MiB."""
+    return sum(rss_kib(p) for p in tree_pids(pid)) / 1024

@@ -1,0 +1,133 @@
+"""The stack under test: Gunicorn (gunicorn.conf.py) behind real nginx (the repo's nginx.conf).
+
+``Stack("rocket2", …)`` runs the Procfile's web command; ``Stack("baseline", …)`` runs the same
+Gunicorn settings serving bench.baseline_app. nginx is tests.support.nginx.NginxServer: the
+repository's nginx.conf with only its deployment-specific strings substituted, TLS with a
+certificate made at start.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from bench.measure import tree_rss_mib
+from tests.support.gunicorn import REPO, free_port, server_env, wait_until
+from tests.support.nginx import NginxServer
+
+Kind = Literal["rocket2", "baseline"]
+
+
+def procfile_web_command() -> list[str]:
+    """The Procfile's `web:` command, split into argv."""
+    for line in (REPO / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return shlex.split(line.removeprefix("web:"))
+    raise RuntimeError("Procfile has no web: line")
+
+
+def gunicorn_argv(kind: Kind) -> list[str]:
+    """argv that starts Gunicorn for ``kind`` with this interpreter's Gunicorn."""
+    argv = procfile_web_command()
+    assert argv[0] == "gunicorn"
+    argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
+    conf = REPO / ("gunicorn.conf.py" if kind == "rocket2" else "bench/baseline.gunicorn.conf.py")
+    return [str(conf) if a == "gunicorn.conf.py" else a for a in argv]
+
+
+class Gunicorn:
+    """One Gunicorn master started from the Procfile command, in ``workdir``."""
+
+    def __init__(self, kind: Kind, config_env: dict[str, str], workdir: Path) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.workdir = workdir
+        self.env = server_env(config_env, self.port, PYTHONPATH=str(REPO))
+        self.log_path = workdir / f"gunicorn-{kind}-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    @property
+    def url(self) -> str:
+        """Direct URL of Gunicorn (bypassing nginx)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> float:
+        """Exec the command and poll GET / until 200; return seconds from exec to that 200."""
+        self._log = open(self.log_path, "wb")  # noqa: SIM115
+        self.started_at = time.perf_counter()
+        self.proc = subprocess.Popen(
+            gunicorn_argv(self.kind),
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        with httpx.Client(timeout=2) as client:
+
+            def ready() -> bool:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.kind} gunicorn exited: {self.log_path}")
+                try:
+                    return client.get(self.url + "/").status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_until(ready, timeout=60, interval=0.005, what=f"{self.kind} on {self.url}")
+        return time.perf_counter() - self.started_at
+
+    def rss_mib(self) -> float:
+        """RSS of the master and its workers."""
+        assert self.proc is not None
+        return tree_rss_mib(self.proc.pid)
+
+    def stop(self) -> None:
+        """TERM and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(40)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self._log.close()
+
+
+class Stack:
+    """Gunicorn plus nginx in front of it, both real, on loopback."""
+
+    def __init__(self, kind: Kind, config_env: dict[str, str], workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.gunicorn = Gunicorn(kind, config_env, workdir)
+        self.nginx = NginxServer(
+            upstream=f"127.0.0.1:{self.gunicorn.port}", workdir=workdir / "nginx"
+        )
+
+    @property
+    def https_url(self) -> str:
+        """Base URL through nginx's TLS listener."""
+        return self.nginx.https_url
+
+    def __enter__(self) -> Stack:
+        self.gunicorn.start()
+        self.nginx.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.nginx.stop()
+        self.gunicorn.stop()
+
+    def acks_logged(self) -> int:
+        """How many POST /slack/commands nginx answered 200 (its access log)."""
+        return sum(
+            1
+            for line in self.nginx.output().splitlines()
+            if '"POST /slack/commands' in line and '" 200 ' in line
+        )
