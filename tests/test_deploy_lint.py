@@ -25,9 +25,7 @@ def tool(name: str) -> str:
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
     """Run a linter in the repository; capture its output."""
-    return subprocess.run(
-        argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
-    )
+    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_hadolint_reports_nothing_on_the_dockerfile() -> None:

@@ -47,9 +47,7 @@ def client(nginx: NginxServer, **kwargs: object) -> httpx.Client:
 
 def test_nginx_t_accepts_the_config(tmp_path: Path) -> None:
     binary = require_binary("nginx")
-    result = NginxServer(
-        upstream="127.0.0.1:9", workdir=tmp_path, binary=binary
-    ).check_config()
+    result = NginxServer(upstream="127.0.0.1:9", workdir=tmp_path, binary=binary).check_config()
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
     assert "[warn]" not in result.stderr, result.stderr

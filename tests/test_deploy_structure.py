@@ -50,7 +50,9 @@ def interpolate(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\$|\$\{(\w+)(:-([^}]*))?\}", sub, value)
 
 
-def mounts(service: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+def mounts(
+    service: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, tuple[str, str]]:
     """target → (host source, mode) of a service's short-syntax volumes."""
     result = {}
     for entry in service.get("volumes", []):
@@ -146,9 +148,7 @@ def test_nginx_publishes_80_and_443_and_waits_for_a_healthy_app(compose) -> None
     assert nginx["image"] == "nginx:stable-alpine"
     assert sorted(nginx["ports"]) == ["443:443", "80:80"]
     assert nginx["depends_on"] == {"rocket2": {"condition": "service_healthy"}}
-    published = [
-        s for s in compose["services"].values() for p in s.get("ports", []) if p
-    ]
+    published = [s for s in compose["services"].values() for p in s.get("ports", []) if p]
     assert published == [nginx, nginx]  # nothing else publishes a port
 
 
@@ -223,7 +223,11 @@ def test_certbot_renews_every_12h_and_stops_cleanly_on_term(compose, tmp_path) -
     try:
         wait_until(calls.exists, timeout=10, what="the first renewal attempt")
         assert calls.read_text().split() == [
-            "renew", "--webroot", "-w", "/var/www/certbot", "--non-interactive"
+            "renew",
+            "--webroot",
+            "-w",
+            "/var/www/certbot",
+            "--non-interactive",
         ]
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -347,15 +351,52 @@ def test_test_workflow_runs_make_test_on_three_pythons_after_nginx() -> None:
 ACTION_INPUTS = {
     "docker/login-action": {"registry", "username", "password", "ecr", "logout"},
     "docker/metadata-action": {
-        "context", "images", "tags", "flavor", "labels", "annotations", "sep-tags",
-        "sep-labels", "sep-annotations", "bake-target", "github-token",
+        "context",
+        "images",
+        "tags",
+        "flavor",
+        "labels",
+        "annotations",
+        "sep-tags",
+        "sep-labels",
+        "sep-annotations",
+        "bake-target",
+        "github-token",
     },
     "docker/build-push-action": {
-        "add-hosts", "allow", "annotations", "attests", "build-args", "build-contexts",
-        "builder", "cache-from", "cache-to", "call", "cgroup-parent", "context", "file",
-        "labels", "load", "network", "no-cache", "no-cache-filters", "outputs", "platforms",
-        "provenance", "pull", "push", "sbom", "secrets", "secret-envs", "secret-files",
-        "shm-size", "ssh", "tags", "target", "ulimit", "github-token",
+        "add-hosts",
+        "allow",
+        "annotations",
+        "attests",
+        "build-args",
+        "build-contexts",
+        "builder",
+        "cache-from",
+        "cache-to",
+        "call",
+        "cgroup-parent",
+        "context",
+        "file",
+        "labels",
+        "load",
+        "network",
+        "no-cache",
+        "no-cache-filters",
+        "outputs",
+        "platforms",
+        "provenance",
+        "pull",
+        "push",
+        "sbom",
+        "secrets",
+        "secret-envs",
+        "secret-files",
+        "shm-size",
+        "ssh",
+        "tags",
+        "target",
+        "ulimit",
+        "github-token",
     },
     "docker/setup-buildx-action": set(),
 }

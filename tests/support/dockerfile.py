@@ -69,9 +69,7 @@ def stages(text: str) -> tuple[dict[str, str], list[Stage]]:
     for inst in instructions(text):
         if inst.keyword == "FROM":
             words = inst.args.split()
-            base = re.sub(
-                r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m[1] or m[2], ""), words[0]
-            )
+            base = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m[1] or m[2], ""), words[0])
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             result.append(Stage(base=base, name=name))
         elif not result:

@@ -48,7 +48,9 @@ EXPECTED_COUNTS = {
 
 def find_nginx() -> str | None:
     """Path of the nginx binary (Debian installs it in /usr/sbin), or None."""
-    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    return shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
 
 
 def render_conf(
