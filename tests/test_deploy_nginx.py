@@ -133,9 +133,11 @@ def _handshake(nginx: NginxServer, version: ssl.TLSVersion) -> str | None:
     # OpenSSL 3 refuses TLS 1.0/1.1 on the client side at its default security level; level 0
     # lets this client offer them, so a refusal we see is the server's.
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    with socket.create_connection(("127.0.0.1", nginx.https_port), timeout=10) as sock:
-        with context.wrap_socket(sock, server_hostname="localhost") as tls:
-            return tls.version()
+    with (
+        socket.create_connection(("127.0.0.1", nginx.https_port), timeout=10) as sock,
+        context.wrap_socket(sock, server_hostname="localhost") as tls,
+    ):
+        return tls.version()
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
