@@ -21,9 +21,10 @@ LABEL org.opencontainers.image.title="rocket2" \
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
-# A fixed UID/GID, so volume ownership is predictable across rebuilds and hosts.
+# A fixed UID/GID, so volume ownership is predictable across rebuilds and hosts. The home
+# directory is writable (Gunicorn puts its control socket in ~/.gunicorn); /app is not.
 RUN groupadd --system --gid 10001 rocket2 \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /app \
+ && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/rocket2 \
       --shell /usr/sbin/nologin rocket2
 
 COPY --from=build /wheels /wheels
