@@ -426,3 +426,51 @@ def test_publish_workflow_tags_and_pushes_only_from_default_branch_and_tags() ->
     assert "github.event_name == 'push'" in publish
     assert "github.event.repository.default_branch" in publish
     assert "startsWith(github.ref, 'refs/tags/v')" in publish
+
+
+# --- README.md ------------------------------------------------------------------------------
+
+
+def _readme_deploying() -> str:
+    text = (REPO / "README.md").read_text()
+    start = text.index("## Deploying")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
+    from config.github_key import ENCODE_TARGETS
+
+    readme = _readme_deploying()
+    for heading in (
+        "### On a VM with docker compose",
+        "### With `docker run`",
+        "### On Heroku",
+        "### Writing `GITHUB_KEY`",
+    ):
+        assert heading in readme
+    for target in re.findall(r"encode-key \S+ --for (\w+)", readme):
+        assert target in ENCODE_TARGETS
+    assert {"compose", "dotenv", "heroku"} <= set(re.findall(r"--for (\w+)", readme))
+    app = compose["services"]["rocket2"]
+    image = interpolate(app["image"], {}).removesuffix(":latest")
+    assert f"{image}:latest" in readme
+    assert (
+        "docker run -d --name rocket2 --restart unless-stopped --env-file .env -p 5000:5000"
+        in (readme)
+    )
+    _, stages = dockerfile
+    labels = " ".join(i.args for i in stages[-1].all("LABEL"))
+    owner_repo = image.removeprefix("ghcr.io/")
+    assert f"https://github.com/{owner_repo}" in labels
+    assert app["environment"]["FORWARDED_ALLOW_IPS"] in readme
+    assert f"{_seconds(app['stop_grace_period']):.0f} s grace" in readme
+    assert f"uid {stages[-1].last('USER').args.split(':')[0]}" in readme
+    assert "DOMAIN=rocket.example.org EMAIL=ops@example.org scripts/setup_deploy.sh" in readme
+    assert "--cert-name rocket2" in readme
+    assert "docker compose up -d" in readme
+    for path in ("deploy/nginx.conf", "deploy/letsencrypt", "deploy/certbot-www"):
+        assert path in readme
+    for every, service in (("6 hours", "nginx"), ("12 hours", "certbot")):
+        assert every in readme, service
+    assert compose["services"]["nginx"]["environment"]["NGINX_RELOAD_INTERVAL"] == "6h"
+    assert compose["services"]["certbot"]["environment"]["CERTBOT_RENEW_INTERVAL"] == "12h"
