@@ -41,7 +41,8 @@ USER 10001:10001
 
 EXPOSE 5000
 # Slim images have no curl: ask /healthz with Python. Quotes around PORT are tolerated the way
-# the config loader tolerates them (docker run --env-file keeps them literally).
+# the config loader tolerates them (docker run --env-file keeps them literally), and no proxy
+# from the environment (HTTP_PROXY) is used for this loopback request.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('PORT', '').strip('\"\\'') or '5000'; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('PORT', '').strip('\"\\'') or '5000'; urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py"]

@@ -222,7 +222,13 @@ def test_cmd_serves_and_turns_healthy_by_its_own_healthcheck(
     def healthy() -> bool:
         if running.poll() is not None:
             raise AssertionError(f"CMD exited {running.returncode}:\n{running.log.read_text()}")
-        return _healthcheck(image, container_env).returncode == 0
+        # A proxy in the container's environment must not catch the loopback check.
+        proxied = {
+            **container_env,
+            "http_proxy": "http://127.0.0.1:9",
+            "HTTP_PROXY": "http://127.0.0.1:9",
+        }
+        return _healthcheck(image, proxied).returncode == 0
 
     wait_until(healthy, timeout=deadline, interval=0.5, what="the HEALTHCHECK to pass")
     port = container_env["PORT"].strip('"')

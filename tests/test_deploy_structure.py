@@ -454,9 +454,8 @@ def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
     app = compose["services"]["rocket2"]
     image = interpolate(app["image"], {}).removesuffix(":latest")
     assert f"{image}:latest" in readme
-    assert (
-        "docker run -d --name rocket2 --restart unless-stopped --env-file .env -p 5000:5000"
-        in (readme)
+    assert "docker run -d --name rocket2 --restart unless-stopped --env-file .env -p 5000:5000" in (
+        readme
     )
     _, stages = dockerfile
     labels = " ".join(i.args for i in stages[-1].all("LABEL"))
