@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -473,3 +474,45 @@ def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
         assert every in readme, service
     assert compose["services"]["nginx"]["environment"]["NGINX_RELOAD_INTERVAL"] == "6h"
     assert compose["services"]["certbot"]["environment"]["CERTBOT_RENEW_INTERVAL"] == "12h"
+
+
+def test_docker_compose_v1_reads_the_file_the_same_way(tmp_path: Path) -> None:
+    """Debian's docker-compose 1.29 (what CI drives the stack with) accepts and resolves it."""
+    from tests.conftest import require_binary
+
+    binary = require_binary("docker-compose")
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "docker-compose.yml", project / "docker-compose.yml")
+    (project / ".env").write_text("")
+    env = {"PATH": os.environ["PATH"], "ROCKET2_DEPLOY_DIR": "/srv/rocket2"}
+    result = subprocess.run(
+        [
+            binary,
+            "--project-directory",
+            str(project),
+            "-f",
+            str(project / "docker-compose.yml"),
+            "config",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    resolved = YAML(typ="safe").load(result.stdout)
+    services = resolved["services"]
+    assert "ports" not in services["rocket2"]
+    assert {(p["published"], p["target"]) for p in services["nginx"]["ports"]} == {
+        (80, 80),
+        (443, 443),
+    }
+    assert "/srv/rocket2/letsencrypt:/etc/letsencrypt:ro" in services["nginx"]["volumes"]
+    assert "/srv/rocket2/letsencrypt:/etc/letsencrypt:rw" in services["certbot"]["volumes"]
+    assert services["nginx"]["depends_on"] == {"rocket2": {"condition": "service_healthy"}}
+    assert services["rocket2"]["image"] == "ghcr.io/ubclaunchpad/rocket2:latest"
+    # v1 re-escapes $ in its output; the script itself is what test_*_loop ran.
+    assert "nginx -s reload" in services["nginx"]["command"][2]
