@@ -18,8 +18,9 @@
 #   CERTBOT_IMAGE        default certbot/certbot
 #   CERTBOT_DOCKER_ARGS  extra `docker run` arguments for the certbot container (word-split)
 #   CERTBOT_ARGS         extra certbot arguments (word-split)
-#   HTTP_PORT/HTTPS_PORT the host ports to check and to publish for the challenge (80/443)
-#   BIND_ADDRESS         host address to publish the challenge port on (default: all)
+#   ROCKET2_HTTP_PORT    host side of port 80 as [ip:]port, as in docker-compose.yml (default 80);
+#                        the challenge is published there
+#   ROCKET2_HTTPS_PORT   host side of port 443 as [ip:]port (default 443); only checked to be free
 set -euo pipefail
 
 usage() {
@@ -63,8 +64,8 @@ fi
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 deploy_dir="${ROCKET2_DEPLOY_DIR:-./deploy}"
-http_port="${HTTP_PORT:-80}"
-https_port="${HTTPS_PORT:-443}"
+http_publish="${ROCKET2_HTTP_PORT:-80}"
+https_publish="${ROCKET2_HTTPS_PORT:-443}"
 certbot_image="${CERTBOT_IMAGE:-certbot/certbot}"
 
 mkdir -p "$deploy_dir/letsencrypt" "$deploy_dir/certbot-www"
@@ -83,16 +84,19 @@ fi
 command -v docker >/dev/null 2>&1 || die "docker is not installed (see README.md, Deploying)"
 
 port_in_use() {
-  # Something accepts connections on the port (a listener on 0.0.0.0 also answers on loopback).
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  # Something accepts connections on [ip:]port (a listener on 0.0.0.0 also answers on loopback).
+  local host=127.0.0.1
+  case "$1" in *:*) host="${1%:*}" ;; esac
+  [ "$host" != "0.0.0.0" ] || host=127.0.0.1
+  (exec 3<>"/dev/tcp/$host/${1##*:}") 2>/dev/null
 }
-for port in "$http_port" "$https_port"; do
-  if port_in_use "$port"; then
-    die "port $port is in use; stop whatever listens there (docker compose down?) and retry"
+for publish in "$http_publish" "$https_publish"; do
+  if port_in_use "$publish"; then
+    die "port ${publish##*:} is in use; stop whatever listens there (docker compose down?) and retry"
   fi
 done
 
-docker_args=(--rm -p "${BIND_ADDRESS:+$BIND_ADDRESS:}$http_port:80")
+docker_args=(--rm -p "$http_publish:80")
 docker_args+=(-v "$deploy_dir/letsencrypt:/etc/letsencrypt")
 certbot_args=(certonly --standalone --non-interactive --agree-tos --no-eff-email
   --email "$EMAIL" --cert-name rocket2 -d "$DOMAIN" --keep-until-expiring)
@@ -115,7 +119,7 @@ if [ -n "${CERTBOT_ARGS:-}" ]; then
   certbot_args+=("${extra[@]}")
 fi
 
-echo "setup_deploy: requesting the certificate for $DOMAIN (port $http_port must reach this host)"
+echo "setup_deploy: requesting the certificate for $DOMAIN (port ${http_publish##*:} must reach this host)"
 docker run "${docker_args[@]}" "$certbot_image" "${certbot_args[@]}"
 
 [ -s "$live/fullchain.pem" ] || die "certbot finished but $live/fullchain.pem is missing"

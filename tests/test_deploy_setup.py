@@ -80,8 +80,8 @@ def test_refuses_when_the_http_port_is_in_use(tmp_path: Path, listener: int) -> 
         "DOMAIN": "rocket.example.org",
         "EMAIL": "ops@example.org",
         "ROCKET2_DEPLOY_DIR": str(deploy),
-        "HTTP_PORT": str(listener),
-        "HTTPS_PORT": "1",  # nothing listens on port 1
+        "ROCKET2_HTTP_PORT": f"127.0.0.1:{listener}",
+        "ROCKET2_HTTPS_PORT": "1",  # nothing listens on port 1
         "CERTBOT_IMAGE": "rocket2-test/never-run",
     }
     result = run_setup(env)
@@ -131,9 +131,8 @@ def test_certbot_container_gets_the_acme_server_and_its_ca(tmp_path: Path) -> No
         "ACME_CA_BUNDLE": str(ca),
         "CERTBOT_DOCKER_ARGS": "--network host --add-host rocket.test:127.0.0.1",
         "CERTBOT_ARGS": "--http-01-port 5002",
-        "HTTP_PORT": "1",
-        "HTTPS_PORT": "2",
-        "BIND_ADDRESS": "127.0.0.1",
+        "ROCKET2_HTTP_PORT": "127.0.0.1:1",
+        "ROCKET2_HTTPS_PORT": "2",
     }
     result = run_setup(env)
     assert result.returncode == 7  # docker's failure ends the script (set -e)

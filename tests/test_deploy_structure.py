@@ -147,7 +147,8 @@ def test_rocket2_data_is_a_named_volume_at_the_images_data_dir(compose, dockerfi
 def test_nginx_publishes_80_and_443_and_waits_for_a_healthy_app(compose) -> None:
     nginx = compose["services"]["nginx"]
     assert nginx["image"] == "nginx:stable-alpine"
-    assert sorted(nginx["ports"]) == ["443:443", "80:80"]
+    assert nginx["ports"] == ["${ROCKET2_HTTP_PORT:-80}:80", "${ROCKET2_HTTPS_PORT:-443}:443"]
+    assert [interpolate(p, {}) for p in nginx["ports"]] == ["80:80", "443:443"]
     assert nginx["depends_on"] == {"rocket2": {"condition": "service_healthy"}}
     published = [s for s in compose["services"].values() for p in s.get("ports", []) if p]
     assert published == [nginx, nginx]  # nothing else publishes a port
@@ -485,7 +486,11 @@ def test_docker_compose_v1_reads_the_file_the_same_way(tmp_path: Path) -> None:
     project.mkdir()
     shutil.copy(REPO / "docker-compose.yml", project / "docker-compose.yml")
     (project / ".env").write_text("")
-    env = {"PATH": os.environ["PATH"], "ROCKET2_DEPLOY_DIR": "/srv/rocket2"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "ROCKET2_DEPLOY_DIR": "/srv/rocket2",
+        "ROCKET2_HTTPS_PORT": "127.0.0.1:8443",
+    }
     result = subprocess.run(
         [
             binary,
@@ -506,10 +511,11 @@ def test_docker_compose_v1_reads_the_file_the_same_way(tmp_path: Path) -> None:
     resolved = YAML(typ="safe").load(result.stdout)
     services = resolved["services"]
     assert "ports" not in services["rocket2"]
-    assert {(p["published"], p["target"]) for p in services["nginx"]["ports"]} == {
-        (80, 80),
-        (443, 443),
-    }
+    # v1 prints a plain port in long form and one with a host address in short form.
+    assert services["nginx"]["ports"] == [
+        {"published": 80, "target": 80},
+        "127.0.0.1:8443:443/tcp",
+    ]
     assert "/srv/rocket2/letsencrypt:/etc/letsencrypt:ro" in services["nginx"]["volumes"]
     assert "/srv/rocket2/letsencrypt:/etc/letsencrypt:rw" in services["certbot"]["volumes"]
     assert services["nginx"]["depends_on"] == {"rocket2": {"condition": "service_healthy"}}
