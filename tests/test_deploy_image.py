@@ -61,9 +61,12 @@ def _copy_context(stage: df.Stage, dest: Path, ignore: str) -> None:
                 rel = path.relative_to(REPO).as_posix()
                 if df.dockerignored(ignore, rel):
                     continue
-                inside = path.relative_to(src) if src.is_dir() else Path(path.name)
-                base = dest / target if src.is_dir() or target.endswith("/") else dest
-                out = (base / inside) if src.is_dir() or target.endswith("/") else dest / target
+                if src.is_dir():
+                    out = dest / target / path.relative_to(src)
+                elif target.endswith("/"):
+                    out = dest / target / path.name
+                else:
+                    out = dest / target
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, out)
 
