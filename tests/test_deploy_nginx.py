@@ -153,3 +153,15 @@ def test_tls_1_2_and_1_3_work(stack) -> None:
     nginx, _ = stack
     assert _handshake(nginx, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
     assert _handshake(nginx, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+
+
+def test_reload_serves_a_renewed_certificate(stack) -> None:
+    """certbot renews in place; the compose loop's `nginx -s reload` makes nginx serve it."""
+    nginx, _ = stack
+    before = nginx.served_certificate()
+    nginx.issue_certificate()
+    assert nginx.served_certificate() == before  # nginx keeps the old one until it reloads
+    nginx.reload()
+    wait_until(lambda: nginx.served_certificate() != before, timeout=10, what="the new cert")
+    with client(nginx) as http:
+        assert http.get(nginx.https_url + "/").status_code == 200

@@ -147,12 +147,9 @@ class NginxServer:
         """Make the certificate, the webroot and the rendered nginx.conf (no process yet)."""
         for path in (self.prefix, self.cert_dir, self.webroot / ".well-known" / "acme-challenge"):
             path.mkdir(parents=True, exist_ok=True)
-        ca = trustme.CA()
-        leaf = ca.issue_cert(*self.cert_hostnames)
-        ca.cert_pem.write_to_path(str(self.ca_file))
-        leaf.private_key_pem.write_to_path(str(self.cert_dir / "privkey.pem"))
-        chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
-        (self.cert_dir / "fullchain.pem").write_bytes(chain)
+        self._ca = trustme.CA()
+        self._ca.cert_pem.write_to_path(str(self.ca_file))
+        self.issue_certificate()
         self.conf_path.write_text(
             render_conf(
                 self.conf_source.read_text(),
@@ -165,6 +162,13 @@ class NginxServer:
                 host=self.host,
             )
         )
+
+    def issue_certificate(self) -> None:
+        """Write a fresh leaf certificate from the test CA, as a renewal would (no reload)."""
+        leaf = self._ca.issue_cert(*self.cert_hostnames)
+        leaf.private_key_pem.write_to_path(str(self.cert_dir / "privkey.pem"))
+        chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+        (self.cert_dir / "fullchain.pem").write_bytes(chain)
 
     def _argv(self, *extra: str) -> list[str]:
         binary = self.binary or find_nginx()
@@ -198,9 +202,22 @@ class NginxServer:
         return self
 
     def reload(self) -> None:
-        """Ask the master to re-read its configuration and certificate (SIGHUP)."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGHUP)
+        """``nginx -s reload``, as the compose service's loop runs it (found via the pid file)."""
+        result = subprocess.run(
+            self._argv("-s", "reload"), capture_output=True, text=True, timeout=30, check=False
+        )
+        assert result.returncode == 0, result.stderr
+
+    def served_certificate(self) -> bytes:
+        """DER of the certificate the https listener presents now."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        with (
+            socket.create_connection((self.host, self.https_port), timeout=10) as sock,
+            context.wrap_socket(sock, server_hostname=self.cert_hostnames[0]) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+        assert der is not None
+        return der
 
     def output(self) -> str:
         """Everything nginx wrote to stdout (access log) and stderr (error log) so far."""
