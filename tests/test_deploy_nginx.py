@@ -114,7 +114,11 @@ def test_app_sees_https_and_the_real_client_address(stack) -> None:
     assert "host=127.0.0.1 " in line, line
     # nginx replaces a client's X-Request-ID with its own, so logs correlate and cannot be forged.
     assert "forged-id" not in line
-    assert re.search(r"rid=[0-9a-f]{32}", line), line
+    rid = re.search(r"rid=([0-9a-f]{32})", line)
+    assert rid, line
+    # The app adopts nginx's id and echoes it, so nginx's and the app's log lines correlate.
+    assert response.headers["x-request-id"] == rid[1]
+    assert f"rid={rid[1]}" in nginx.output()
 
 
 def test_body_over_1_mib_gets_413(stack) -> None:
