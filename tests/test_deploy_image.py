@@ -271,3 +271,22 @@ def test_the_installed_image_holds_no_tests_or_secrets(image: Image) -> None:
     assert not (site / "tests").exists()
     ours = [p for package in ("app", "config") for p in (site / package).rglob("*")]
     assert not [p for p in ours if p.suffix in (".pem", ".key") or p.name.startswith(".env")]
+
+
+def test_db_upgrade_in_the_image_creates_the_sqlite_file_in_data(
+    image: Image, container_env
+) -> None:
+    """The migrations ship in the wheel, and the default DATABASE_URL lands in the data volume."""
+    rocket2 = str(image.venv / "bin" / "rocket2")
+    for command in (["db", "upgrade"], ["db", "check"]):
+        result = subprocess.run(
+            [rocket2, *command],
+            cwd=image.workdir,
+            env=container_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (image.workdir / "data" / "rocket2.db").is_file()
