@@ -212,16 +212,35 @@ def test_nginx_reloads_on_the_interval_and_stays_in_the_foreground(compose, tmp_
         proc.wait()
 
 
-def test_certbot_renews_every_12h_and_stops_cleanly_on_term(compose, tmp_path) -> None:
-    """The certbot service's own shell, with a recording stand-in for the certbot binary."""
+def _certbot_loop(
+    compose, tmp_path: Path, renew_seconds: int
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start the certbot service's own shell with a stand-in certbot that records its calls,
+    takes ``renew_seconds`` per renewal, and records the TERM it gets."""
     certbot = compose["services"]["certbot"]
     assert certbot["image"] == "certbot/certbot"
     assert certbot["environment"]["CERTBOT_RENEW_INTERVAL"] == "12h"
-    script = shell_of(certbot, "entrypoint")
     calls = tmp_path / "calls"
-    _stub(tmp_path, "certbot", f'echo "$*" >> {calls}\n')
+    _stub(
+        tmp_path,
+        "certbot",
+        f"trap 'echo TERM >> {calls}; exit 143' TERM\n"
+        f'echo "$*" >> {calls}\n'
+        f"sleep {renew_seconds} & wait $!\n",
+    )
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "CERTBOT_RENEW_INTERVAL": "12h"}
-    proc = _run_loop(script, env)
+    return _run_loop(shell_of(certbot, "entrypoint"), env), calls
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_certbot_renews_every_12h_and_stops_cleanly_on_term(compose, tmp_path) -> None:
+    """TERM while the loop sleeps between renewals: exit 0 at once, not after 12 hours."""
+    proc, calls = _certbot_loop(compose, tmp_path, renew_seconds=0)
     try:
         wait_until(calls.exists, timeout=10, what="the first renewal attempt")
         assert calls.read_text().split() == [
@@ -234,11 +253,21 @@ def test_certbot_renews_every_12h_and_stops_cleanly_on_term(compose, tmp_path) -
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
-        assert time.monotonic() - started < 5  # not after the 12 h sleep
+        assert time.monotonic() - started < 5
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _stop(proc)
+
+
+def test_certbot_loop_passes_term_to_a_running_renewal(compose, tmp_path) -> None:
+    """TERM during a (slow) renewal: certbot gets TERM, is waited for, and the loop exits 0."""
+    proc, calls = _certbot_loop(compose, tmp_path, renew_seconds=60)
+    try:
+        wait_until(calls.exists, timeout=10, what="the renewal to start")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        assert calls.read_text().splitlines()[-1] == "TERM"
+    finally:
+        _stop(proc)
 
 
 def test_compose_uses_only_the_agreed_base_images(compose) -> None:
