@@ -22,7 +22,7 @@ SLACK_OK = {
 class LocalSlack:
     """Answers every Web API call at /api/ at once; POSTs to /response wait ``reply_delay``.
 
-    Records when each response_url reply arrived.
+    Records when each response_url reply was answered (arrival plus the delay).
     """
 
     def __init__(self, reply_delay: float = 1.0) -> None:
@@ -37,9 +37,9 @@ class LocalSlack:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path.startswith("/response"):
+                    time.sleep(owner.reply_delay)  # the slow downstream being simulated
                     with owner._lock:
                         owner.arrivals.append(time.monotonic())
-                    time.sleep(owner.reply_delay)  # the slow downstream being simulated
                     body = b"ok"
                     kind = "text/plain"
                 else:
@@ -77,7 +77,7 @@ class LocalSlack:
         return self.base + "/response"
 
     def replies(self) -> list[float]:
-        """Arrival times (monotonic) of the replies so far."""
+        """When each reply so far was answered (monotonic seconds)."""
         with self._lock:
             return list(self.arrivals)
 

@@ -70,7 +70,10 @@ def run_wrk(
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     finally:
         script.unlink(missing_ok=True)
-    line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))  # noqa: E741
+    lines = [line for line in out.splitlines() if line.startswith("WRK_JSON ")]
+    if not lines:
+        raise RuntimeError(f"wrk printed no result: {out[-500:]}")
+    line = lines[0]
     data = json.loads(line.removeprefix("WRK_JSON "))
     return WrkResult(
         connections=connections,
@@ -91,7 +94,7 @@ def _lua_string(value: str) -> str:
 def _post_lua(body: str, headers: dict[str, str]) -> str:
     """A request script that replays one POST with a body and headers made just before."""
     lines = ['wrk.method = "POST"', f"wrk.body = {_lua_string(body)}"]
-    lines += [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()]
+    lines += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()]
     return "\n".join(lines) + "\n"
 
 
