@@ -44,6 +44,7 @@ _rocket2_docker_start() {
   fi
   if [ -f "$ROCKET2_DOCKER_PIDFILE" ] && _rocket2_docker_ready; then
     echo "start-docker: reusing the engine on $ROCKET2_DOCKER_SOCK" >&2
+    export ROCKET2_DOCKER_REUSED=1
     return 0
   fi
   mkdir -p "$ROCKET2_DOCKER_STATE" "$ROCKET2_DOCKER_EXEC_ROOT" "$ROCKET2_DOCKER_DATA_ROOT"
@@ -61,6 +62,7 @@ _rocket2_docker_start() {
 
   local dockerd
   dockerd="$(command -v dockerd || echo /usr/sbin/dockerd)"
+  # --ip: a port published without an address binds loopback only, never this machine's network.
   # The ulimit flags: by default containers ask for more open files than the hard limit some
   # machines (CI here: 20000) allow, and fail to start.
   setsid "$dockerd" \
@@ -70,6 +72,7 @@ _rocket2_docker_start() {
     --pidfile "$ROCKET2_DOCKER_PIDFILE" \
     --bridge "$ROCKET2_DOCKER_BRIDGE" \
     --default-address-pool "base=$ROCKET2_DOCKER_POOL,size=24" \
+    --ip 127.0.0.1 \
     --default-ulimit nofile=1024:1024 \
     --default-ulimit nproc=1024:1024 \
     </dev/null >"$ROCKET2_DOCKER_LOG" 2>&1 &
@@ -92,7 +95,7 @@ _rocket2_docker_start() {
 }
 
 _rocket2_docker_start_main() {
-  unset ROCKET2_DOCKER_ERROR
+  unset ROCKET2_DOCKER_ERROR ROCKET2_DOCKER_REUSED
   _rocket2_docker_start || return 1
   if [ -z "${ROCKET2_DOCKER_ERROR:-}" ]; then
     export DOCKER_HOST="unix://$ROCKET2_DOCKER_SOCK"
@@ -112,4 +115,5 @@ else
   fi
   echo "DOCKER_HOST=$DOCKER_HOST"
   echo "ROCKET2_DOCKER_HOST=$ROCKET2_DOCKER_HOST"
+  echo "ROCKET2_DOCKER_REUSED=${ROCKET2_DOCKER_REUSED:-0}"
 fi

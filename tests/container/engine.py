@@ -1,0 +1,175 @@
+"""The private Docker engine the container tests use, and a thin wrapper around its CLIs.
+
+The engine is the one scripts/ci/start-docker.sh starts (scripts/test.sh sources it; a bare
+``pytest`` run starts it here and stops it at the end). The tests never talk to any other engine:
+they tag images with the names of real public images, which must not clobber a developer's own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+START = REPO / "scripts" / "ci" / "start-docker.sh"
+STOP = REPO / "scripts" / "ci" / "stop-docker.sh"
+
+
+class EngineUnavailable(Exception):
+    """The private engine could not be started; the message says why."""
+
+
+@dataclass
+class Engine:
+    """Where the engine listens, and whether this process started it (then it stops it)."""
+
+    host: str
+    started_here: bool = False
+
+    @classmethod
+    def attach_or_start(cls) -> Engine:
+        """Use the engine scripts/test.sh started, or start one now; raise EngineUnavailable."""
+        if os.environ.get("ROCKET2_DOCKER_ERROR"):
+            raise EngineUnavailable(os.environ["ROCKET2_DOCKER_ERROR"])
+        host = os.environ.get("ROCKET2_DOCKER_HOST")
+        if host:
+            return cls(host=host)
+        proc = subprocess.run(
+            ["bash", str(START)], capture_output=True, text=True, timeout=120, check=False
+        )
+        values = dict(
+            line.split("=", 1)
+            for line in proc.stdout.splitlines()
+            if "=" in line and line[0] != " "
+        )
+        if proc.returncode != 0 or "ROCKET2_DOCKER_HOST" not in values:
+            reason = values.get("ROCKET2_DOCKER_ERROR") or proc.stderr.strip()[-2000:]
+            raise EngineUnavailable(f"the Docker engine did not start: {reason}")
+        reused = values.get("ROCKET2_DOCKER_REUSED") == "1"
+        return cls(host=values["ROCKET2_DOCKER_HOST"], started_here=not reused)
+
+    def stop(self) -> None:
+        """Stop the engine if this process started it (scripts/ci/stop-docker.sh)."""
+        if self.started_here:
+            subprocess.run(["bash", str(STOP)], check=True, timeout=120)
+
+
+def _cli() -> str:
+    """Debian's docker CLI (it matches the 20.10 engine and builds with BuildKit)."""
+    return "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+
+
+@dataclass
+class Docker:
+    """Runs ``docker`` and ``docker-compose`` against the private engine only."""
+
+    engine: Engine
+    config_dir: Path
+    cli: str = field(default_factory=_cli)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """A process environment pointing every Docker client at the private engine."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DOCKER_", "COMPOSE_")) and k != "REQUESTS_CA_BUNDLE"
+        }
+        env.update(
+            DOCKER_HOST=self.engine.host,
+            DOCKER_CONFIG=str(self.config_dir),
+            DOCKER_BUILDKIT="1",
+            COMPOSE_DOCKER_CLI_BUILD="1",
+        )
+        env.update(extra)
+        return env
+
+    def run(
+        self,
+        *args: str,
+        timeout: float = 120,
+        check: bool = True,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """``docker ARGS``; with ``check``, fail with the command's output on a non-zero exit."""
+        return self._exec([self.cli, *args], timeout, check, input, env, cwd)
+
+    def compose(
+        self,
+        project: str,
+        files: Sequence[Path],
+        project_dir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """``docker-compose -p PROJECT --project-directory DIR -f FILE… ARGS`` (Compose v1)."""
+        argv = [
+            "docker-compose",
+            "--no-ansi",
+            "-p",
+            project,
+            "--project-directory",
+            str(project_dir),
+        ]
+        for path in files:
+            argv += ["-f", str(path)]
+        return self._exec([*argv, *args], timeout, check, None, env, project_dir)
+
+    def _exec(
+        self,
+        argv: list[str],
+        timeout: float,
+        check: bool,
+        input: str | None,
+        env: dict[str, str] | None,
+        cwd: Path | None,
+    ) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        proc = subprocess.run(
+            argv,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=env or self.env(),
+            cwd=str(cwd) if cwd else None,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(argv[:4])}… exited {proc.returncode} after "
+                f"{time.monotonic() - started:.0f}s\n--- stdout\n{proc.stdout[-4000:]}"
+                f"\n--- stderr\n{proc.stderr[-4000:]}"
+            )
+        return proc
+
+    def inspect(self, kind: str, name: str) -> dict[str, Any]:
+        """``docker KIND inspect NAME`` as a dict (KIND: container, image, network, volume)."""
+        out = self.run(kind, "inspect", name).stdout
+        result: dict[str, Any] = json.loads(out)[0]
+        return result
+
+    def image_exists(self, name: str) -> bool:
+        """Whether the engine has an image called ``name``."""
+        return self.run("image", "inspect", name, check=False).returncode == 0
+
+    def health(self, container: str) -> str:
+        """The container's health status: starting, healthy or unhealthy (or its state)."""
+        state = self.inspect("container", container)["State"]
+        if not state.get("Running"):
+            return f"not running ({state.get('Status')}, exit {state.get('ExitCode')})"
+        return str((state.get("Health") or {}).get("Status", "no healthcheck"))
+
+    def logs(self, container: str) -> str:
+        """Everything the container printed (stdout and stderr), for failure messages."""
+        proc = self.run("logs", container, check=False)
+        return (proc.stdout + proc.stderr)[-4000:]

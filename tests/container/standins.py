@@ -1,0 +1,139 @@
+"""Local stand-ins for the public base images, since no registry can be reached in CI.
+
+A Debian 12 minbase rootfs made by debootstrap (cached as a tarball under .cache/rootfs, which git
+ignores) is imported as ``localhost/rocket2-debian:bookworm``. The Dockerfiles in standins/ build
+on it and are tagged with the exact names the real Dockerfile and docker-compose.yml use, so those
+files run unchanged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.container.engine import REPO, Docker
+
+HERE = Path(__file__).resolve().parent
+CACHE = REPO / ".cache" / "rootfs"
+SUITE = "bookworm"
+# The mirror the host's apt uses (deb.debian.org); ROCKET2_DEBIAN_MIRROR overrides it.
+MIRROR = os.environ.get("ROCKET2_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+BASE_IMAGE = f"localhost/rocket2-debian:{SUITE}"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+# stand-in directory → the public names it is tagged with
+STANDINS = {
+    "python": ["python:3.12-slim"],
+    "nginx": ["nginx:stable-alpine"],
+    "certbot": ["certbot/certbot", "certbot/certbot:latest"],
+}
+
+
+def _mounts_under(path: Path) -> list[str]:
+    """Mount points at or below ``path`` (debootstrap mounts /proc and /sys in its target)."""
+    prefix = str(path)
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4]
+        if point == prefix or point.startswith(prefix + "/"):
+            found.append(point)
+    return sorted(found, reverse=True)
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a rootfs directory, unmounting anything debootstrap left mounted in it first."""
+    for point in _mounts_under(path):
+        subprocess.run(["umount", "-l", point], check=False)
+    if _mounts_under(path):
+        raise AssertionError(f"cannot unmount everything under {path}; not deleting it")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def rootfs_tarball() -> Path:
+    """The cached minbase rootfs as a tarball, made with debootstrap (about a minute) if missing."""
+    key = hashlib.sha256(f"{SUITE} minbase {MIRROR} v1".encode()).hexdigest()[:12]
+    tarball = CACHE / f"debian-{SUITE}-minbase-{key}.tar"
+    if tarball.exists():
+        return tarball
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be making it right now
+        if tarball.exists():
+            return tarball
+        work = Path(tempfile.mkdtemp(prefix="rootfs-", dir=CACHE))
+        try:
+            target = work / "rootfs"
+            proc = subprocess.run(
+                ["debootstrap", "--variant=minbase", SUITE, str(target), MIRROR],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise AssertionError(
+                    f"debootstrap {SUITE} from {MIRROR} failed:\n{proc.stdout[-3000:]}"
+                    f"\n{proc.stderr[-3000:]}"
+                )
+            # What Debian's official images do: no services start during apt-get in a build,
+            # and no package indexes or downloaded .debs are kept.
+            policy = target / "usr/sbin/policy-rc.d"
+            policy.write_text("#!/bin/sh\nexit 101\n")
+            policy.chmod(0o755)
+            for sub in ("var/lib/apt/lists", "var/cache/apt/archives"):
+                for item in (target / sub).glob("*"):
+                    if item.is_file():
+                        item.unlink()
+            partial = work / "rootfs.tar"
+            subprocess.run(
+                ["tar", "--numeric-owner", "-C", str(target), "-cf", str(partial), "."],
+                check=True,
+                timeout=300,
+            )
+            partial.rename(tarball)
+        finally:
+            _remove_tree(work)
+    return tarball
+
+
+def import_base(docker: Docker) -> str:
+    """Import the rootfs tarball as BASE_IMAGE unless the engine already has this very one."""
+    tarball = rootfs_tarball()
+    stat = tarball.stat()
+    stamp = f"{tarball.name}:{stat.st_size}:{int(stat.st_mtime)}"
+    if docker.image_exists(BASE_IMAGE):
+        labels = docker.inspect("image", BASE_IMAGE)["Config"].get("Labels") or {}
+        if labels.get("org.rocket2.rootfs") == stamp:
+            return BASE_IMAGE
+    docker.run(
+        "import",
+        "--change",
+        f"LABEL org.rocket2.rootfs={stamp}",
+        "--change",
+        'CMD ["/bin/bash"]',
+        str(tarball),
+        BASE_IMAGE,
+        timeout=300,
+    )
+    return BASE_IMAGE
+
+
+def build_standins(docker: Docker, workdir: Path) -> dict[str, str]:
+    """Build the three stand-ins; returns public name → image id. Layer-cached by the engine."""
+    base = import_base(docker)
+    images = {}
+    for name, tags in STANDINS.items():
+        context = workdir / f"standin-{name}"
+        shutil.copytree(HERE / "standins" / name, context)
+        if name == "python":
+            shutil.copyfile(HOST_CA_BUNDLE, context / "host-ca-certificates.crt")
+        tag_args = [arg for tag in tags for arg in ("-t", tag)]
+        docker.run("build", "--build-arg", f"BASE={base}", *tag_args, str(context), timeout=600)
+        for tag in tags:
+            images[tag] = docker.inspect("image", tag)["Id"]
+    return images
