@@ -124,6 +124,7 @@ def start_pebble(workdir: Path, listen_ip: str, http_port: int) -> Pebble:
         **keep,
         "PEBBLE_VA_NOSLEEP": "1",  # validate at once instead of after a random sleep
         "PEBBLE_WFE_NONCEREJECT": "0",  # no deliberately rejected nonces: deterministic runs
+        "PEBBLE_AUTHZREUSE": "0",  # every order is validated again (a renewal through nginx too)
     }
     for argv, env, log in ((dns, keep, logs[0]), (pebble_cmd, pebble_env, logs[1])):
         with open(log, "wb") as out:
