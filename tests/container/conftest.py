@@ -50,8 +50,9 @@ def base_images(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> dic
 @pytest.fixture(scope="session")
 def image(docker: Docker, base_images: dict[str, str]) -> str:
     """The real Dockerfile, built from this checkout (``docker build .``)."""
-    if not (REPO / "Dockerfile").exists():
-        pytest.fail("no Dockerfile in the repository")
+    for name in ("Dockerfile", "docker-compose.yml", "nginx.conf", "scripts/setup_deploy.sh"):
+        if not (REPO / name).exists():
+            unavailable(f"{name} is missing from the repository (issue 4's deploy files)")
     docker.run("build", "-t", IMAGE, str(REPO), timeout=600)
     return IMAGE
 

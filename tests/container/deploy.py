@@ -1,10 +1,11 @@
 """The VM deploy run for real: setup_deploy.sh against Pebble, then the real docker-compose.yml.
 
 The compose stack gets the real file plus an override written here. Host ports come from the
-same variables setup_deploy.sh reads (HTTP_PORT, HTTPS_PORT, BIND_ADDRESS: loopback high ports);
-host paths from ROCKET2_DEPLOY_DIR (a temporary directory); the image from ROCKET2_IMAGE. The
-override only shortens schedules (the app's healthcheck interval, nginx's reload interval) and
-lets the certbot service trust Pebble's TLS certificate.
+variables docker-compose.yml and setup_deploy.sh both read (ROCKET2_HTTP_PORT, ROCKET2_HTTPS_PORT:
+loopback high ports, because an override cannot remove the base file's published ports); host
+paths from ROCKET2_DEPLOY_DIR (a temporary directory); the image from ROCKET2_IMAGE. The override
+only shortens schedules (the app's healthcheck interval, nginx's reload interval) and lets the
+certbot service trust Pebble's TLS certificate.
 """
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ class Deployment:
             "ROCKET2_IMAGE": self.image,
             "ACME_SERVER": self.pebble.directory,
             "ACME_CA_BUNDLE": str(self.pebble.tls_ca),
-            "HTTP_PORT": str(self.http_port),
-            "HTTPS_PORT": str(self.https_port),
-            "BIND_ADDRESS": "127.0.0.1",
+            # The host side of nginx's (and setup's certbot's) ports, as [ip:]port.
+            "ROCKET2_HTTP_PORT": f"127.0.0.1:{self.http_port}",
+            "ROCKET2_HTTPS_PORT": f"127.0.0.1:{self.https_port}",
         }
 
     def setup(self) -> subprocess.CompletedProcess[str]:

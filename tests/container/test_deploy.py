@@ -90,7 +90,7 @@ def require_loopback_ports(deployment: Deployment) -> None:
     """Stop before `up` unless every published port is the loopback high port the test chose.
 
     Compose merges `ports:` from an override into the base file's list (it cannot remove 80:80),
-    so docker-compose.yml must take the host side from HTTP_PORT/HTTPS_PORT/BIND_ADDRESS.
+    so docker-compose.yml takes the host side from ROCKET2_HTTP_PORT / ROCKET2_HTTPS_PORT.
     """
     config = deployment.compose("config").stdout
     published = set(re.findall(r"^\s*- (\S+)/tcp$", config, re.MULTILINE))
@@ -100,10 +100,10 @@ def require_loopback_ports(deployment: Deployment) -> None:
     }
     if published != want:
         pytest.fail(
-            f"docker-compose.yml publishes {sorted(published)} with HTTP_PORT, HTTPS_PORT and "
-            f"BIND_ADDRESS set for the test; expected {sorted(want)}. An override cannot remove "
-            "the base file's ports, so nginx's ports must read those variables, e.g. "
-            '"${BIND_ADDRESS:-0.0.0.0}:${HTTP_PORT:-80}:80".'
+            f"docker-compose.yml publishes {sorted(published)} with ROCKET2_HTTP_PORT and "
+            f"ROCKET2_HTTPS_PORT set for the test; expected {sorted(want)}. An override cannot "
+            "remove the base file's ports, so nginx's ports must read those variables: "
+            '"${ROCKET2_HTTP_PORT:-80}:80" and "${ROCKET2_HTTPS_PORT:-443}:443".'
         )
 
 
