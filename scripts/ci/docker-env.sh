@@ -15,6 +15,8 @@ ROCKET2_DOCKER_SOCK="$ROCKET2_DOCKER_STATE/docker.sock"
 ROCKET2_DOCKER_PIDFILE="$ROCKET2_DOCKER_STATE/docker.pid"
 ROCKET2_DOCKER_LOG="$ROCKET2_DOCKER_STATE/dockerd.log"
 ROCKET2_DOCKER_EXEC_ROOT="$ROCKET2_DOCKER_STATE/exec"
+# The host's IP forwarding and FORWARD policy before dockerd changed them (restored on stop).
+ROCKET2_DOCKER_HOST_BEFORE="$ROCKET2_DOCKER_STATE/host-before"
 # Images (the stand-in bases, the layer cache) survive between runs here; delete it when stopped.
 ROCKET2_DOCKER_DATA_ROOT="$ROCKET2_DOCKER_STATE/data-root"
 ROCKET2_DOCKER_BRIDGE="r2d-$_rocket2_id"

@@ -62,6 +62,16 @@ _rocket2_docker_start() {
 
   local dockerd
   dockerd="$(command -v dockerd || echo /usr/sbin/dockerd)"
+  # dockerd turns IP forwarding on and sets the FORWARD policy to DROP. Remember how the host was,
+  # unless another engine already runs here (then it is not ours to restore).
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    {
+      echo "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || echo)"
+      echo "forward_policy=$(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" { print $3 }')"
+    } >"$ROCKET2_DOCKER_HOST_BEFORE"
+  else
+    rm -f "$ROCKET2_DOCKER_HOST_BEFORE"
+  fi
   # --ip: a port published without an address binds loopback only, never this machine's network.
   # The ulimit flags: by default containers ask for more open files than the hard limit some
   # machines (CI here: 20000) allow, and fail to start.

@@ -57,13 +57,35 @@ fi
 if command -v iptables >/dev/null 2>&1; then
   for table in filter nat; do
     iptables -t "$table" -S 2>/dev/null |
-      grep -F -e "$ROCKET2_DOCKER_BRIDGE" -e "$ROCKET2_DOCKER_POOL" |
+      { grep -F -e "$ROCKET2_DOCKER_BRIDGE" -e "$ROCKET2_DOCKER_POOL" || true; } |
       sed 's/^-A /-D /' |
       while read -r rule; do
         # shellcheck disable=SC2086 # the rule is a list of words as iptables printed it
         iptables -t "$table" $rule 2>/dev/null || true
       done
   done
+fi
+
+# With no engine left on this host, put back what dockerd changed host-wide: its (now empty)
+# chains and their jumps, the FORWARD policy and IP forwarding, as start-docker.sh found them.
+if [ -f "$ROCKET2_DOCKER_HOST_BEFORE" ] && ! pgrep -x dockerd >/dev/null 2>&1; then
+  ip_forward="$(sed -n 's/^ip_forward=//p' "$ROCKET2_DOCKER_HOST_BEFORE")"
+  forward_policy="$(sed -n 's/^forward_policy=//p' "$ROCKET2_DOCKER_HOST_BEFORE")"
+  if command -v iptables >/dev/null 2>&1; then
+    iptables -D FORWARD -j DOCKER-USER 2>/dev/null || true
+    iptables -D FORWARD -j DOCKER-ISOLATION-STAGE-1 2>/dev/null || true
+    iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j DOCKER 2>/dev/null || true
+    iptables -t nat -D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER 2>/dev/null || true
+    for chain in DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER; do
+      iptables -F "$chain" 2>/dev/null && iptables -X "$chain" 2>/dev/null || true
+    done
+    iptables -t nat -F DOCKER 2>/dev/null && iptables -t nat -X DOCKER 2>/dev/null || true
+    [ -z "$forward_policy" ] || iptables -P FORWARD "$forward_policy" 2>/dev/null || true
+  fi
+  if [ -n "$ip_forward" ]; then
+    echo "$ip_forward" >/proc/sys/net/ipv4/ip_forward 2>/dev/null || true
+  fi
+  rm -f "$ROCKET2_DOCKER_HOST_BEFORE"
 fi
 
 rm -rf "$ROCKET2_DOCKER_EXEC_ROOT"
