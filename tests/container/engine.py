@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Sequence
@@ -43,11 +44,7 @@ class Engine:
         proc = subprocess.run(
             ["bash", str(START)], capture_output=True, text=True, timeout=120, check=False
         )
-        values = dict(
-            line.split("=", 1)
-            for line in proc.stdout.splitlines()
-            if "=" in line and line[0] != " "
-        )
+        values = dict(re.findall(r"^(\w+)=(.*)$", proc.stdout, re.MULTILINE))
         if proc.returncode != 0 or "ROCKET2_DOCKER_HOST" not in values:
             reason = values.get("ROCKET2_DOCKER_ERROR") or proc.stderr.strip()[-2000:]
             raise EngineUnavailable(f"the Docker engine did not start: {reason}")
