@@ -27,6 +27,9 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     fi
     docker_cli network prune -f >/dev/null
     docker_cli volume prune -f >/dev/null
+    # Keep the cache from growing run after run: untagged images go, build cache is capped.
+    docker_cli image prune -f >/dev/null || true
+    docker_cli builder prune -f --keep-storage 2GB >/dev/null 2>&1 || true
   fi
   kill -TERM "$pid"
   deadline=$((SECONDS + 30))
