@@ -372,7 +372,9 @@ def test_test_workflow_runs_make_test_on_three_pythons_after_nginx() -> None:
     assert setup["with"]["cache"] == "pip"
     runs = [s.get("run", "") for s in steps]
     nginx_at = next(i for i, r in enumerate(runs) if "install" in r and "nginx" in r)
-    test_at = next(i for i, r in enumerate(runs) if r.strip() == "make test")
+    # make test runs as root (it starts nginx, PostgreSQL and a Docker engine), matrix Python first
+    test_at = next(i for i, r in enumerate(runs) if r.strip().endswith(" make test"))
+    assert 'env "PATH=$PATH"' in runs[test_at]
     assert nginx_at < test_at
     readme = (REPO / "README.md").read_text()
     assert "make test" in readme
