@@ -1,8 +1,10 @@
 """What gunicorn.conf.py's hooks do. Kept here so it is typed, linted and importable.
 
 Master: load the config (when gunicorn.conf.py is executed, at start and on every HUP),
-refuse to start on a bad one (``on_starting``, before any socket or worker exists), create
-the instance runtime directory, and remove it on exit.
+refuse to start on a bad one (``on_starting``, before any socket or worker exists), bring the
+database schema up to date (``migrate.upgrade`` under the store's cross-instance lock, so two
+instances starting at once migrate once; a database failure stops the start with a clear
+message), create the instance runtime directory, and remove it on exit.
 
 Workers: after the app is loaded, start the scheduler election, install the SIGUSR2
 "run scheduled jobs now" handler, and send the start-up notice if no worker of this
@@ -15,11 +17,13 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from app import instance
 from config import Config, ConfigError, load_config
 from config.cli import EXIT_CONFIG_ERROR, default_env_file
+
+EXIT_DATABASE_ERROR = 3
 
 log = logging.getLogger("rocket2.server")
 
@@ -48,14 +52,60 @@ def on_starting(server: Any, error: ConfigError | None) -> None:
         )
         sys.stderr.flush()
         raise SystemExit(EXIT_CONFIG_ERROR)
-    path = instance.create_runtime_dir()
     config = instance.current_config()
+    migrate_or_exit(server, config)
+    path = instance.create_runtime_dir()
     server.log.info(
         "Rocket 2 starting: %d worker(s), runtime dir %s, GitHub key %s",
         config.web_concurrency,
         path,
         config.github_key.fingerprint,
     )
+
+
+def migrate_or_exit(server: Any, config: Config) -> None:
+    """Upgrade the schema before serving; on failure say why (no values) and exit non-zero.
+
+    The engine is disposed afterwards, so no connection is inherited by the forked workers.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.store import engine_from_config
+    from app.store.migrate import MigrationLockTimeout, upgrade
+
+    try:
+        engine = engine_from_config(config)
+    except Exception as exc:
+        _stop(f"the database could not be opened ({type(exc).__name__})")
+    try:
+        result = upgrade(engine)
+    except MigrationLockTimeout:
+        _stop("another instance held the migration lock for too long")
+    except SQLAlchemyError as exc:
+        _stop(f"the database migration failed ({_kind(exc)})")
+    except OSError as exc:
+        _stop(f"the database file could not be used ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    if result.changed:
+        server.log.info("database upgraded from %s to %s", result.before or "empty", result.after)
+    else:
+        server.log.info("database schema is current (%s)", result.after)
+
+
+def _kind(exc: Exception) -> str:
+    """The error's class and the driver's class, e.g. OperationalError/ConnectionTimeout."""
+    orig = getattr(exc, "orig", None)
+    return type(exc).__name__ + (f"/{type(orig).__name__}" if orig is not None else "")
+
+
+def _stop(reason: str) -> NoReturn:
+    sys.stderr.write(
+        f"Rocket 2 did not start: {reason}.\nCheck DATABASE_URL and that the database is "
+        "reachable; `rocket2 db upgrade` shows the database's own message.\n"
+    )
+    sys.stderr.flush()
+    raise SystemExit(EXIT_DATABASE_ERROR)
 
 
 def on_reload(server: Any, error: ConfigError | None) -> None:
@@ -79,12 +129,13 @@ def post_worker_init(worker: Any) -> None:
 
     config = instance.current_config()
     client = slack_client(config)
+    store = _worker_store(worker)
     try:
         notify_once(client, config.slack_notification_channel)
     except Exception:
         log.exception("start-up notice could not be arranged")
     try:
-        service = SchedulerService(config, client)
+        service = SchedulerService(config, client, store)
         service.start()
     except Exception:
         log.exception("scheduler election could not start in this worker")
@@ -95,6 +146,13 @@ def post_worker_init(worker: Any) -> None:
         threading.Thread(target=service.run_jobs_now, name="run-now", daemon=True).start()
 
     signal.signal(signal.SIGUSR2, run_now)
+
+
+def _worker_store(worker: Any) -> Any:
+    """The store of the worker's app (one connection pool per process), or None."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
+    ctx = extensions.get("rocket2.commands")
+    return getattr(ctx, "store", None)
 
 
 def worker_exit(server: Any, worker: Any) -> None:

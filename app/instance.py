@@ -90,6 +90,14 @@ def first_time(namespace: str, key: str, prune_after: float | None = None) -> bo
     return True
 
 
+def forget(namespace: str, key: str) -> None:
+    """Give back a claim made by ``first_time`` (the work it guarded failed), if there is one."""
+    if _runtime_dir is None:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        (_runtime_dir / _safe(namespace) / _safe(key)).unlink()
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:200].lstrip(".") or "_"
 

@@ -1,14 +1,22 @@
-"""The scheduler: APScheduler with the old bot's one job, run exactly once per instance.
+"""The scheduler: APScheduler with the old bot's one job, run once per instance — and, with
+PostgreSQL, once across all instances.
 
 Every worker runs a small election thread; the first to take the instance's scheduler lock
-(an exclusive ``flock`` in the runtime directory, see app.instance) starts the scheduler. If
-that worker dies — crash, timeout kill, recycle, HUP — the kernel drops the lock and another
-worker (or its replacement) takes over within ``RETRY_SECONDS``. See README "How the scheduler
-runs once".
+(an exclusive ``flock`` in the runtime directory, see app.instance) is the instance's
+candidate. With PostgreSQL the candidate must also take the database's ``scheduler`` advisory
+lock (app.store.locks.try_hold), so one instance among all those sharing DATABASE_URL runs the
+scheduler; with SQLite the flock alone decides (once per instance). If the host dies — crash,
+timeout kill, recycle, HUP, a whole dyno — the kernel (or PostgreSQL, when the connection
+drops) releases its locks and another candidate takes over within ``RETRY_SECONDS``.
+
+Each job run is also claimed in the store (``processed_events``, source ``job``, e.g.
+``random-channel:2026-11-28``), so even two hosts — two SQLite instances on one volume, or a
+lost advisory lock — post once per day. See README "How the scheduler runs once".
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -23,11 +31,13 @@ from slack_sdk import WebClient
 
 from app import instance
 from app.outside import report_failure
+from app.store import Store, locks
 from config import Config
 
 log = logging.getLogger("rocket2.scheduler")
 
 RANDOM_CHANNEL_JOB = "random-channel"
+SCHEDULER_DB_LOCK = "scheduler"
 RETRY_SECONDS = 5.0
 CHANNEL_PAGE_SIZE = 200
 MAX_PAGES = 100
@@ -79,16 +89,46 @@ def post_random_channel(client: WebClient, announcement_channel: str) -> str | N
     return str(pick["id"])
 
 
-def build_scheduler(config: Config, client: WebClient) -> BackgroundScheduler:
+def claim_run(store: Store | None, job: str, timezone: str) -> bool:
+    """Claim today's run of ``job`` (the date in ``timezone``); False if it already ran today.
+
+    Without a store (tests of the job alone) every run counts as the first.
+    """
+    if store is None:
+        return True
+    key = f"{job}:{datetime.now(ZoneInfo(timezone)).date().isoformat()}"
+    with store.unit_of_work() as uow:
+        claimed = uow.events.claim("job", key)
+    if not claimed:
+        log.info("%s: already ran (%s); skipping", job, key)
+    return claimed
+
+
+def run_random_channel(
+    store: Store | None, client: WebClient, announcement_channel: str, timezone: str
+) -> str | None:
+    """The scheduled job: claim today's run, then post a random channel (API after the claim)."""
+    try:
+        if not claim_run(store, RANDOM_CHANNEL_JOB, timezone):
+            return None
+    except Exception as exc:
+        report_failure("weekly random-channel post (claiming the run)", exc)
+        return None
+    return post_random_channel(client, announcement_channel)
+
+
+def build_scheduler(
+    config: Config, client: WebClient, store: Store | None = None
+) -> BackgroundScheduler:
     """A BackgroundScheduler (not started) carrying the weekly random-channel job."""
     scheduler = BackgroundScheduler(
         timezone=ZoneInfo(config.scheduler_timezone),
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
     scheduler.add_job(
-        post_random_channel,
+        run_random_channel,
         weekly_trigger(config.scheduler_timezone),
-        args=[client, config.slack_announcement_channel],
+        args=[store, client, config.slack_announcement_channel, config.scheduler_timezone],
         id=RANDOM_CHANNEL_JOB,
         name="weekly random channel",
     )
@@ -96,13 +136,23 @@ def build_scheduler(config: Config, client: WebClient) -> BackgroundScheduler:
 
 
 class SchedulerService:
-    """Runs the scheduler in this process if, and only while, it holds the instance lock."""
+    """Runs the scheduler in this process if, and only while, it holds the instance lock (and,
+    with PostgreSQL, the database's scheduler lock)."""
 
-    def __init__(self, config: Config, client: WebClient, retry_seconds: float = RETRY_SECONDS):
+    def __init__(
+        self,
+        config: Config,
+        client: WebClient,
+        store: Store | None = None,
+        retry_seconds: float = RETRY_SECONDS,
+    ):
         self._config = config
         self._client = client
+        self._store = store
         self._retry = retry_seconds
         self._lock = instance.InstanceLock(instance.SCHEDULER_LOCK)
+        self._db_lock = contextlib.ExitStack()
+        self._other_instance = False
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._thread: threading.Thread | None = None
@@ -129,7 +179,12 @@ class SchedulerService:
                 self._standing_by = True
                 log.debug("scheduler: another worker hosts it; pid=%d stands by", os.getpid())
             return
-        self._scheduler = build_scheduler(self._config, self._client)
+        if not self._hold_database_lock():
+            if not self._other_instance:
+                self._other_instance = True
+                log.debug("scheduler: another instance hosts it; pid=%d stands by", os.getpid())
+            return
+        self._scheduler = build_scheduler(self._config, self._client, self._store)
         self._scheduler.start()
         job = self._scheduler.get_job(RANDOM_CHANNEL_JOB)
         log.info(
@@ -138,6 +193,22 @@ class SchedulerService:
             self._config.scheduler_timezone,
             job.next_run_time.isoformat() if job else "none",
         )
+
+    def _hold_database_lock(self) -> bool:
+        """With PostgreSQL, try the cross-instance advisory lock (kept while hosting)."""
+        if self._store is None or self._store.dialect != "postgresql":
+            return True
+        try:
+            held = self._db_lock.enter_context(
+                locks.try_hold(self._store.engine, SCHEDULER_DB_LOCK)
+            )
+        except Exception as exc:
+            self._db_lock.close()
+            report_failure("scheduler election (database lock)", exc)
+            return False
+        if not held:
+            self._db_lock.close()
+        return held
 
     @property
     def running(self) -> bool:
@@ -160,4 +231,6 @@ class SchedulerService:
         self._stop.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            self._db_lock.close()
         self._lock.release()

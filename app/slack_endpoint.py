@@ -1,9 +1,17 @@
 """Slack's endpoints, through slack-bolt's Flask adapter: POST /slack/commands and /slack/events.
 
 Bolt verifies the v0 signature and the timestamp (±5 minutes) and answers 401 otherwise; it
-answers url_verification with its challenge. Listeners run in a bounded executor: each command
-is acknowledged at once and its work (``app.commands.dispatch``) runs after the ack, replying
-through response_url. Repeated event deliveries are dropped before any handler runs.
+answers url_verification with its challenge. Authorization never calls Slack before the ack
+(app.slack_authorize). Listeners run in a bounded executor: each command is acknowledged at
+once and its work (``app.commands.dispatch``) runs after the ack, replying through
+response_url.
+
+Repeated event deliveries: a cheap per-instance marker (app.instance.first_time) drops a repeat
+that reaches this instance while or after the first is handled; it is taken only once the
+listener runs (after the ack) and given back if the handler fails, so a delivery that was never
+handled (say the listener queue was full and Slack got a 500) is handled on Slack's retry.
+Handlers that change data also claim the event id in the store, in the same transaction as
+their change, which holds across instances (see app.onboarding).
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import Blueprint, Response, request
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk import WebClient
 
 from app import commands, instance
 from app.commands import CommandContext
 from app.outside import report_failure
+from app.slack_authorize import BotAuthorization
 
 log = logging.getLogger("rocket2.slack")
 
@@ -31,6 +41,7 @@ LISTENER_THREADS = 8
 LISTENER_QUEUE = 64
 ERROR_TEXT = "Sorry, something went wrong on Rocket 2's side. Please try again in a minute."
 EVENT_MARKER_TTL = 3600.0
+EVENT_NAMESPACE = "slack-events"
 
 
 class BoundedExecutor(ThreadPoolExecutor):
@@ -60,21 +71,21 @@ class BoundedExecutor(ThreadPoolExecutor):
 
 
 def build_bolt_app(ctx: CommandContext) -> App:
-    """The Bolt app. Makes no network call here (token verification is off).
+    """The Bolt app. Makes no network call here, nor before any ack.
 
-    The bot token travels in ``ctx.slack`` (a WebClient at SLACK_API_URL); Bolt takes it from
-    there, so it is not passed again.
+    Bolt gets a token-less WebClient at SLACK_API_URL and ``authorize=BotAuthorization``, which
+    hands it the bot token per request without calling Slack (Bolt's default calls auth.test
+    first). Our own calls use ``ctx.slack``.
     """
     config = ctx.config
     bolt = App(
         signing_secret=config.slack_signing_secret.reveal(),
-        client=ctx.slack,
-        token_verification_enabled=False,
+        client=WebClient(base_url=ctx.slack.base_url, timeout=ctx.slack.timeout),
+        authorize=BotAuthorization(ctx.slack, config.slack_api_token.reveal()),
         process_before_response=False,
         listener_executor=BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE),
         logger=logging.getLogger("slack_bolt.rocket2"),
     )
-    bolt.use(skip_repeated_events)
     bolt.command(re.compile(r".*"))(_command_listener(ctx))
     for event_type, handler in commands.slack_event_handlers(ctx).items():
         bolt.event(event_type)(_event_listener(event_type, handler))
@@ -82,25 +93,23 @@ def build_bolt_app(ctx: CommandContext) -> App:
     return bolt
 
 
-def skip_repeated_events(body: dict[str, Any], request: Any, next: Callable[[], None]) -> Any:
-    """Drop an event this instance has already received (Slack retries carry X-Slack-Retry-Num).
+def first_delivery(body: dict[str, Any], request: Any) -> str | None:
+    """The event id if this instance has not handled it yet (claims it), else None.
 
-    Each event_id is claimed once per instance (app.instance.first_time), whichever worker
-    gets the delivery. A repeat is answered 200 at once so Slack stops retrying.
+    Logs a repeat (with Slack's X-Slack-Retry-Num and reason) once.
     """
-    if body.get("type") == "event_callback" and body.get("event_id"):
-        event_id = str(body["event_id"])
-        if not instance.first_time("slack-events", event_id, prune_after=EVENT_MARKER_TTL):
-            retry = _header(request.headers, "x-slack-retry-num")
-            reason = _header(request.headers, "x-slack-retry-reason")
-            log.info(
-                "slack event %s already received; skipping repeat (retry %s, %s)",
-                event_id,
-                retry or "-",
-                reason or "-",
-            )
-            return BoltResponse(status=200, body="")
-    next()
+    event_id = str(body.get("event_id") or "")
+    if not event_id:
+        return ""
+    if instance.first_time(EVENT_NAMESPACE, event_id, prune_after=EVENT_MARKER_TTL):
+        return event_id
+    headers = getattr(request, "headers", {}) or {}
+    log.info(
+        "slack event %s already received; skipping repeat (retry %s, %s)",
+        event_id,
+        _header(headers, "x-slack-retry-num") or "-",
+        _header(headers, "x-slack-retry-reason") or "-",
+    )
     return None
 
 
@@ -135,11 +144,16 @@ def _command_listener(ctx: CommandContext) -> Callable[..., None]:
 
 
 def _event_listener(event_type: str, handler: commands.SlackEventHandler) -> Callable[..., None]:
-    def on_event(ack: Any, event: dict[str, Any]) -> None:
+    def on_event(ack: Any, event: dict[str, Any], body: dict[str, Any], request: Any) -> None:
         ack()
+        event_id = first_delivery(body, request)
+        if event_id is None:
+            return
         try:
-            handler(event)
+            handler(event, event_id)
         except Exception as exc:
+            if event_id:
+                instance.forget(EVENT_NAMESPACE, event_id)  # a retry may try again
             report_failure(f"handling slack event {event_type}", exc)
 
     return on_event

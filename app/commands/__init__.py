@@ -1,23 +1,21 @@
 """The command seam: everything Rocket 2 *does* in answer to Slack and GitHub lives behind it.
 
 The HTTP side (app/slack_endpoint.py, app/github_webhook.py) only verifies, acknowledges and
-hands over. It calls exactly these four things, so the members/teams work can plug in a real
-parser and services here without touching either blueprint:
+hands over. It calls exactly these four things:
 
 ``make_context(config, slack) -> CommandContext``
-    Called once per worker in ``create_app``; must not do network I/O. Add services (store,
-    GitHub client, …) as fields of CommandContext and build them here, lazily if they connect.
+    Called once per worker in ``create_app`` (after Gunicorn's fork); no network I/O. The
+    store and the GitHub client connect lazily, on their first use.
 
 ``dispatch(text, user_id, ctx) -> dict``
     One slash command (``/rocket TEXT`` from ``user_id``). Runs *after* the ack, in Bolt's
-    bounded listener executor, so it may take its time (Slack allows 30 minutes for
-    response_url). Returns a Slack message payload (``text``, optional ``blocks``,
-    ``response_type`` "ephemeral" or "in_channel") which is posted to the command's
-    response_url. An exception is logged and the user gets a generic error message.
+    bounded listener executor. Returns a Slack message payload (``text``, ``blocks``,
+    ``response_type`` "ephemeral") which is posted to the command's response_url. It never
+    raises: see app.commands.dispatcher for the parser and its error replies, and
+    app.commands.registry for how a feature registers its command group.
 
-``slack_event_handlers(ctx) -> {event type: handler(event)}``
-    Slack Events API handlers (``team_join``, …), also run after the ack. Repeated deliveries
-    (X-Slack-Retry-Num) are filtered out before a handler sees them.
+``slack_event_handlers(ctx) -> {event type: handler(event, event_id)}``
+    Slack Events API handlers (``team_join``, ``app_mention``), also run after the ack.
 
 ``github_event_handlers(ctx) -> {X-GitHub-Event: handler(payload)}``
     GitHub webhook handlers, run after the signature check and JSON parse. Events with no
@@ -33,39 +31,52 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from app.commands.help import command_list_message
+from app.commands.dispatcher import dispatch as _dispatch
+from app.github import GitHubClient
+from app.store import Store
 from config import Config
 
 Message = dict[str, Any]
-SlackEventHandler = Callable[[dict[str, Any]], None]
+SlackEventHandler = Callable[[dict[str, Any], str], None]
 GitHubEventHandler = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What a command needs: the config and clients. The members work adds store, github, …."""
+    """What a command needs: the config, the Slack Web API client, the store, the GitHub App."""
 
     config: Config
     slack: WebClient
+    store: Store
+    github: GitHubClient
 
 
-def make_context(config: Config, slack: WebClient) -> CommandContext:
-    """Build the per-worker command context. No network I/O."""
-    return CommandContext(config=config, slack=slack)
+def make_context(
+    config: Config,
+    slack: WebClient,
+    *,
+    store: Store | None = None,
+    github: GitHubClient | None = None,
+) -> CommandContext:
+    """Build the per-worker command context. No network I/O (nothing connects until used)."""
+    return CommandContext(
+        config=config,
+        slack=slack,
+        store=store if store is not None else Store.from_config(config),
+        github=github if github is not None else GitHubClient.from_config(config),
+    )
 
 
 def dispatch(text: str, user_id: str, ctx: CommandContext) -> Message:
-    """Run one `/rocket` command and return the reply. For now: the command list for anything."""
-    words = text.strip().split()
-    if not words or words[0].lower() == "help":
-        return command_list_message()
-    return command_list_message(unknown=words[0])
+    """Run one `/rocket` command and return the reply (never raises)."""
+    return _dispatch(text, user_id, ctx)
 
 
 def slack_event_handlers(ctx: CommandContext) -> Mapping[str, SlackEventHandler]:
-    """Slack event type → handler. For now: a mention answers with the command list."""
+    """Slack event type → handler(event, event_id)."""
+    from app.onboarding import on_team_join
 
-    def on_mention(event: dict[str, Any]) -> None:
+    def on_mention(event: dict[str, Any], event_id: str) -> None:
         channel, user = event.get("channel"), event.get("user")
         if not channel or not user:
             return
@@ -76,9 +87,12 @@ def slack_event_handlers(ctx: CommandContext) -> Mapping[str, SlackEventHandler]
             channel=channel, user=user, text=reply["text"], blocks=reply.get("blocks")
         )
 
-    return {"app_mention": on_mention}
+    def on_join(event: dict[str, Any], event_id: str) -> None:
+        on_team_join(ctx, event, event_id)
+
+    return {"app_mention": on_mention, "team_join": on_join}
 
 
 def github_event_handlers(ctx: CommandContext) -> Mapping[str, GitHubEventHandler]:
-    """X-GitHub-Event → handler. None yet (organization, team, membership come with members)."""
+    """X-GitHub-Event → handler. None here (organization, team, membership: the teams work)."""
     return {}

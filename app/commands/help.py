@@ -1,47 +1,56 @@
-"""The command list, as a Block Kit message shown only to the user who asked."""
+"""Help replies: the list of every command, one group's commands, one command's help.
+
+The list is made from the registered command groups (app.commands.registry), so a new group
+appears in ``/rocket help`` by being registered.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("/rocket help", "show this list"),
-    ("/rocket user add [-f]", "create your member record"),
-    ("/rocket user view [--username @u] [--github gh] [--email e] [--inspect]", "show a member"),
-    ("/rocket user edit [--name --email --pos --github --major --bio]", "update your record"),
-    ("/rocket user delete @u", "remove a member record (admin)"),
-    ("/rocket team list", "list the teams"),
-    ("/rocket team view TEAM", "show a team with its members and leads"),
-    ("/rocket team create NAME [--displayname --platform --channel #c --lead @u]", "new team"),
-    ("/rocket team add|remove TEAM @u", "change a team's members (lead of the team)"),
-    ("/rocket team edit TEAM [--displayname --platform --github NEWNAME]", "edit a team"),
-    ("/rocket team lead TEAM @u [--remove]", "set or unset a team lead"),
-    ("/rocket team delete TEAM", "delete a team"),
-    ("/rocket team refresh", "mirror every team from GitHub (lead)"),
-    ("/rocket export emails [--team T]", "members' emails (lead)"),
-    ("/rocket karma view|set|reset", "show, set or reset karma"),
-    ("/rocket @u ++", "give someone karma"),
-)
+from app.commands import replies
+from app.commands.registry import Command, CommandGroup, groups
 
 TITLE = "Rocket 2 commands"
+BUILT_IN: tuple[tuple[str, str], ...] = (
+    ("/rocket help [GROUP]", "show this list, or one group's commands"),
+    ("/rocket @user ++", "give someone a karma point (not yourself)"),
+)
+MORE = "Add `--help` after any command for its options, e.g. `/rocket user edit --help`."
 
 
-def command_list_message(unknown: str | None = None) -> dict[str, Any]:
-    """The command list as an ephemeral message; ``unknown`` names a command we did not know."""
-    lines = "\n".join(f"`{usage}` — {what}" for usage, what in COMMANDS)
-    intro = f"I don't know the command `{_plain(unknown)}`. " if unknown else ""
+def command_lines() -> list[str]:
+    """One mrkdwn line per command: ``usage`` — summary."""
+    lines = [f"`{usage}` — {what}" for usage, what in BUILT_IN]
+    for group in groups().values():
+        lines.extend(f"`{c.usage()}` — {c.summary}" for c in group.commands.values())
+    return lines
+
+
+def command_list_message(unknown: str | None = None) -> replies.Message:
+    """Every command, as an ephemeral message; ``unknown`` names a command we did not know."""
+    intro = f"I don't know the command {replies.code(unknown)}. " if unknown else ""
     intro += "Here is what I can do:"
-    return {
-        "response_type": "ephemeral",
-        "text": f"{TITLE}: {intro}\n{lines}",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": TITLE}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": lines}},
-        ],
-    }
+    lines = command_lines()
+    blocks = [replies.header(TITLE), replies.section(intro)]
+    blocks += replies.lines_blocks(lines)
+    blocks.append(replies.context(MORE))
+    return replies.message(f"{TITLE}: {intro}\n" + "\n".join(lines), blocks)
 
 
-def _plain(word: str) -> str:
-    """The user's word, shortened and with backticks removed so it cannot break formatting."""
-    return word.replace("`", "")[:40]
+def group_message(group: CommandGroup, unknown: str | None = None) -> replies.Message:
+    """The commands of one group; ``unknown`` names a sub-command we did not know."""
+    intro = f"`{group.name}` has no command {replies.code(unknown)}. " if unknown else ""
+    intro += f"`/rocket {group.name}`: {group.summary}"
+    lines = [f"`{c.usage()}` — {c.summary}" for c in group.commands.values()]
+    blocks = [replies.section(intro), *replies.lines_blocks(lines), replies.context(MORE)]
+    return replies.message(intro + "\n" + "\n".join(lines), blocks)
+
+
+def command_message(command: Command, problem: str | None = None) -> replies.Message:
+    """One command's help; with ``problem``, it explains what was wrong with the arguments."""
+    help_text = command.help()
+    if problem is None:
+        blocks = [replies.section(f"`{command.prog}`: {command.summary}")]
+        blocks += replies.code_blocks(help_text)
+        return replies.message(f"{command.prog}: {command.summary}\n{help_text}", blocks)
+    text = f"`{command.prog}`: {replies.escape(problem)}"
+    return replies.error(text, help_text)

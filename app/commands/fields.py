@@ -1,0 +1,62 @@
+"""argparse ``type=`` converters for member fields: each says what is wrong, never echoing much."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+
+from app.store import Permission
+from config.parsers import github_login as _github_login
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def text(limit: int) -> Callable[[str], str]:
+    """A free-text field of at most ``limit`` characters (surrounding spaces dropped)."""
+
+    def convert(value: str) -> str:
+        value = value.strip()
+        if len(value) > limit:
+            raise argparse.ArgumentTypeError(f"is too long (at most {limit} characters)")
+        return value
+
+    return convert
+
+
+def email(value: str) -> str:
+    """An e-mail address (a plain shape check; Slack turns it into a mailto link, undone)."""
+    value = value.strip()
+    if len(value) > 320 or not _EMAIL.match(value):
+        raise argparse.ArgumentTypeError("is not an e-mail address such as name@example.org")
+    return value
+
+
+def github_login(value: str) -> str:
+    """A GitHub username (letters, digits, single inner dashes, at most 39)."""
+    value = value.strip().lstrip("@")
+    try:
+        return _github_login(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "is not a GitHub username (letters, digits and single inner dashes, at most 39)"
+        ) from None
+
+
+def permission(value: str) -> Permission:
+    """member, team_lead (or lead) or admin."""
+    try:
+        return Permission.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def integer(value: str) -> int:
+    """A whole number within ±1,000,000,000."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number, e.g. 5") from None
+    if abs(number) > 1_000_000_000:
+        raise argparse.ArgumentTypeError("is out of range (at most 1,000,000,000)")
+    return number

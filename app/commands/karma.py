@@ -1,0 +1,86 @@
+"""`/rocket karma view|set|reset` and `/rocket @user ++`.
+
+Anyone may view karma and give a point to someone else (never to themselves); only admins may
+set someone's karma or reset everyone's to 1.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.commands import fields, replies
+from app.commands.errors import CommandError
+from app.commands.parsing import CommandParser, slack_user
+from app.commands.permissions import require
+from app.commands.registry import Call, CommandGroup
+from app.store import DEFAULT_KARMA, Permission
+
+if TYPE_CHECKING:
+    from app.commands import CommandContext
+
+group = CommandGroup("karma", "karma points")
+
+
+def _view_args(parser: CommandParser) -> None:
+    parser.add_argument(
+        "user", nargs="?", type=slack_user, metavar="@USER", help="whose karma (default: yours)"
+    )
+
+
+@group.command("view", "show someone's karma", _view_args)
+def view(call: Call) -> replies.Message:
+    """Show a member's karma."""
+    target = call.args.user or call.caller
+    with call.ctx.store.unit_of_work() as uow:
+        user = uow.users.get(target)
+        if user is None:
+            raise CommandError(f"<@{target}> has no member record, so no karma yet.")
+        karma = user.karma
+    return replies.message(
+        f"<@{target}> has {karma} karma", [replies.section(f"<@{target}> has *{karma}* karma.")]
+    )
+
+
+def _set_args(parser: CommandParser) -> None:
+    parser.add_argument("user", type=slack_user, metavar="@USER", help="whose karma")
+    parser.add_argument("karma", type=fields.integer, metavar="N", help="the new value")
+
+
+@group.command("set", "set someone's karma (admins)", _set_args)
+def set_karma(call: Call) -> replies.Message:
+    """Set a member's karma to N."""
+    target, value = call.args.user, call.args.karma
+    with call.ctx.store.unit_of_work() as uow:
+        require(uow, call.caller, Permission.admin, "set karma")
+        if uow.users.get(target) is None:
+            raise CommandError(f"<@{target}> has no member record.")
+        uow.users.set_karma(target, value)
+    return replies.ok(f"<@{target}> now has {value} karma.")
+
+
+def _reset_args(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--all", action="store_true", required=True, help=f"everyone's karma to {DEFAULT_KARMA}"
+    )
+
+
+@group.command("reset", "reset everyone's karma to 1 (admins)", _reset_args)
+def reset(call: Call) -> replies.Message:
+    """Reset every member's karma to the default."""
+    with call.ctx.store.unit_of_work() as uow:
+        require(uow, call.caller, Permission.admin, "reset karma")
+        changed = uow.users.reset_all_karma()
+    return replies.ok(f"Karma reset to {DEFAULT_KARMA} for everyone ({changed} changed).")
+
+
+def plus_one(ctx: CommandContext, caller: str, target: str) -> replies.Message:
+    """`/rocket @user ++`: one karma point for ``target``, never for yourself."""
+    if target == caller:
+        raise CommandError("Nice try, but you cannot give karma to yourself.")
+    with ctx.store.unit_of_work() as uow:
+        if uow.users.get(target) is None:
+            raise CommandError(
+                f"<@{target}> has no member record yet; they can make one with `/rocket user add`."
+            )
+        karma = uow.users.add_karma(target)
+    return replies.ok(f"You gave <@{target}> a karma point: they have {karma} now.")

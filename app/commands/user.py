@@ -1,0 +1,296 @@
+"""`/rocket user add|view|edit|delete`: member records.
+
+Permissions (the reference): anyone may add and view records and edit their own; only admins
+may edit someone else (``--username``), change a permission (``--permission``) or delete.
+``--github`` goes to GitHub first (invite to the organisation through the App, learn the
+account's id) and the database is written only when GitHub said yes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.commands import fields, replies
+from app.commands.errors import CommandError
+from app.commands.parsing import CommandParser, slack_user
+from app.commands.permissions import require
+from app.commands.registry import Call, CommandGroup
+from app.github import GitHubError, GitHubNotFound, GitHubUser
+from app.store import AlreadyExists, Permission, Team, UnitOfWork, User
+
+group = CommandGroup("user", "member records")
+
+EDITABLE = (
+    # (option, model field, label, converter)
+    ("--name", "name", "name", fields.text(200)),
+    ("--email", "email", "e-mail", fields.email),
+    ("--pos", "position", "position", fields.text(200)),
+    ("--major", "major", "major", fields.text(200)),
+    ("--bio", "biography", "biography", fields.text(2000)),
+)
+
+
+# ---- add ---------------------------------------------------------------------------------
+
+
+def _add_args(parser: CommandParser) -> None:
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="replace your existing record with a blank one (your permission is kept)",
+    )
+
+
+@group.command("add", "create your member record", _add_args)
+def add(call: Call) -> replies.Message:
+    """Create the caller's blank record; with -f, replace an existing one."""
+    with call.ctx.store.unit_of_work() as uow:
+        existing = uow.users.get(call.caller)
+        if existing is not None and not call.args.force:
+            raise CommandError(
+                "You already have a member record. `/rocket user view` shows it, "
+                "`/rocket user edit` changes it, and `/rocket user add -f` replaces it "
+                "with a blank one."
+            )
+        if existing is None:
+            uow.users.create_if_absent(call.caller)
+            return replies.ok(
+                "Your member record is created. Next: `/rocket user edit --github "
+                "YOUR_GITHUB_USERNAME` to join the GitHub organisation."
+            )
+        uow.users.replace(call.caller, permission=existing.permission)
+    return replies.ok(
+        f"Your member record was replaced with a blank one (permission "
+        f"{existing.permission.value} kept, karma back to 1)."
+    )
+
+
+# ---- view --------------------------------------------------------------------------------
+
+
+def _view_args(parser: CommandParser) -> None:
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--username", type=slack_user, metavar="@USER", help="a Slack member")
+    who.add_argument("--github", type=fields.github_login, metavar="LOGIN", help="GitHub login")
+    who.add_argument("--email", type=fields.email, metavar="EMAIL", help="e-mail address")
+    parser.add_argument(
+        "--inspect", action="store_true", help="also list the teams they are in and lead"
+    )
+
+
+@group.command("view", "show a member (you, unless you name someone)", _view_args)
+def view(call: Call) -> replies.Message:
+    """Show one member's record, optionally with their teams."""
+    args = call.args
+    with call.ctx.store.unit_of_work() as uow:
+        if args.github:
+            user, wanted = uow.users.by_github_username(args.github), f"GitHub user {args.github}"
+        elif args.email:
+            user, wanted = uow.users.by_email(args.email), f"e-mail {args.email}"
+        else:
+            slack_id = args.username or call.caller
+            user, wanted = uow.users.get(slack_id), f"<@{slack_id}>"
+        if user is None:
+            if not (args.username or args.github or args.email):
+                raise CommandError("You have no member record yet: `/rocket user add` makes one.")
+            raise CommandError(f"No member record for {_wanted(wanted)}.")
+        member_of: list[Team] = []
+        leads: list[Team] = []
+        if args.inspect and user.github_id is not None:
+            member_of = uow.teams.teams_of(user.github_id)
+            leads = uow.teams.teams_led_by(user.github_id)
+    return user_card(user, args.inspect, member_of, leads)
+
+
+def _wanted(wanted: str) -> str:
+    return wanted if wanted.startswith("<@") else replies.escape(wanted)
+
+
+def user_card(
+    user: User,
+    inspect: bool = False,
+    member_of: list[Team] | None = None,
+    leads: list[Team] | None = None,
+) -> replies.Message:
+    """A member's record as Block Kit."""
+    e = replies.escape
+    github = (
+        f"<https://github.com/{user.github_username}|{e(user.github_username)}>"
+        if user.github_username
+        else "_not linked_"
+    )
+    card = [
+        ("Slack", f"<@{user.slack_id}>"),
+        ("Name", e(user.name) or "–"),
+        ("E-mail", e(user.email) or "–"),
+        ("GitHub", github),
+        ("Major", e(user.major) or "–"),
+        ("Position", e(user.position) or "–"),
+        ("Permission", user.permission.value),
+        ("Karma", str(user.karma)),
+    ]
+    blocks = [replies.fields_section(card)]
+    if user.biography:
+        blocks.append(replies.section(f"*Biography*\n{e(user.biography)}"))
+    if user.image_url.startswith("https://"):
+        blocks[0]["accessory"] = {"type": "image", "image_url": user.image_url, "alt_text": "photo"}
+    if inspect:
+        if user.github_id is None:
+            blocks.append(replies.context("No GitHub account linked, so no teams."))
+        else:
+            names = ", ".join(e(t.github_team_name) for t in member_of or []) or "none"
+            led = ", ".join(e(t.github_team_name) for t in leads or []) or "none"
+            blocks.append(replies.section(f"*Teams*: {names}\n*Leads*: {led}"))
+    text = f"Member <@{user.slack_id}>: {user.name or 'no name'}, karma {user.karma}"
+    return replies.message(text, blocks)
+
+
+# ---- edit --------------------------------------------------------------------------------
+
+
+def _edit_args(parser: CommandParser) -> None:
+    for option, _field, label, convert in EDITABLE:
+        parser.add_argument(option, type=convert, metavar=label.upper(), help=f"your {label}")
+    parser.add_argument(
+        "--github",
+        type=fields.github_login,
+        metavar="LOGIN",
+        help="your GitHub username: invites you to the organisation",
+    )
+    parser.add_argument(
+        "--username", type=slack_user, metavar="@USER", help="edit someone else (admins)"
+    )
+    parser.add_argument(
+        "--permission",
+        type=fields.permission,
+        metavar="member|team_lead|admin",
+        help="set the role (admins)",
+    )
+
+
+@group.command("edit", "update a member record (yours, or anyone's for admins)", _edit_args)
+def edit(call: Call) -> replies.Message:
+    """Update fields; --github asks GitHub first, then stores the account id."""
+    args = call.args
+    target = args.username or call.caller
+    changes: dict[str, Any] = {
+        model_field: getattr(args, _dest(option))
+        for option, model_field, _label, _convert in EDITABLE
+        if getattr(args, _dest(option)) is not None
+    }
+    if args.permission is not None:
+        changes["permission"] = args.permission
+    if not changes and args.github is None:
+        raise CommandError(
+            "Nothing to change: give at least one of --name, --email, --pos, --github, "
+            "--major, --bio or --permission."
+        )
+
+    # 1. Read and check (short unit of work, nothing written).
+    with call.ctx.store.unit_of_work() as uow:
+        if target != call.caller:
+            require(uow, call.caller, Permission.admin, "edit someone else's record")
+        if args.permission is not None:
+            require(uow, call.caller, Permission.admin, "change permissions")
+            _keep_an_admin(uow, target, args.permission)
+        if target != call.caller and uow.users.get(target) is None:
+            raise CommandError(f"<@{target}> has no member record yet.")
+        if args.github is not None:
+            _github_not_taken(uow, args.github, target)
+
+    # 2. GitHub first: nothing is stored unless GitHub accepted.
+    invited = ""
+    if args.github is not None:
+        account, pending = _add_to_org(call, args.github)
+        changes["github_username"] = account.login
+        changes["github_id"] = account.id
+        invited = " GitHub sent an invitation to the organisation: accept it." if pending else ""
+
+    # 3. Store.
+    with call.ctx.store.unit_of_work() as uow:
+        if target == call.caller:
+            uow.users.create_if_absent(target)
+        try:
+            uow.users.update(target, **changes)
+        except AlreadyExists:
+            raise CommandError(
+                f"The GitHub account {replies.code(args.github or '')} is already linked to "
+                "another member; nothing was changed here."
+            ) from None
+    whose = "Your record" if target == call.caller else f"<@{target}>'s record"
+    names = ", ".join(_label(name) for name in changes)
+    return replies.ok(f"{whose} is updated: {names}.{invited}")
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _label(model_field: str) -> str:
+    for _option, name, label, _convert in EDITABLE:
+        if name == model_field:
+            return label
+    return {"github_username": "GitHub", "github_id": "GitHub id"}.get(model_field, model_field)
+
+
+def _keep_an_admin(uow: UnitOfWork, target: str, permission: Permission) -> None:
+    user = uow.users.get(target)
+    if user is None or user.permission is not Permission.admin or permission is Permission.admin:
+        return
+    if len(uow.users.admins()) <= 1:
+        raise CommandError(
+            "That would leave Rocket 2 without an admin: make someone else an admin first."
+        )
+
+
+def _github_not_taken(uow: UnitOfWork, login: str, target: str) -> None:
+    owner = uow.users.by_github_username(login)
+    if owner is not None and owner.slack_id != target:
+        raise CommandError(
+            f"The GitHub account {replies.code(login)} is already linked to <@{owner.slack_id}>."
+        )
+
+
+def _add_to_org(call: Call, login: str) -> tuple[GitHubUser, bool]:
+    """Invite ``login`` to the organisation through the App; (account, invitation pending)."""
+    github = call.ctx.github
+    try:
+        membership = github.add_org_member(login)
+        account = membership.user or github.get_user(login)
+    except GitHubNotFound:
+        raise CommandError(
+            f"GitHub has no user {replies.code(login)}: check the spelling. Nothing was changed."
+        ) from None
+    except GitHubError as exc:
+        raise CommandError(
+            f"GitHub could not add {replies.code(login)} to the organisation "
+            f"({_reason(exc)}). Nothing was changed; please try again later."
+        ) from None
+    return account, membership.pending
+
+
+def _reason(exc: GitHubError) -> str:
+    status = f"HTTP {exc.status}" if exc.status is not None else "no answer"
+    return f"{status}: {replies.escape(exc.detail[:120])}" if exc.detail else status
+
+
+# ---- delete ------------------------------------------------------------------------------
+
+
+def _delete_args(parser: CommandParser) -> None:
+    parser.add_argument("user", type=slack_user, metavar="@USER", help="the member to remove")
+
+
+@group.command("delete", "remove a member record (admins)", _delete_args)
+def delete(call: Call) -> replies.Message:
+    """Delete someone's record."""
+    target = call.args.user
+    with call.ctx.store.unit_of_work() as uow:
+        require(uow, call.caller, Permission.admin, "delete member records")
+        user = uow.users.get(target)
+        if user is None:
+            raise CommandError(f"<@{target}> has no member record.")
+        _keep_an_admin(uow, target, Permission.member)
+        uow.users.delete(target)
+    return replies.ok(f"<@{target}>'s member record is deleted.")
