@@ -64,7 +64,8 @@ def on_starting(server: Any, error: ConfigError | None) -> None:
 
 
 def migrate_or_exit(server: Any, config: Config) -> None:
-    """Upgrade the schema before serving; on failure say why (no values) and exit non-zero.
+    """Upgrade the schema before serving (app.store.migrate logs what it did); on failure say
+    why (no values) and exit non-zero.
 
     The engine is disposed afterwards, so no connection is inherited by the forked workers.
     """
@@ -78,7 +79,7 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     except Exception as exc:
         _stop(f"the database could not be opened ({type(exc).__name__})")
     try:
-        result = upgrade(engine)
+        upgrade(engine)
     except MigrationLockTimeout:
         _stop("another instance held the migration lock for too long")
     except SQLAlchemyError as exc:
@@ -87,10 +88,6 @@ def migrate_or_exit(server: Any, config: Config) -> None:
         _stop(f"the database file could not be used ({type(exc).__name__})")
     finally:
         engine.dispose()
-    if result.changed:
-        server.log.info("database upgraded from %s to %s", result.before or "empty", result.after)
-    else:
-        server.log.info("database schema is current (%s)", result.after)
 
 
 def _kind(exc: Exception) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.authorization import AuthorizeResult
@@ -26,7 +27,8 @@ RETRY_SECONDS = 60.0
 
 
 class BotAuthorization:
-    """A callable for ``App(authorize=…)``: the bot token now, the bot ids when known."""
+    """``App(authorize=BotAuthorization(…).function())``: the bot token now, the bot ids when
+    known."""
 
     def __init__(self, client: WebClient, token: str, retry_seconds: float = RETRY_SECONDS):
         self._client = client
@@ -38,10 +40,21 @@ class BotAuthorization:
         self._last_attempt: float | None = None
         self._running = False
 
-    def __call__(
+    def function(self) -> Callable[[str | None, str | None, str | None], AuthorizeResult]:
+        """A plain function for Bolt, which passes arguments by the names in its signature
+        (so not a method, whose ``self`` Bolt would try to fill)."""
+
+        def authorize(
+            enterprise_id: str | None, team_id: str | None, user_id: str | None
+        ) -> AuthorizeResult:
+            return self.authorize(enterprise_id, team_id, user_id)
+
+        return authorize
+
+    def authorize(
         self, enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult:
-        """Bolt's authorize function (argument names matter: Bolt passes them by name)."""
+        """The AuthorizeResult for a request; starts the background auth.test if needed."""
         self._refresh_in_background()
         return AuthorizeResult(
             enterprise_id=enterprise_id,

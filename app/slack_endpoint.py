@@ -81,7 +81,7 @@ def build_bolt_app(ctx: CommandContext) -> App:
     bolt = App(
         signing_secret=config.slack_signing_secret.reveal(),
         client=WebClient(base_url=ctx.slack.base_url, timeout=ctx.slack.timeout),
-        authorize=BotAuthorization(ctx.slack, config.slack_api_token.reveal()),
+        authorize=BotAuthorization(ctx.slack, config.slack_api_token.reveal()).function(),
         process_before_response=False,
         listener_executor=BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE),
         logger=logging.getLogger("slack_bolt.rocket2"),

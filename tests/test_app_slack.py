@@ -66,7 +66,7 @@ def test_unknown_command_answers_with_the_command_list(server, env, slack):
     reply = slack.wait_for("/respond/hook")[0]
     assert reply["response_type"] == "ephemeral"
     assert "I don't know the command `frobnicate`" in reply["text"]
-    assert "/rocket team list" in reply["text"]
+    assert "/rocket user view" in reply["text"]
 
 
 @pytest.mark.parametrize("path", ["/slack/commands", "/slack/events"])
