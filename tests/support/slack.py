@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -74,24 +75,43 @@ class FakeSlack:
     """A threaded fake of Slack's Web API on 127.0.0.1, plus response_url endpoints.
 
     ``channels_pages`` is what conversations.list returns, one list per page, paged by cursor.
+    ``auth_test_delay`` (seconds) and ``auth_test_fails`` make auth.test slow or failing;
+    ``reject_user_channels`` makes chat.postMessage to a user id fail (so a DM needs
+    conversations.open first). Every path under /respond/ is a response_url that answers ok.
     """
 
     def __init__(self) -> None:
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.channels_pages: list[list[dict[str, Any]]] = [[]]
         self.fail_methods: set[str] = set()
+        self.auth_test_delay = 0.0
+        self.auth_test_fails = False
+        self.reject_user_channels = False
 
     def start(self) -> FakeSlack:
         """Start the server and install the handlers."""
         self.server.start()
-        self.server.expect_request("/api/auth.test").respond_with_json(
-            {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001", "user": "rocket"}
-        )
+        self.server.expect_request("/api/auth.test").respond_with_handler(self._auth_test)
         for method in ("chat.postMessage", "chat.postEphemeral"):
             self.server.expect_request(f"/api/{method}").respond_with_handler(self._ok(method))
         self.server.expect_request("/api/conversations.list").respond_with_handler(self._channels)
-        self.server.expect_request("/respond/hook").respond_with_data("ok")
+        self.server.expect_request("/api/conversations.open").respond_with_handler(self._open)
+        self.server.expect_request(re.compile(r"^/respond/")).respond_with_data("ok")
         return self
+
+    def _auth_test(self, request: Request) -> Response:
+        deadline = time.monotonic() + self.auth_test_delay
+        while time.monotonic() < deadline:  # a slow Slack, bounded
+            time.sleep(0.05)
+        if self.auth_test_fails:
+            return Response("upstream trouble", status=503)
+        body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001"}
+        return Response(json.dumps({**body, "user": "rocket"}), content_type="application/json")
+
+    def _open(self, request: Request) -> Response:
+        users = str(request.values.get("users") or _json_field(request, "users"))
+        body = {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+        return Response(json.dumps(body), content_type="application/json")
 
     def stop(self) -> None:
         """Stop the server."""
@@ -110,7 +130,9 @@ class FakeSlack:
 
     def _ok(self, method: str) -> Callable[[Request], Response]:
         def handler(request: Request) -> Response:
-            if method in self.fail_methods:
+            channel = str(request.values.get("channel") or _json_field(request, "channel"))
+            user_channel = channel[:1] in ("U", "W")
+            if method in self.fail_methods or (self.reject_user_channels and user_channel):
                 return Response(json.dumps({"ok": False, "error": "channel_not_found"}))
             return Response(
                 json.dumps({"ok": True, "channel": "C0001", "ts": "1.1"}),
@@ -118,6 +140,10 @@ class FakeSlack:
             )
 
         return handler
+
+    def response_url_for(self, name: str) -> str:
+        """A response_url of its own (path /respond/NAME), to tell replies apart."""
+        return self.server.url_for(f"/respond/{name}")
 
     def _channels(self, request: Request) -> Response:
         cursor = request.values.get("cursor") or "0"
@@ -146,3 +172,11 @@ class FakeSlack:
         """Wait until ``count`` requests reached ``path``; return their bodies."""
         wait_until(lambda: len(self.requests(path)) >= count, timeout, what=f"{count} x {path}")
         return self.bodies(path)
+
+
+def _json_field(request: Request, name: str) -> str:
+    try:
+        data = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        return ""
+    return str(data.get(name) or "") if isinstance(data, dict) else ""

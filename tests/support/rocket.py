@@ -1,0 +1,219 @@
+"""A whole Rocket 2 for command and onboarding tests: a real Gunicorn, a database (SQLite file or
+a fresh PostgreSQL database), the fake Slack (records response_url replies and DMs) and the fake
+GitHub — started once per test module and per database, reset between tests.
+
+    from tests.support import rocket as rocket_support
+
+    rocket_module = rocket_support.rocket_module   # one server per module and database
+    rocket = rocket_support.rocket                 # the same, reset for each test
+
+    def test_x(rocket):
+        reply = rocket.command("user add", user="U0AAAAAAAA1")
+
+For in-process tests of the parser, ``context`` builds a CommandContext on the ``store``
+fixture (both databases) and the ``fake_github`` fixture, and ``run`` dispatches one command.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from slack_sdk import WebClient
+from sqlalchemy import text
+
+from app.commands import CommandContext, dispatch, make_context
+from app.github import GitHubClient
+from app.store import Permission, Store, make_engine
+from config import load_config
+from tests.support.db import (
+    BACKENDS,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_server_url,
+)
+from tests.support.fake_github import FakeGitHub, fake_for_env
+from tests.support.gunicorn import GunicornServer, free_port, secrets_of, server_env, wait_until
+from tests.support.keys import valid_env
+from tests.support.slack import FakeSlack, command_body, event_body, signed_headers
+
+FORM = "application/x-www-form-urlencoded"
+TABLES = ("team_members", "team_leads", "teams", "users", "processed_events")
+_names = itertools.count(1)
+
+
+def sqlite_url(directory: Path) -> str:
+    """A SQLite database file in ``directory``."""
+    return f"sqlite:///{directory / 'data' / 'rocket2.db'}"
+
+
+@dataclass
+class Rocket:
+    """A running Rocket 2 and its fakes."""
+
+    env: dict[str, str]
+    server: GunicornServer
+    slack: FakeSlack
+    github: FakeGitHub
+    store: Store
+    backend: str
+
+    # ---- talking to it -----------------------------------------------------------------
+
+    def post(self, path: str, body: bytes, content_type: str, **headers: str) -> httpx.Response:
+        """POST a body signed with the app's signing secret."""
+        signed = signed_headers(self.env["SLACK_SIGNING_SECRET"], body, content_type=content_type)
+        return httpx.post(self.server.url + path, content=body, headers={**signed, **headers})
+
+    def command(self, text: str, user: str = "U0CALLER01", timeout: float = 15) -> dict[str, Any]:
+        """Send `/rocket TEXT` as ``user``; check the quick empty ack; return the reply posted
+        to the command's own response_url."""
+        name = f"r{next(_names)}"
+        body = command_body(text, self.slack.response_url_for(name), user_id=user)
+        started = time.monotonic()
+        response = self.post("/slack/commands", body, FORM)
+        assert response.status_code == 200, response.text
+        assert response.text == ""
+        assert time.monotonic() - started < 3, "the command was not acknowledged at once"
+        path = f"/respond/{name}"
+        return self.slack.wait_for(path, 1, timeout)[0]
+
+    def event(self, event_id: str, event: dict[str, Any], **headers: str) -> httpx.Response:
+        """Deliver one Events API event."""
+        return self.post(
+            "/slack/events", event_body(event_id, event), "application/json", **headers
+        )
+
+    # ---- arranging and inspecting --------------------------------------------------------
+
+    def add_user(self, slack_id: str, permission: Permission = Permission.member, **fields: Any):  # type: ignore[no-untyped-def]
+        """Create a member record directly in the database."""
+        with self.store.unit_of_work() as uow:
+            return uow.users.create(slack_id, permission=permission, **fields)
+
+    def user(self, slack_id: str):  # type: ignore[no-untyped-def]
+        """The member record, read now (or None)."""
+        with self.store.unit_of_work() as uow:
+            return uow.users.get(slack_id)
+
+    def reset(self) -> None:
+        """Empty the database and the fakes' state and logs (the server keeps running)."""
+        with self.store.session() as session:
+            for table in TABLES:
+                session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+        gh = self.github
+        with gh.lock:
+            for collection in (gh.users, gh.org_members, gh.invitations, gh.teams):
+                collection.clear()
+            gh.requests.clear()
+            gh.bodies.clear()
+            gh._failures.clear()
+        self.slack.server.clear_log()
+        self.slack.fail_methods.clear()
+        self.slack.reject_user_channels = False
+
+
+def start_rocket(directory: Path, key_pem: str, database_url: str, backend: str) -> Rocket:
+    """Start the fakes and a Gunicorn on ``database_url`` (migrated by the master)."""
+    slack = FakeSlack().start()
+    github_server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    github_server.start()
+    env = valid_env(key_pem)
+    github = fake_for_env(github_server, env)
+    env.update(SLACK_API_URL=slack.api_url, DATABASE_URL=database_url, WEB_CONCURRENCY="2")
+    port = free_port()
+    server = GunicornServer(
+        env=server_env(env, port),
+        port=port,
+        log_path=directory / f"gunicorn-{port}.log",
+        cwd=directory,
+    ).start()
+    return Rocket(env, server, slack, github, Store(make_engine(database_url)), backend)
+
+
+def stop_rocket(rocket: Rocket) -> None:
+    """Stop everything start_rocket started; check no secret reached the log."""
+    try:
+        rocket.server.stop()
+        rocket.server.assert_no_secrets(secrets_of(rocket.env))
+    finally:
+        rocket.store.dispose()
+        rocket.slack.stop()
+        if rocket.github.server.is_running():
+            rocket.github.server.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
+def rocket_module(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, key_pem: str
+) -> Iterator[Rocket]:
+    """One running Rocket 2 per test module and database."""
+    directory = tmp_path_factory.mktemp(f"rocket-{request.param}")
+    if request.param == "sqlite":
+        url, server_url = sqlite_url(directory), None
+    else:
+        server_url = postgres_server_url()
+        url = create_postgres_database(server_url)
+    rocket = start_rocket(directory, key_pem, url, request.param)
+    try:
+        yield rocket
+    finally:
+        stop_rocket(rocket)
+        if server_url is not None:
+            drop_postgres_database(server_url, url)
+
+
+@pytest.fixture
+def rocket(rocket_module: Rocket) -> Rocket:
+    """The module's Rocket 2 with an empty database and fresh fakes."""
+    rocket_module.reset()
+    return rocket_module
+
+
+# ---- in-process ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def context(store: Store, fake_github: FakeGitHub, env: dict[str, str]) -> CommandContext:
+    """A CommandContext on the test's database and fake GitHub (Slack unreachable: commands do
+    not call it). GitHub retries are quick so failure tests stay fast."""
+    config = load_config(environ=env)
+    github = GitHubClient.from_config(config, backoff=0.01, max_backoff=0.02)
+    slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
+    return make_context(config, slack, store=store, github=github)
+
+
+@pytest.fixture
+def memory_context(env: dict[str, str]) -> Iterator[CommandContext]:
+    """A CommandContext on an in-memory SQLite database, GitHub and Slack unreachable: for
+    parser tests that need no particular database."""
+    from app.store.migrate import upgrade
+
+    env.update(GITHUB_API_URL="http://127.0.0.1:9", DATABASE_URL="sqlite:///:memory:")
+    config = load_config(environ=env)
+    memory = Store(make_engine("sqlite:///:memory:"))
+    upgrade(memory.engine)
+    slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
+    github = GitHubClient.from_config(config, max_attempts=1)
+    yield make_context(config, slack, store=memory, github=github)
+    memory.dispose()
+
+
+def run(ctx: CommandContext, text: str, user: str = "U0CALLER01") -> dict[str, Any]:
+    """Dispatch one command in-process and return the reply."""
+    return dispatch(text, user, ctx)
+
+
+def wait_for_log(rocket: Rocket, needle: str, count: int = 1) -> list[str]:
+    """Lines of the server log containing ``needle`` (waiting for ``count``)."""
+    return rocket.server.wait_for_output(needle, count)
+
+
+__all__ = ["Rocket", "context", "memory_context", "rocket", "rocket_module", "run", "wait_until"]

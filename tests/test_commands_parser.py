@@ -1,0 +1,157 @@
+"""The `/rocket` parser core, in-process on both databases: text rules, help, unknown commands,
+per-command help on bad arguments, and the generic reply (with a reference) for a crash."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from sqlalchemy import text
+
+from app.commands import parsing, registry
+from app.commands.errors import UsageError
+from app.commands.registry import CommandGroup
+from tests.support import db
+from tests.support import fake_github as fake_support
+from tests.support import rocket as rocket_support
+
+database_url = db.database_url
+store = db.store
+fake_github = fake_support.fake_github
+context = rocket_support.context
+memory_context = rocket_support.memory_context
+run = rocket_support.run
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("user edit --name “Ada Lovelace”", ["user", "edit", "--name", "Ada Lovelace"]),
+        ("user edit --bio ‘rockets’", ["user", "edit", "--bio", "rockets"]),
+        ("user view —username <@U0ABCDEF12|ada>", ["user", "view", "--username", "U0ABCDEF12"]),
+        ("<@W0123456789AB> ++", ["W0123456789AB", "++"]),
+        ("user edit --email <mailto:a@b.org|a@b.org>", ["user", "edit", "--email", "a@b.org"]),
+        ("team create x --channel <#C0123|general>", ["team", "create", "x", "--channel", "C0123"]),
+        ("user edit --bio 'a &lt;b&gt; &amp; c'", ["user", "edit", "--bio", "a <b> & c"]),
+    ],
+)
+def test_text_rules(raw, words):
+    assert parsing.split(raw) == words
+
+
+def test_unbalanced_quote_is_a_usage_error():
+    with pytest.raises(UsageError, match="quote"):
+        parsing.split('user edit --bio "unclosed')
+
+
+def test_parser_never_prints_or_exits(capsys):
+    parser = parsing.CommandParser("/rocket x y", "test")
+    parser.add_argument("n", type=int)
+    for words in ([], ["a"], ["1", "2"], ["--help"]):
+        with pytest.raises(UsageError):
+            parser.parse(words)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("text", ["", "help", "HELP", "--help", "frobnicate now"])
+def test_help_and_unknown_list_every_command(memory_context, text):
+    context = memory_context
+    reply = run(context, text)
+    assert reply["response_type"] == "ephemeral"
+    body = json.dumps(reply["blocks"])
+    for usage in ("/rocket user add [-f]", "/rocket karma set @USER N", "/rocket @user ++"):
+        assert usage in body
+    assert reply["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Rocket 2 commands"},
+    }
+    if text.startswith("frob"):
+        assert "I don't know the command `frobnicate`" in reply["text"]
+
+
+@pytest.mark.parametrize("text", ["user", "help user", "user help", "user --help", "user nope"])
+def test_a_group_alone_or_an_unknown_subcommand_lists_the_group(memory_context, text):
+    context = memory_context
+    reply = run(context, text)
+    assert "`/rocket user`: member records" in reply["text"]
+    assert "/rocket user delete @USER" in reply["text"]
+    assert "/rocket karma" not in reply["text"]
+    if text.endswith("nope"):
+        assert "`user` has no command `nope`" in reply["text"]
+
+
+def test_command_help_shows_every_option(memory_context):
+    context = memory_context
+    reply = run(context, "user edit --help")
+    help_text = json.dumps(reply["blocks"])
+    for option in ("--name", "--email", "--pos", "--github", "--major", "--bio", "--username"):
+        assert option in help_text
+    assert "member|team_lead|admin" in help_text
+    assert ":warning:" not in help_text
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("user add --bogus", "unrecognized arguments: --bogus"),
+        ("user delete", "the following arguments are required: @USER"),
+        ("user delete someone", "argument @USER: expected a Slack user mention"),
+        ("user edit --email not-an-address", "argument --email: is not an e-mail address"),
+        ("user edit --github bad--name", "argument --github: is not a GitHub username"),
+        ("user edit --permission king", "argument --permission: permission must be one of"),
+        ("user edit --name " + "x" * 201, "argument --name: is too long (at most 200"),
+        ("karma set <@U0ABCDEF12|a> lots", "argument N: must be a whole number"),
+        ("karma reset", "the following arguments are required: --all"),
+        ("user view --github a --email b@c.de", "not allowed with argument"),
+    ],
+)
+def test_bad_arguments_show_that_commands_help(memory_context, text, problem):
+    context = memory_context
+    reply = run(context, text)
+    body = json.dumps(reply["blocks"])
+    assert reply["blocks"][0]["text"]["text"].startswith(":warning:")
+    assert problem in reply["text"]
+    assert "usage: /rocket " + " ".join(text.split()[:2]) in body  # that command's help
+    assert "Traceback" not in body
+
+
+def test_an_unexpected_failure_gives_a_reference_not_a_traceback(context, caplog):
+    run(context, "user add", user="U0CALLER01")
+    with context.store.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE users RENAME TO users_gone"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="rocket2.commands"):
+            reply = run(context, "user view")
+    finally:
+        with context.store.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE users_gone RENAME TO users"))
+    assert "something went wrong" in reply["text"]
+    ref = reply["text"].split("reference: `")[1].split("`")[0]
+    assert len(ref) >= 8
+    assert "Traceback" not in json.dumps(reply) and "users" not in reply["text"]
+    logged = [r for r in caplog.records if ref in r.getMessage()]
+    assert logged and logged[0].exc_info is not None  # the traceback is in the log
+
+
+def test_a_group_registers_with_one_module(memory_context, monkeypatch):
+    """The teams work plugs in like this: a module with ``group``, one line in GROUP_MODULES."""
+    context = memory_context
+    extra = CommandGroup("demo", "a demo group")
+
+    @extra.command("echo", "say it back", lambda p: p.add_argument("word"))
+    def echo(call):
+        return {"response_type": "ephemeral", "text": f"{call.caller}: {call.args.word}"}
+
+    import sys
+    import types
+
+    module = types.ModuleType("tests_demo_group")
+    module.group = extra  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tests_demo_group", module)
+    monkeypatch.setattr(registry, "GROUP_MODULES", (*registry.GROUP_MODULES, "tests_demo_group"))
+    monkeypatch.setattr(registry, "_groups", None)
+    assert run(context, "demo echo hi", user="U0CALLER01")["text"] == "U0CALLER01: hi"
+    assert "/rocket demo echo word" in run(context, "help")["text"]
+    assert "the following arguments are required: word" in run(context, "demo echo")["text"]
+    monkeypatch.setattr(registry, "_groups", None)
