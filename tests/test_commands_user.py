@@ -1,0 +1,231 @@
+"""`/rocket user …` in-process on SQLite and PostgreSQL, against the fake GitHub: every command's
+happy path, each permission refusal, bad values, and GitHub first (GitHub fails → nothing
+stored, and the user is told)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.store import Permission
+from tests.support import db
+from tests.support import fake_github as fake_support
+from tests.support import rocket as rocket_support
+
+database_url = db.database_url
+store = db.store
+fake_github = fake_support.fake_github
+context = rocket_support.context
+run = rocket_support.run
+
+ME = "U0CALLER01"
+OTHER = "U0OTHER001"
+ADMIN = "U0ADMIN001"
+LEAD = "U0LEAD0001"
+
+
+def add(ctx, slack_id, permission=Permission.member, **fields):
+    with ctx.store.unit_of_work() as uow:
+        return uow.users.create(slack_id, permission=permission, **fields)
+
+
+def get(ctx, slack_id):
+    with ctx.store.unit_of_work() as uow:
+        return uow.users.get(slack_id)
+
+
+def refused(reply, words):
+    assert reply["blocks"][0]["text"]["text"].startswith(":warning:"), reply["text"]
+    assert words in reply["text"], reply["text"]
+
+
+# ---- add -------------------------------------------------------------------------------
+
+
+def test_add_creates_a_blank_record_once(context):
+    reply = run(context, "user add", ME)
+    assert "Your member record is created" in reply["text"]
+    user = get(context, ME)
+    assert (user.permission, user.karma, user.name) == (Permission.member, 1, "")
+    refused(run(context, "user add", ME), "You already have a member record")
+
+
+def test_add_force_replaces_but_keeps_the_permission(context):
+    add(context, ME, Permission.admin, name="Ada", karma=0, github_id=5, github_username="ada")
+    reply = run(context, "user add -f", ME)
+    assert "replaced with a blank one (permission admin kept" in reply["text"]
+    user = get(context, ME)
+    assert (user.name, user.github_id, user.karma, user.permission) == (
+        "",
+        None,
+        1,
+        Permission.admin,
+    )
+
+
+# ---- view ------------------------------------------------------------------------------
+
+
+def test_view_yourself_and_others_by_each_key(context):
+    refused(run(context, "user view", ME), "You have no member record yet")
+    add(context, ME, name="Ada <Lovelace>", email="Ada@Example.org", karma=0)
+    add(context, OTHER, github_username="Octo-Cat", github_id=77, biography="<!channel> hi")
+    mine = run(context, "user view", ME)
+    body = json.dumps(mine["blocks"])
+    assert "Ada &lt;Lovelace&gt;" in body  # escaped: no markup from user text
+    assert "*Karma*\\n0" in body  # 0 stays 0
+    for text in (
+        f"user view --username <@{OTHER}|o>",
+        "user view --github octo-cat",
+        "user view --email ada@example.org",
+    ):
+        reply = run(context, text, ME)
+        assert reply["blocks"][0]["type"] == "section", reply["text"]
+    other = json.dumps(run(context, "user view --github OCTO-CAT", ME)["blocks"])
+    assert "<https://github.com/Octo-Cat|Octo-Cat>" in other
+    assert "&lt;!channel&gt; hi" in other and "<!channel>" not in other
+    refused(run(context, "user view --email nobody@example.org", ME), "No member record for")
+    refused(run(context, "user view --username <@U0NOBODY01>", ME), "No member record for")
+
+
+def test_view_inspect_lists_teams(context):
+    add(context, ME, github_id=42, github_username="ada")
+    add(context, OTHER)
+    with context.store.unit_of_work() as uow:
+        uow.teams.create(1, "backend")
+        uow.teams.create(2, "design")
+        uow.teams.add_member(1, 42)
+        uow.teams.add_member(2, 42)
+        uow.teams.add_lead(2, 42)
+    reply = run(context, "user view --inspect", ME)
+    assert "*Teams*: backend, design\\n*Leads*: design" in json.dumps(reply["blocks"])
+    reply = run(context, f"user view --username {OTHER} --inspect", ME)
+    assert "No GitHub account linked" in json.dumps(reply["blocks"])
+
+
+# ---- edit ------------------------------------------------------------------------------
+
+
+def test_edit_your_own_fields_creating_the_record_if_needed(context):
+    text = (
+        "user edit --name “Ada Lovelace” —major Maths --pos Captain "
+        "--email <mailto:ada@example.org|ada@example.org> --bio 'I like rockets'"
+    )
+    reply = run(context, text, ME)
+    assert "Your record is updated: name, e-mail, position, major, biography." in reply["text"]
+    user = get(context, ME)
+    assert (user.name, user.major, user.position, user.email, user.biography) == (
+        "Ada Lovelace",
+        "Maths",
+        "Captain",
+        "ada@example.org",
+        "I like rockets",
+    )
+
+
+def test_edit_github_invites_then_stores_the_id(context, fake_github):
+    gh_id = fake_github.add_user("Octo-Cat")
+    add(context, ME)
+    reply = run(context, "user edit --github octo-cat --major CS", ME)
+    assert "GitHub, GitHub id" in reply["text"]
+    assert "GitHub sent an invitation" in reply["text"]
+    assert "octo-cat" in fake_github.invitations
+    user = get(context, ME)
+    assert (user.github_id, user.github_username, user.major) == (gh_id, "Octo-Cat", "CS")
+
+    # Already a member of the organisation: no new invitation, still linked.
+    member_id = fake_github.add_org_member("alice")
+    reply = run(context, "user edit --github alice", OTHER)
+    assert "invitation" not in reply["text"]
+    assert fake_github.count("PUT", r"/orgs/[^/]+/memberships/alice") == 0
+    assert get(context, OTHER).github_id == member_id
+
+
+@pytest.mark.parametrize(
+    ("status", "told"),
+    [
+        (502, "GitHub could not add `octo-cat` to the organisation (HTTP 502"),
+        (403, "GitHub could not add `octo-cat` to the organisation (HTTP 403"),
+    ],
+)
+def test_github_failure_stores_nothing(context, fake_github, status, told):
+    fake_github.add_user("octo-cat")
+    add(context, ME, name="Before")
+    fake_github.fail("PUT", r"/orgs/[^/]+/memberships/octo-cat", status, times=5)
+    reply = run(context, "user edit --github octo-cat --name After", ME)
+    refused(reply, told)
+    assert "Nothing was changed" in reply["text"]
+    user = get(context, ME)
+    assert (user.github_id, user.github_username, user.name) == (None, "", "Before")
+
+
+def test_unknown_github_user_stores_nothing(context, fake_github):
+    reply = run(context, "user edit --github nobody-here --name X", ME)
+    refused(reply, "GitHub has no user `nobody-here`")
+    assert get(context, ME) is None
+
+
+def test_github_account_of_another_member_is_refused_before_github(context, fake_github):
+    fake_github.add_user("octo-cat")
+    add(context, OTHER, github_username="octo-cat", github_id=1)
+    before = fake_github.count()
+    refused(run(context, "user edit --github Octo-Cat", ME), f"already linked to <@{OTHER}>")
+    assert fake_github.count() == before  # GitHub was not asked
+
+
+def test_edit_needs_something_to_change(context):
+    refused(run(context, "user edit", ME), "Nothing to change")
+
+
+def test_editing_others_and_permissions_is_for_admins(context):
+    add(context, ME)
+    add(context, LEAD, Permission.team_lead)
+    add(context, ADMIN, Permission.admin)
+    add(context, OTHER, name="Other")
+    refused(
+        run(context, f"user edit --username <@{OTHER}> --name X", ME),
+        "Only admins can edit someone else's record; you are a member.",
+    )
+    refused(
+        run(context, f"user edit --username <@{OTHER}> --name X", LEAD),
+        "Only admins can edit someone else's record; you are a team_lead.",
+    )
+    refused(run(context, "user edit --permission admin", ME), "Only admins can change permissions")
+    refused(run(context, "user edit --permission admin", LEAD), "Only admins can change")
+    assert get(context, OTHER).name == "Other"
+    assert get(context, ME).permission is Permission.member
+
+    reply = run(context, f"user edit --username <@{OTHER}|o> --name New --permission lead", ADMIN)
+    assert f"<@{OTHER}>'s record is updated: name, permission." in reply["text"]
+    other = get(context, OTHER)
+    assert (other.name, other.permission) == ("New", Permission.team_lead)
+    refused(
+        run(context, "user edit --username <@U0NOBODY01> --name X", ADMIN), "has no member record"
+    )
+
+
+def test_the_last_admin_cannot_demote_themselves(context):
+    add(context, ADMIN, Permission.admin)
+    refused(run(context, "user edit --permission member", ADMIN), "without an admin")
+    add(context, OTHER, Permission.admin)
+    assert "updated" in run(context, "user edit --permission member", ADMIN)["text"]
+    assert get(context, ADMIN).permission is Permission.member
+
+
+# ---- delete ----------------------------------------------------------------------------
+
+
+def test_delete_is_for_admins(context):
+    add(context, ME)
+    add(context, LEAD, Permission.team_lead)
+    add(context, ADMIN, Permission.admin)
+    add(context, OTHER)
+    refused(run(context, f"user delete <@{OTHER}>", ME), "Only admins can delete member records")
+    refused(run(context, f"user delete <@{OTHER}>", LEAD), "Only admins can delete")
+    assert get(context, OTHER) is not None
+    reply = run(context, f"user delete <@{OTHER}|other>", ADMIN)
+    assert f"<@{OTHER}>'s member record is deleted." in reply["text"]
+    assert get(context, OTHER) is None
+    refused(run(context, f"user delete <@{OTHER}>", ADMIN), "has no member record")
+    refused(run(context, f"user delete <@{ADMIN}>", ADMIN), "without an admin")
