@@ -44,7 +44,9 @@ def dispatch(text: str, user_id: str, ctx: CommandContext) -> replies.Message:
     started = time.monotonic()
     label = "?"
     try:
-        label, reply = _route(text, user_id, ctx)
+        words = split(text)
+        label = _label(words)
+        reply = _route(words, user_id, ctx)
         outcome = "ok"
     except UsageError as exc:
         reply, outcome = replies.error(str(exc)), "usage"
@@ -64,27 +66,42 @@ def dispatch(text: str, user_id: str, ctx: CommandContext) -> replies.Message:
     return reply
 
 
-def _route(text: str, user_id: str, ctx: CommandContext) -> tuple[str, replies.Message]:
-    words = split(text)
+def _is_plus_one(words: list[str]) -> bool:
+    return len(words) == 2 and words[1] == "++" and bool(SLACK_USER_ID.match(words[0].lstrip("@")))
+
+
+def _label(words: list[str]) -> str:
+    """What the log calls the command (no argument values): ``user edit``, ``help``, …"""
+    if not words or words[0].lower() in HELP_WORDS:
+        return "help"
+    if _is_plus_one(words):
+        return "karma ++"
+    group = find_group(words[0])
+    if group is None:
+        return "unknown"
+    command = group.get(words[1]) if len(words) > 1 else None
+    return f"{group.name} {command.name if command else 'help'}"
+
+
+def _route(words: list[str], user_id: str, ctx: CommandContext) -> replies.Message:
     if not words or words[0].lower() in HELP_WORDS:
         found = find_group(words[1]) if len(words) > 1 else None
         if found is not None:
-            return "help", help_replies.group_message(found)
-        return "help", help_replies.command_list_message()
-    if len(words) == 2 and words[1] == "++" and SLACK_USER_ID.match(words[0].lstrip("@")):
+            return help_replies.group_message(found)
+        return help_replies.command_list_message()
+    if _is_plus_one(words):
         from app.commands.karma import plus_one
 
-        return "karma ++", _guarded(lambda: plus_one(ctx, user_id, words[0].lstrip("@")))
+        return _guarded(lambda: plus_one(ctx, user_id, words[0].lstrip("@")))
     group = find_group(words[0])
     if group is None:
-        return "unknown", help_replies.command_list_message(unknown=words[0])
+        return help_replies.command_list_message(unknown=words[0])
     if len(words) == 1 or words[1].lower() in HELP_WORDS:
-        return f"{group.name} help", help_replies.group_message(group)
+        return help_replies.group_message(group)
     command = group.get(words[1])
     if command is None:
-        return f"{group.name} ?", help_replies.group_message(group, unknown=words[1])
-    label = f"{group.name} {command.name}"
-    return label, _run(command, words[2:], user_id, ctx)
+        return help_replies.group_message(group, unknown=words[1])
+    return _run(command, words[2:], user_id, ctx)
 
 
 def _run(command: Command, words: list[str], user_id: str, ctx: CommandContext) -> replies.Message:
