@@ -74,6 +74,8 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     from app.store import engine_from_config
     from app.store.migrate import MigrationLockTimeout, upgrade
 
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
+
     try:
         engine = engine_from_config(config)
     except Exception as exc:
@@ -91,9 +93,10 @@ def migrate_or_exit(server: Any, config: Config) -> None:
 
 
 def _kind(exc: Exception) -> str:
-    """The error's class and the driver's class, e.g. OperationalError/ConnectionTimeout."""
+    """The error's class and the driver, e.g. ``OperationalError from psycopg``."""
     orig = getattr(exc, "orig", None)
-    return type(exc).__name__ + (f"/{type(orig).__name__}" if orig is not None else "")
+    driver = type(orig).__module__.split(".")[0] if orig is not None else ""
+    return type(exc).__name__ + (f" from {driver}" if driver else "")
 
 
 def _stop(reason: str) -> NoReturn:
