@@ -87,3 +87,32 @@ def test_an_unreachable_database_stops_the_start_clearly(env, tmp_path):
     assert "Traceback" not in output
     assert password not in output and str(closed) not in output
     assert "Listening at" not in output
+
+
+def test_the_procfile_release_phase_migrates(env, database_url, tmp_path):
+    """Heroku runs the Procfile's release line before the new web dynos start."""
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.support.gunicorn import REPO
+
+    release = next(
+        line for line in (REPO / "Procfile").read_text().splitlines() if line.startswith("release:")
+    )
+    command = shlex.split(release.split(":", 1)[1])
+    assert command == ["rocket2", "db", "upgrade"]
+    rocket2 = Path(sys.executable).parent / "rocket2"
+    env["DATABASE_URL"] = database_url
+    done = subprocess.run(
+        [str(rocket2), *command[1:]],
+        env=server_env(env, free_port()),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "database upgraded from empty to" in done.stdout
+    assert schema_at_head(database_url)
