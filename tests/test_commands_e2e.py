@@ -87,3 +87,17 @@ def test_a_crash_answers_with_the_request_id_and_logs_the_traceback(rocket):
     failed = [line for line in access if "command user view failed" in line]
     assert failed and "Traceback" in failed[0]  # in the log, on one line; not in the reply
     assert "Traceback" not in json.dumps(reply)
+
+
+def test_mentioning_the_bot_works_like_the_command(rocket):
+    rocket.add_user(OTHER, karma=4)
+    mention = {
+        "type": "app_mention",
+        "user": ME,
+        "channel": "C0001",
+        "text": f"<@UBOT> <@{OTHER}|other> ++",
+    }
+    assert rocket.event("Ev-mention-1", mention).status_code == 200
+    reply = rocket.slack.wait_for("/api/chat.postEphemeral")[0]
+    assert (reply["user"], reply["channel"]) == (ME, "C0001")
+    assert f"You gave <@{OTHER}> a karma point: they have 5 now." in reply["text"]

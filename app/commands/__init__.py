@@ -25,6 +25,7 @@ hands over. It calls exactly these four things:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from app.store import Store
 from config import Config
 
 Message = dict[str, Any]
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
 SlackEventHandler = Callable[[dict[str, Any], str], None]
 GitHubEventHandler = Callable[[dict[str, Any]], None]
 
@@ -80,8 +82,8 @@ def slack_event_handlers(ctx: CommandContext) -> Mapping[str, SlackEventHandler]
         channel, user = event.get("channel"), event.get("user")
         if not channel or not user:
             return
-        words = str(event.get("text", "")).split()
-        text = " ".join(w for w in words if not w.startswith("<@"))
+        # Drop the leading mention of the bot; later mentions are arguments (`@bot @ada ++`).
+        text = _LEADING_MENTION.sub("", str(event.get("text", "")), count=1)
         reply = dispatch(text, user, ctx)
         ctx.slack.chat_postEphemeral(
             channel=channel, user=user, text=reply["text"], blocks=reply.get("blocks")
