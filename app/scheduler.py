@@ -21,7 +21,7 @@ import logging
 import os
 import secrets
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,8 @@ from config import Config
 log = logging.getLogger("rocket2.scheduler")
 
 RANDOM_CHANNEL_JOB = "random-channel"
+PRUNE_JOB = "prune-processed-events"
+PROCESSED_EVENT_RETENTION = timedelta(days=30)
 SCHEDULER_DB_LOCK = "scheduler"
 RETRY_SECONDS = 5.0
 CHANNEL_PAGE_SIZE = 200
@@ -117,10 +119,27 @@ def run_random_channel(
     return post_random_channel(client, announcement_channel)
 
 
+def prune_processed_events(store: Store) -> int | None:
+    """Forget delivery and job-run ids older than PROCESSED_EVENT_RETENTION (the number)."""
+    try:
+        with store.unit_of_work() as uow:
+            forgotten = uow.events.prune(PROCESSED_EVENT_RETENTION)
+    except Exception as exc:
+        report_failure("pruning processed events", exc)
+        return None
+    log.info(
+        "processed events: forgot %d older than %d days",
+        forgotten,
+        PROCESSED_EVENT_RETENTION.days,
+    )
+    return forgotten
+
+
 def build_scheduler(
     config: Config, client: WebClient, store: Store | None = None
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler (not started) carrying the weekly random-channel job."""
+    """A BackgroundScheduler (not started) carrying the weekly random-channel job and, with a
+    store, a daily clean-up of old processed-event ids."""
     scheduler = BackgroundScheduler(
         timezone=ZoneInfo(config.scheduler_timezone),
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -132,6 +151,14 @@ def build_scheduler(
         id=RANDOM_CHANNEL_JOB,
         name="weekly random channel",
     )
+    if store is not None:
+        scheduler.add_job(
+            prune_processed_events,
+            CronTrigger(hour=3, minute=17, timezone=ZoneInfo(config.scheduler_timezone)),
+            args=[store],
+            id=PRUNE_JOB,
+            name="daily processed-events clean-up",
+        )
     return scheduler
 
 

@@ -97,6 +97,7 @@ def test_two_postgres_instances_run_one_scheduler(env, slack, postgres_url, tmp_
         os.kill(host_pid(started[0]), signal.SIGUSR2)
         wait_until(lambda: announcements(slack), what="the random-channel post")
         assert "<#CLIVE0001>" in announcements(slack)[0]["text"]
+        host.wait_for_output("processed events: forgot 0 older than 30 days")
         engine = make_engine(postgres_url)
         try:
             with Store(engine).unit_of_work() as uow:
