@@ -118,7 +118,7 @@ def test_app_sees_https_and_the_real_client_address(stack) -> None:
     assert rid, line
     # The app adopts nginx's id and echoes it, so nginx's and the app's log lines correlate.
     assert response.headers["x-request-id"] == rid[1]
-    assert f"rid={rid[1]}" in nginx.output()
+    wait_until(lambda: f"rid={rid[1]}" in nginx.output(), timeout=10, what="nginx's log line")
 
 
 def test_body_over_1_mib_gets_413(stack) -> None:
