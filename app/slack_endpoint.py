@@ -3,8 +3,9 @@
 Bolt verifies the v0 signature and the timestamp (±5 minutes) and answers 401 otherwise; it
 answers url_verification with its challenge. Authorization never calls Slack before the ack
 (app.slack_authorize). Listeners run in a bounded executor: each command is acknowledged at
-once and its work (``app.commands.dispatch``) runs after the ack, replying through
-response_url.
+once, in the request thread (process_before_response=True), and its work
+(``app.commands.dispatch``) then runs in the bounded executor, replying through response_url.
+So an ack never waits behind earlier commands' work, however slow Slack's response_url is.
 
 Repeated event deliveries: a cheap per-instance marker (app.instance.first_time) drops a repeat
 that reaches this instance while or after the first is handled; it is taken only once the
@@ -37,29 +38,37 @@ from app.slack_authorize import BotAuthorization
 
 log = logging.getLogger("rocket2.slack")
 
+# Work after the ack: 8 threads per worker, and up to 1000 commands waiting (a few KiB each).
+# A response_url stays valid for 30 minutes, so even a full backlog behind a slow Slack is
+# answered in time; past it, the ack itself says Rocket 2 is busy.
 LISTENER_THREADS = 8
-LISTENER_QUEUE = 64
+LISTENER_QUEUE = 1000
 ERROR_TEXT = "Sorry, something went wrong on Rocket 2's side. Please try again in a minute."
+BUSY_TEXT = "Rocket 2 is busy right now. Please try again in a minute."
 EVENT_MARKER_TTL = 3600.0
 EVENT_NAMESPACE = "slack-events"
 
 
 class BoundedExecutor(ThreadPoolExecutor):
-    """A thread pool that refuses work beyond a fixed backlog and keeps the request id.
+    """A thread pool with a fixed number of threads and a bounded backlog; keeps the request id.
 
     The old bot started one thread per command with no limit. Here at most ``max_workers``
-    listeners run and at most ``max_pending`` wait; beyond that submit() raises, Bolt answers
-    500 and Slack tells the user — better than an unbounded pile-up.
+    listeners run and at most ``max_pending`` wait. A caller first takes a slot with
+    ``try_reserve()`` — so it can still answer "busy" in its ack when there is none — then
+    hands the work over with ``submit_reserved()``. ``submit()`` (what Bolt calls for event
+    listeners) reserves on its own and raises when the backlog is full.
     """
 
     def __init__(self, max_workers: int, max_pending: int) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="slack-listener")
         self._slots = threading.BoundedSemaphore(max_workers + max_pending)
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run ``fn`` in the pool with the caller's context variables (the request id)."""
-        if not self._slots.acquire(blocking=False):
-            raise RuntimeError("the Slack listener queue is full")
+    def try_reserve(self) -> bool:
+        """Take a slot for one piece of work; False when the backlog is full."""
+        return self._slots.acquire(blocking=False)
+
+    def submit_reserved(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run ``fn`` in a slot taken by try_reserve(), with the caller's context variables."""
         context = contextvars.copy_context()
         try:
             future = super().submit(context.run, fn, *args, **kwargs)
@@ -68,6 +77,12 @@ class BoundedExecutor(ThreadPoolExecutor):
             raise
         future.add_done_callback(lambda _: self._slots.release())
         return future
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Reserve a slot and run ``fn`` in it; raise RuntimeError when the backlog is full."""
+        if not self.try_reserve():
+            raise RuntimeError("the Slack listener queue is full")
+        return self.submit_reserved(fn, *args, **kwargs)
 
 
 def build_bolt_app(ctx: CommandContext) -> App:
@@ -78,17 +93,20 @@ def build_bolt_app(ctx: CommandContext) -> App:
     first). Our own calls use ``ctx.slack``.
     """
     config = ctx.config
+    executor = BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE)
     bolt = App(
         signing_secret=config.slack_signing_secret.reveal(),
         client=WebClient(base_url=ctx.slack.base_url, timeout=ctx.slack.timeout),
         authorize=BotAuthorization(ctx.slack, config.slack_api_token.reveal()).function(),
-        process_before_response=False,
-        listener_executor=BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE),
+        # The ack listener runs in the request thread, so the ack never waits behind earlier
+        # commands' work; the work itself goes to the bounded executor (see on_command).
+        process_before_response=True,
+        listener_executor=executor,
         logger=logging.getLogger("slack_bolt.rocket2"),
     )
-    bolt.command(re.compile(r".*"))(_command_listener(ctx))
+    bolt.command(re.compile(r".*"))(_command_listener(ctx, executor))
     for event_type, handler in commands.slack_event_handlers(ctx).items():
-        bolt.event(event_type)(_event_listener(event_type, handler))
+        bolt.event(event_type)(_event_listener(event_type, handler, executor))
     bolt.event(re.compile(r".*"))(_ack_only)
     return bolt
 
@@ -119,44 +137,72 @@ def _header(headers: Mapping[str, Any], name: str) -> str:
     return str(value)[:40] if value else ""
 
 
-def _command_listener(ctx: CommandContext) -> Callable[..., None]:
+def _command_listener(ctx: CommandContext, executor: BoundedExecutor) -> Callable[..., None]:
     def on_command(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        ack()  # Slack's 3 seconds: answer first, work after
-        started = time.monotonic()
-        text, user_id = str(body.get("text", "")), str(body.get("user_id", ""))
-        try:
-            message = commands.dispatch(text, user_id, ctx)
-        except Exception:
-            log.exception("command failed")
-            message = {"response_type": "ephemeral", "text": ERROR_TEXT}
-        try:
-            respond(
-                text=message.get("text", ""),
-                blocks=message.get("blocks"),
-                response_type=message.get("response_type", "ephemeral"),
-            )
-        except Exception as exc:
-            report_failure("reply to response_url", exc)
+        # Runs in the request thread: acknowledge at once (Slack allows 3 s), work after.
+        if not executor.try_reserve():
+            log.warning("slack command refused: %d commands already waiting", LISTENER_QUEUE)
+            ack(text=BUSY_TEXT)
             return
-        log.info("slack command answered in %d ms", (time.monotonic() - started) * 1000)
+        ack()
+        text, user_id = str(body.get("text", "")), str(body.get("user_id", ""))
+        executor.submit_reserved(_run_command, ctx, text, user_id, respond)
 
     return on_command
 
 
-def _event_listener(event_type: str, handler: commands.SlackEventHandler) -> Callable[..., None]:
+def _run_command(ctx: CommandContext, text: str, user_id: str, respond: Any) -> None:
+    """The work after a command's ack: dispatch it and reply through response_url."""
+    started = time.monotonic()
+    try:
+        message = commands.dispatch(text, user_id, ctx)
+    except Exception:
+        log.exception("command failed")
+        message = {"response_type": "ephemeral", "text": ERROR_TEXT}
+    try:
+        respond(
+            text=message.get("text", ""),
+            blocks=message.get("blocks"),
+            response_type=message.get("response_type", "ephemeral"),
+        )
+    except Exception as exc:
+        report_failure("reply to response_url", exc)
+        return
+    log.info("slack command answered in %d ms", (time.monotonic() - started) * 1000)
+
+
+def _event_listener(
+    event_type: str, handler: commands.SlackEventHandler, executor: BoundedExecutor
+) -> Callable[..., None]:
     def on_event(ack: Any, event: dict[str, Any], body: dict[str, Any], request: Any) -> None:
+        # Runs in the request thread: ack, then handle in the bounded executor. With no room,
+        # answer 503 without acking, so Slack retries the delivery later.
+        if not executor.try_reserve():
+            log.warning("slack event %s deferred: listener backlog full", event_type)
+            raise RuntimeError("the Slack listener queue is full")
         ack()
-        event_id = first_delivery(body, request)
-        if event_id is None:
-            return
-        try:
-            handler(event, event_id)
-        except Exception as exc:
-            if event_id:
-                instance.forget(EVENT_NAMESPACE, event_id)  # a retry may try again
-            report_failure(f"handling slack event {event_type}", exc)
+        executor.submit_reserved(_handle_event, event_type, handler, event, body, request)
 
     return on_event
+
+
+def _handle_event(
+    event_type: str,
+    handler: commands.SlackEventHandler,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    request: Any,
+) -> None:
+    """The work after an event's ack: drop repeats, run the handler, forget on failure."""
+    event_id = first_delivery(body, request)
+    if event_id is None:
+        return
+    try:
+        handler(event, event_id)
+    except Exception as exc:
+        if event_id:
+            instance.forget(EVENT_NAMESPACE, event_id)  # a retry may try again
+        report_failure(f"handling slack event {event_type}", exc)
 
 
 def _ack_only(ack: Any) -> None:
