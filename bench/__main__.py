@@ -194,7 +194,7 @@ def scenario_cold_start(scale: Scale, workdir: Path, slack: LocalSlack) -> list[
 
 def scenario_memory(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]:
     """RSS of master plus workers after N requests to / (through nginx)."""
-    rss: dict[Kind, tuple[float, float]] = {}
+    rss: dict[Kind, tuple[float, float, float]] = {}
     for kind in KINDS:
         with Stack(kind, config_env(slack), workdir / f"mem-{kind}") as stack:
             idle = stack.gunicorn.rss_mib()
@@ -202,13 +202,14 @@ def scenario_memory(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]
             done = 0
             while done < scale.memory_requests:  # wrk runs for its whole -d; loop short runs
                 done += run_wrk(stack.https_url + "/", 8, "2s", threads=threads).requests
-            rss[kind] = (idle, stack.gunicorn.rss_mib())
+            rss[kind] = (idle, stack.gunicorn.rss_mib(), stack.gunicorn.pss_mib())
     rows = [
-        "| kind | RSS at start MiB | RSS after requests MiB |",
-        "|---|---|---|",
-        *(f"| {k} | {rss[k][0]:.1f} | {rss[k][1]:.1f} |" for k in KINDS),
+        "| kind | RSS at start MiB | RSS after requests MiB | PSS after requests MiB |",
+        "|---|---|---|---|",
+        *(f"| {k} | {rss[k][0]:.1f} | {rss[k][1]:.1f} | {rss[k][2]:.1f} |" for k in KINDS),
         f"| ratio | {ratio(rss['rocket2'][0], rss['baseline'][0])} "
-        f"| {ratio(rss['rocket2'][1], rss['baseline'][1])} |",
+        f"| {ratio(rss['rocket2'][1], rss['baseline'][1])} "
+        f"| {ratio(rss['rocket2'][2], rss['baseline'][2])} |",
     ]
     SUMMARY.update(rss=rss["rocket2"][1], rss_ratio=rss["rocket2"][1] / rss["baseline"][1])
     return rows

@@ -39,3 +39,19 @@ def rss_kib(pid: int) -> int:
 def tree_rss_mib(pid: int) -> float:
     """RSS of the master plus every descendant, in MiB."""
     return sum(rss_kib(p) for p in tree_pids(pid)) / 1024
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size of one process in KiB: shared pages divided among their sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, PermissionError):
+        return 0
+    return 0
+
+
+def tree_pss_mib(pid: int) -> float:
+    """PSS of the master plus every descendant, in MiB (what the tree really costs)."""
+    return sum(pss_kib(p) for p in tree_pids(pid)) / 1024

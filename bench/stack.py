@@ -17,7 +17,7 @@ from typing import Literal
 
 import httpx
 
-from bench.measure import tree_rss_mib
+from bench.measure import tree_pss_mib, tree_rss_mib
 from tests.support.gunicorn import REPO, free_port, server_env, wait_until
 from tests.support.nginx import NginxServer
 
@@ -86,6 +86,11 @@ class Gunicorn:
         """RSS of the master and its workers."""
         assert self.proc is not None
         return tree_rss_mib(self.proc.pid)
+
+    def pss_mib(self) -> float:
+        """PSS of the master and its workers (shared pages counted once)."""
+        assert self.proc is not None
+        return tree_pss_mib(self.proc.pid)
 
     def stop(self) -> None:
         """TERM and wait."""
