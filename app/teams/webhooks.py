@@ -1,0 +1,260 @@
+"""GitHub webhook handlers for the ``organization``, ``team`` and ``membership`` events.
+
+Routing is by ``X-GitHub-Event`` (app.github_webhook does it; these are the handlers it looks
+up). Every handler takes ``(payload, delivery)`` and returns one of:
+
+- ``"processed"`` (HTTP 200): the change is mirrored (or there was nothing to change);
+- ``"duplicate"`` (HTTP 200): this ``X-GitHub-Delivery`` was processed before;
+- ``"ignored"`` (HTTP 202): an action we do not handle, or another organisation's event.
+
+Exactly once: the delivery id is claimed (store ``processed_events``, source ``github``) in the
+same unit of work as the change, so a failure rolls the claim back and a redelivery is
+processed, while a second delivery of a processed event changes nothing.
+
+Inline, not queued. Everything but ``organization/member_added`` needs only the payload (the
+team and user objects carry their GitHub ids, names and slugs) and one short transaction, so it
+answers in milliseconds. ``member_added`` must add the newcomer to the default team on GitHub
+first: it makes at most a few GitHub calls with a client built for this path (2 s timeout, no
+retries, see ``webhook_client``), and stops starting new calls after ``BUDGET_SECONDS``,
+answering 503 (the claim rolls back; the delivery can be redelivered, and the daily refresh
+heals anything missed). Doing the work inline means a failure is visible in GitHub's "Recent
+deliveries" as a 503 instead of being lost after a 202 in an in-memory queue.
+
+A team or user we do not know is created from the payload, never a 500; a payload missing
+what the event must carry raises KeyError/TypeError/ValueError, which the endpoint turns into
+a 400.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.github import GitHubClient, GitHubTeam
+from app.store import Store
+from app.teams.mirror import mirror_team, on_join, on_leave
+from config import Config
+
+log = logging.getLogger("rocket2.teams.webhooks")
+
+PROCESSED = "processed"
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+SOURCE = "github"
+BUDGET_SECONDS = 4.0
+WEBHOOK_TIMEOUT_SECONDS = 2.0
+
+WebhookHandler = Callable[[dict[str, Any], str], str]
+
+
+class WebhookBudgetExceeded(RuntimeError):
+    """The delivery took too long to finish within GitHub's 10 seconds; answer 503."""
+
+
+def webhook_client(config: Config) -> GitHubClient:
+    """A GitHub client for the webhook path: 2 s timeout and a single attempt per call."""
+    return GitHubClient.from_config(config, timeout=WEBHOOK_TIMEOUT_SECONDS, max_attempts=1)
+
+
+def github_slug(name: str) -> str:
+    """GitHub's slug for a team name: lower case, other characters collapsed to '-'."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+
+
+def _user(obj: Any) -> tuple[int, str]:
+    """(id, login) of a webhook user object; TypeError/KeyError/ValueError if malformed."""
+    if not isinstance(obj, dict):
+        raise TypeError("user object expected")
+    return int(obj["id"]), str(obj["login"])
+
+
+def _team(obj: Any) -> tuple[int, str, str]:
+    """(id, name, slug) of a webhook team object."""
+    if not isinstance(obj, dict):
+        raise TypeError("team object expected")
+    name = str(obj["name"])
+    return int(obj["id"]), name, str(obj.get("slug") or github_slug(name))
+
+
+def _require_delivery(delivery: str) -> None:
+    if not delivery:
+        raise ValueError("X-GitHub-Delivery is missing")
+
+
+class TeamWebhooks:
+    """The three handlers, bound to a store, a GitHub client and the config."""
+
+    def __init__(
+        self,
+        store: Store,
+        github: GitHubClient,
+        config: Config,
+        budget_seconds: float = BUDGET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.github = github
+        self.config = config
+        self.budget_seconds = budget_seconds
+        self.clock = clock
+
+    def handlers(self) -> dict[str, WebhookHandler]:
+        """X-GitHub-Event → handler."""
+        return {
+            "organization": self.organization,
+            "team": self.team,
+            "membership": self.membership,
+        }
+
+    def _our_org(self, payload: dict[str, Any]) -> bool:
+        org = payload.get("organization")
+        login = org.get("login") if isinstance(org, dict) else None
+        return login is None or str(login).lower() == self.config.github_org_name.lower()
+
+    # ---- organization ---------------------------------------------------------------------
+
+    def organization(self, payload: dict[str, Any], delivery: str) -> str:
+        """member_added → into the default team (GitHub, then here); member_removed → delete
+        the member's record and drop them from every team; member_invited → log only."""
+        _require_delivery(delivery)
+        action = payload.get("action")
+        if not self._our_org(payload) or action not in (
+            "member_added",
+            "member_removed",
+            "member_invited",
+        ):
+            return IGNORED
+        if action == "member_invited":
+            invited = payload.get("user") or (payload.get("invitation") or {})
+            login = invited.get("login") if isinstance(invited, dict) else None
+            with self.store.unit_of_work() as uow:
+                if not uow.events.claim(SOURCE, delivery):
+                    return DUPLICATE
+            log.info("GitHub: %s invited to %s", login or "someone", self.config.github_org_name)
+            return PROCESSED
+        github_id, login = _user(payload["membership"]["user"])
+        if action == "member_removed":
+            return self._member_removed(delivery, github_id, login)
+        return self._member_added(delivery, github_id, login)
+
+    def _member_removed(self, delivery: str, github_id: int, login: str) -> str:
+        with self.store.unit_of_work() as uow:
+            if not uow.events.claim(SOURCE, delivery):
+                return DUPLICATE
+            deleted = uow.users.delete_by_github_id(github_id)
+            for team in uow.teams.teams_of(github_id):
+                uow.teams.remove_member(team.github_team_id, github_id)
+            for team in uow.teams.teams_led_by(github_id):
+                uow.teams.remove_lead(team.github_team_id, github_id)
+        log.info("GitHub: %s left the organisation; records deleted: %d", login, len(deleted))
+        return PROCESSED
+
+    def _member_added(self, delivery: str, github_id: int, login: str) -> str:
+        with self.store.unit_of_work() as uow:
+            if uow.events.seen(SOURCE, delivery):
+                return DUPLICATE
+        deadline = self.clock() + self.budget_seconds
+        team = self._default_team(deadline)
+        self._within(deadline)
+        existing = self.github.get_team_membership(team.slug, login)
+        active = existing is not None and not existing.pending
+        if existing is None:
+            self._within(deadline)
+            active = not self.github.add_team_member(team.slug, login).pending
+        with self.store.unit_of_work() as uow:
+            if not uow.events.claim(SOURCE, delivery):
+                return DUPLICATE
+            local, _ = mirror_team(uow, team.id, team.name, team.slug)
+            if active:
+                uow.teams.add_member(team.id, github_id)
+                on_join(uow, self.config, local, github_id)
+        log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
+        return PROCESSED
+
+    def _within(self, deadline: float) -> None:
+        if self.clock() > deadline:
+            raise WebhookBudgetExceeded("GitHub is too slow to finish this delivery in time")
+
+    def _default_team(self, deadline: float) -> GitHubTeam:
+        """The default team: known locally, else found on GitHub, else created there."""
+        name = self.config.github_default_team_name
+        with self.store.unit_of_work() as uow:
+            local = uow.teams.by_name(name)
+            if local is not None and local.slug:
+                return GitHubTeam(local.github_team_id, local.github_team_name, local.slug)
+        self._within(deadline)
+        found = self.github.find_team(github_slug(name))
+        if found is not None:
+            return found
+        self._within(deadline)
+        log.info("GitHub: default team %s missing; creating it", name)
+        return self.github.create_team(name, description="Everyone in the club with GitHub")
+
+    # ---- team -----------------------------------------------------------------------------
+
+    def team(self, payload: dict[str, Any], delivery: str) -> str:
+        """created/edited → store or rename the team; deleted → delete it."""
+        _require_delivery(delivery)
+        action = payload.get("action")
+        if not self._our_org(payload) or action not in ("created", "edited", "deleted"):
+            return IGNORED
+        team_id, name, slug = _team(payload["team"])
+        with self.store.unit_of_work() as uow:
+            if not uow.events.claim(SOURCE, delivery):
+                return DUPLICATE
+            if action == "deleted":
+                uow.teams.delete(team_id)
+            else:
+                mirror_team(uow, team_id, name, slug)
+        log.info("GitHub: team %s %s", name, action)
+        return PROCESSED
+
+    # ---- membership -----------------------------------------------------------------------
+
+    def membership(self, payload: dict[str, Any], delivery: str) -> str:
+        """added/removed → update the team's members (its leads are untouched), creating the
+        team from the payload if we did not know it; joining or leaving the admin or leads
+        team promotes or demotes."""
+        _require_delivery(delivery)
+        action = payload.get("action")
+        if (
+            not self._our_org(payload)
+            or payload.get("scope", "team") != "team"
+            or action not in ("added", "removed")
+            or payload.get("member") is None
+        ):
+            return IGNORED
+        github_id, login = _user(payload["member"])
+        team_obj = payload["team"]
+        if not isinstance(team_obj, dict):
+            raise TypeError("team object expected")
+        with self.store.unit_of_work() as uow:
+            if not uow.events.claim(SOURCE, delivery):
+                return DUPLICATE
+            if team_obj.get("deleted"):
+                uow.teams.delete(int(team_obj["id"]))
+                return PROCESSED
+            team_id, name, slug = _team(team_obj)
+            team, _ = mirror_team(uow, team_id, name, slug)
+            if action == "added":
+                uow.teams.add_member(team_id, github_id)
+                change = on_join(uow, self.config, team, github_id)
+            else:
+                uow.teams.remove_member(team_id, github_id)
+                change = on_leave(uow, self.config, team, github_id)
+        log.info(
+            "GitHub: %s %s team %s%s",
+            login,
+            "joined" if action == "added" else "left",
+            name,
+            f"; {change.slack_id} {change.describe()}" if change else "",
+        )
+        return PROCESSED
+
+
+def event_handlers(store: Store, github: GitHubClient, config: Config) -> dict[str, WebhookHandler]:
+    """X-GitHub-Event → handler for the team mirroring events."""
+    return TeamWebhooks(store, github, config).handlers()
