@@ -4,6 +4,8 @@ Order matters: the raw body (at most MAX_CONTENT_LENGTH, else 413) is checked ag
 X-Hub-Signature-256 — HMAC-SHA256 with GITHUB_WEBHOOK_SECRET, compared in constant time —
 before anything is parsed. Then the event is routed by X-GitHub-Event (never by the payload's
 ``action``): ping → 200, an event without a handler → 202, JSON that is not an object → 400.
+A handler gets ``(payload, X-GitHub-Delivery)`` and may return "ignored" (→ 202, e.g. an
+action it does not handle) or another status word such as "duplicate" (→ 200).
 No input can produce a 500.
 """
 
@@ -47,7 +49,8 @@ def create_blueprint(
     def github_webhook() -> tuple[Response, int]:
         """Verify, parse and route one delivery."""
         body = request.get_data(cache=False)
-        delivery = request.headers.get("X-GitHub-Delivery", "-")[:64]
+        delivery_id = request.headers.get("X-GitHub-Delivery", "")[:64]
+        delivery = delivery_id or "-"
         if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER)):
             log.warning("github delivery %s rejected: missing or bad signature", delivery)
             return _reply(401, error="missing or invalid X-Hub-Signature-256")
@@ -66,13 +69,15 @@ def create_blueprint(
             log.info("github event %r not handled (delivery %s)", event, delivery)
             return _reply(202, status="ignored", event=event)
         try:
-            handler(payload)
+            outcome = handler(payload, delivery_id)
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("github %s delivery %s: unexpected payload (%s)", event, delivery, exc)
             return _reply(400, error="payload is not shaped as expected for this event")
         except Exception:
             log.exception("github %s delivery %s failed", event, delivery)
             return _reply(503, error="could not process the event now; redeliver later")
-        return _reply(200, status="processed", event=event)
+        if outcome == "ignored":
+            return _reply(202, status="ignored", event=event)
+        return _reply(200, status=outcome or "processed", event=event)
 
     return bp

@@ -17,10 +17,11 @@ hands over. It calls exactly these four things:
 ``slack_event_handlers(ctx) -> {event type: handler(event, event_id)}``
     Slack Events API handlers (``team_join``, ``app_mention``), also run after the ack.
 
-``github_event_handlers(ctx) -> {X-GitHub-Event: handler(payload)}``
-    GitHub webhook handlers, run after the signature check and JSON parse. Events with no
-    handler get 202. A handler raising KeyError/TypeError/ValueError means "payload not as
-    expected" (400); any other exception means "try again later" (503).
+``github_event_handlers(ctx) -> {X-GitHub-Event: handler(payload, delivery)}``
+    GitHub webhook handlers, run after the signature check and JSON parse, with the
+    X-GitHub-Delivery id (for exactly-once processing). Events with no handler, and handlers
+    returning "ignored", get 202. A handler raising KeyError/TypeError/ValueError means
+    "payload not as expected" (400); any other exception means "try again later" (503).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from config import Config
 Message = dict[str, Any]
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
 SlackEventHandler = Callable[[dict[str, Any], str], None]
-GitHubEventHandler = Callable[[dict[str, Any]], None]
+# (payload, X-GitHub-Delivery) -> None/"processed", "duplicate" (200) or "ignored" (202)
+GitHubEventHandler = Callable[[dict[str, Any], str], str | None]
 
 
 @dataclass(frozen=True)
@@ -96,5 +98,7 @@ def slack_event_handlers(ctx: CommandContext) -> Mapping[str, SlackEventHandler]
 
 
 def github_event_handlers(ctx: CommandContext) -> Mapping[str, GitHubEventHandler]:
-    """X-GitHub-Event → handler. None here (organization, team, membership: the teams work)."""
-    return {}
+    """X-GitHub-Event → handler: organization, team and membership (app.teams.webhooks)."""
+    from app.teams.webhooks import event_handlers, webhook_client
+
+    return event_handlers(ctx.store, webhook_client(ctx.config), ctx.config)
