@@ -57,7 +57,7 @@ def test_refresh_mirrors_every_page(org, store):
 
 
 def test_refresh_promotes_never_demotes(org, store):
-    fake, ids, config, github = org
+    _fake, ids, config, github = org
     add_user(store, "UALICE", "alice", ids["alice"])  # in admins and leads → admin
     add_user(store, "UDAVE", "dave", ids["dave"])  # in leads → team_lead
     add_user(store, "UBOB", "bob", ids["bob"])  # in neither → stays member
@@ -90,7 +90,7 @@ def test_second_refresh_changes_nothing(org, store):
 
 
 def test_refresh_heals_drift(org, store):
-    fake, ids, config, github = org
+    _fake, ids, config, github = org
     refresh(store, github, config)
     good = snapshot(store)
     with store.unit_of_work() as uow:
@@ -134,7 +134,7 @@ def test_refresh_creates_a_missing_default_team(org, store):
 
 
 def test_refresh_updates_changed_logins(org, store):
-    fake, ids, config, github = org
+    _fake, ids, config, github = org
     add_user(store, "UBOB", "bob-old-login", ids["bob"])
     report = refresh(store, github, config)
     assert report.logins_updated == 1

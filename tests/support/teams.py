@@ -62,6 +62,4 @@ def permissions(store: Store) -> dict[str, Permission]:
 
 def github_writes(fake: Any) -> int:
     """How many write requests (POST/PUT/PATCH/DELETE, tokens excluded) the fake has seen."""
-    return sum(
-        fake.count(method, r"/orgs/.*") for method in ("POST", "PUT", "PATCH", "DELETE")
-    )
+    return sum(fake.count(method, r"/orgs/.*") for method in ("POST", "PUT", "PATCH", "DELETE"))
