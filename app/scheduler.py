@@ -32,6 +32,7 @@ from slack_sdk import WebClient
 from app import instance
 from app.outside import report_failure
 from app.store import Store, locks
+from app.teams.job import TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
 from config import Config
 
 log = logging.getLogger("rocket2.scheduler")
@@ -138,8 +139,9 @@ def prune_processed_events(store: Store) -> int | None:
 def build_scheduler(
     config: Config, client: WebClient, store: Store | None = None
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler (not started) carrying the weekly random-channel job and, with a
-    store, a daily clean-up of old processed-event ids."""
+    """A BackgroundScheduler (not started) carrying the weekly random-channel job, with a store
+    a daily clean-up of old processed-event ids, and the scheduled team refresh (app.teams.job;
+    TEAM_REFRESH_SCHEDULE, unless off)."""
     scheduler = BackgroundScheduler(
         timezone=ZoneInfo(config.scheduler_timezone),
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -158,6 +160,11 @@ def build_scheduler(
             args=[store],
             id=PRUNE_JOB,
             name="daily processed-events clean-up",
+        )
+    team_trigger = refresh_trigger(config)
+    if team_trigger is not None:
+        scheduler.add_job(
+            scheduled_refresh, team_trigger, args=[config], id=TEAM_REFRESH_JOB, name="team refresh"
         )
     return scheduler
 

@@ -34,6 +34,7 @@ class Config:
     log_level: str = "INFO"
     log_format: str = "text"
     scheduler_timezone: str = "America/Los_Angeles"
+    team_refresh_schedule: str = "0 4 * * *"
     slack_api_url: str = "https://slack.com/api/"
     github_api_url: str = "https://api.github.com"
     database_url: Secret = field(default_factory=lambda: Secret("sqlite:///data/rocket2.db"))

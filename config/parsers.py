@@ -112,6 +112,22 @@ def timezone(value: str) -> str:
     return value
 
 
+def cron_schedule(value: str) -> str:
+    """A five-field crontab expression (minute hour day month weekday), or ``off``."""
+    text = " ".join(value.split())
+    if text.lower() == "off":
+        return "off"
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text)
+    except (ValueError, TypeError):
+        raise ValueError(
+            "must be a crontab expression with five fields (minute hour day month weekday), or off"
+        ) from None
+    return text
+
+
 def http_url(value: str) -> str:
     """An absolute http(s) URL."""
     parts = urlsplit(value)

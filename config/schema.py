@@ -189,6 +189,15 @@ SETTINGS: tuple[Setting, ...] = (
         default="America/Los_Angeles",
     ),
     Setting(
+        "TEAM_REFRESH_SCHEDULE",
+        "team_refresh_schedule",
+        "When `team refresh` runs by itself to heal drift from GitHub: a crontab expression "
+        "(minute hour day month weekday) in SCHEDULER_TIMEZONE, or off.",
+        parsers.cron_schedule,
+        "use five crontab fields such as 0 4 * * * (daily at 04:00), or off",
+        default="0 4 * * *",
+    ),
+    Setting(
         "SLACK_API_URL",
         "slack_api_url",
         "Base URL of Slack's Web API (tests and staging change it).",
