@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -328,3 +329,41 @@ def test_member_added_stops_calling_github_when_out_of_time(fake_github, env, st
     assert snapshot(store) == {}
     with store.unit_of_work() as uow:
         assert not uow.events.seen("github", "d-slow")
+
+
+# ---- concurrency ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_setup(fake_github, env, store, database_url, gunicorn_server):
+    ids = fake_github.seed_small_org()
+    teams_config(env)
+    env.update(GITHUB_WEBHOOK_ENDPT=HOOK, SLACK_API_URL="http://127.0.0.1:9/")
+    env.update(DATABASE_URL=database_url, WEB_CONCURRENCY="2")
+    server = gunicorn_server(env)
+    yield fake_github, ids, Hook(server, env)
+    server.assert_no_secrets(secrets_of(env))
+
+
+def test_concurrent_deliveries_about_one_unknown_team(busy_setup, store):
+    # On PostgreSQL the racing inserts of the unknown team conflict, and the losers retry once
+    # (the server logs "retrying once"); on SQLite, BEGIN IMMEDIATE serialises them.
+    fake, ids, hook = busy_setup
+    backend = team_obj(fake, "backend")
+    logins = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"]
+    jobs = [(f"c-{login}", login) for login in logins] + [("c-alice", "alice")] * 3
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        answers = list(
+            pool.map(
+                lambda job: hook.send(
+                    "membership",
+                    membership_event("added", backend, job[1], ids[job[1]]),
+                    delivery=job[0],
+                ),
+                jobs,
+            )
+        )
+    assert [a.status_code for a in answers] == [200] * len(jobs), [a.text for a in answers]
+    statuses = sorted(a.json()["status"] for a in answers)
+    assert statuses == ["duplicate"] * 3 + ["processed"] * len(logins)
+    assert snapshot(store)["backend"][2] == frozenset(ids[x] for x in logins)

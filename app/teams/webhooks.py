@@ -22,7 +22,9 @@ deliveries" as a 503 instead of being lost after a 202 in an in-memory queue.
 
 A team or user we do not know is created from the payload, never a 500; a payload missing
 what the event must carry raises KeyError/TypeError/ValueError, which the endpoint turns into
-a 400.
+a 400. Two deliveries about the same unknown team can arrive at once (on PostgreSQL both try
+to insert it, and the second fails on the unique key): the transaction is then retried once,
+and sees the team the other one stored.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from app.github import GitHubClient, GitHubTeam
-from app.store import Store
+from app.store import AlreadyExists, Store
 from app.teams.mirror import mirror_team, on_join, on_leave
 from config import Config
 
@@ -77,6 +81,16 @@ def _team(obj: Any) -> tuple[int, str, str]:
         raise TypeError("team object expected")
     name = str(obj["name"])
     return int(obj["id"]), name, str(obj.get("slug") or github_slug(name))
+
+
+def _once_more_on_conflict(work: Callable[[], str]) -> str:
+    """Run ``work`` (one unit of work); if a concurrent delivery inserted the same team first,
+    run it again (the failed attempt rolled back entirely, claim included)."""
+    try:
+        return work()
+    except (AlreadyExists, IntegrityError):
+        log.info("GitHub: a concurrent delivery stored the same record first; retrying once")
+        return work()
 
 
 def _require_delivery(delivery: str) -> None:
@@ -164,15 +178,19 @@ class TeamWebhooks:
         if existing is None:
             self._within(deadline)
             active = not self.github.add_team_member(team.slug, login).pending
-        with self.store.unit_of_work() as uow:
-            if not uow.events.claim(SOURCE, delivery):
-                return DUPLICATE
-            local, _ = mirror_team(uow, team.id, team.name, team.slug)
-            if active:
-                uow.teams.add_member(team.id, github_id)
-                on_join(uow, self.config, local, github_id)
-        log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
-        return PROCESSED
+
+        def work() -> str:
+            with self.store.unit_of_work() as uow:
+                if not uow.events.claim(SOURCE, delivery):
+                    return DUPLICATE
+                local, _ = mirror_team(uow, team.id, team.name, team.slug)
+                if active:
+                    uow.teams.add_member(team.id, github_id)
+                    on_join(uow, self.config, local, github_id)
+            log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
+            return PROCESSED
+
+        return _once_more_on_conflict(work)
 
     def _within(self, deadline: float) -> None:
         if self.clock() > deadline:
@@ -202,15 +220,21 @@ class TeamWebhooks:
         if not self._our_org(payload) or action not in ("created", "edited", "deleted"):
             return IGNORED
         team_id, name, slug = _team(payload["team"])
-        with self.store.unit_of_work() as uow:
-            if not uow.events.claim(SOURCE, delivery):
-                return DUPLICATE
-            if action == "deleted":
-                uow.teams.delete(team_id)
-            else:
-                mirror_team(uow, team_id, name, slug)
-        log.info("GitHub: team %s %s", name, action)
-        return PROCESSED
+
+        def work() -> str:
+            with self.store.unit_of_work() as uow:
+                if not uow.events.claim(SOURCE, delivery):
+                    return DUPLICATE
+                if action == "deleted":
+                    uow.teams.delete(team_id)
+                else:
+                    mirror_team(uow, team_id, name, slug)
+            return PROCESSED
+
+        outcome = _once_more_on_conflict(work)
+        if outcome == PROCESSED:
+            log.info("GitHub: team %s %s", name, action)
+        return outcome
 
     # ---- membership -----------------------------------------------------------------------
 
@@ -231,28 +255,35 @@ class TeamWebhooks:
         team_obj = payload["team"]
         if not isinstance(team_obj, dict):
             raise TypeError("team object expected")
-        with self.store.unit_of_work() as uow:
-            if not uow.events.claim(SOURCE, delivery):
-                return DUPLICATE
-            if team_obj.get("deleted"):
-                uow.teams.delete(int(team_obj["id"]))
-                return PROCESSED
+        if team_obj.get("deleted"):
+            team_id, name, slug = int(team_obj["id"]), str(team_obj.get("name", "")), ""
+        else:
             team_id, name, slug = _team(team_obj)
-            team, _ = mirror_team(uow, team_id, name, slug)
-            if action == "added":
-                uow.teams.add_member(team_id, github_id)
-                change = on_join(uow, self.config, team, github_id)
-            else:
-                uow.teams.remove_member(team_id, github_id)
-                change = on_leave(uow, self.config, team, github_id)
-        log.info(
-            "GitHub: %s %s team %s%s",
-            login,
-            "joined" if action == "added" else "left",
-            name,
-            f"; {change.slack_id} {change.describe()}" if change else "",
-        )
-        return PROCESSED
+
+        def work() -> str:
+            with self.store.unit_of_work() as uow:
+                if not uow.events.claim(SOURCE, delivery):
+                    return DUPLICATE
+                if team_obj.get("deleted"):
+                    uow.teams.delete(team_id)
+                    return PROCESSED
+                team, _ = mirror_team(uow, team_id, name, slug)
+                if action == "added":
+                    uow.teams.add_member(team_id, github_id)
+                    change = on_join(uow, self.config, team, github_id)
+                else:
+                    uow.teams.remove_member(team_id, github_id)
+                    change = on_leave(uow, self.config, team, github_id)
+            log.info(
+                "GitHub: %s %s team %s%s",
+                login,
+                "joined" if action == "added" else "left",
+                name,
+                f"; {change.slack_id} {change.describe()}" if change else "",
+            )
+            return PROCESSED
+
+        return _once_more_on_conflict(work)
 
 
 def event_handlers(store: Store, github: GitHubClient, config: Config) -> dict[str, WebhookHandler]:
