@@ -41,7 +41,8 @@ MAX_CHANNEL_PAGES = 50
 # ---- lookups and permissions ---------------------------------------------------------------
 
 
-def _team(uow: UnitOfWork, name: str) -> Team:
+def find_team(uow: UnitOfWork, name: str) -> Team:
+    """The team with this name or slug; TeamCommandError (saying what to do) otherwise."""
     team = uow.teams.by_name(name)
     if team is None:
         raise TeamCommandError(
@@ -51,7 +52,8 @@ def _team(uow: UnitOfWork, name: str) -> Team:
     return team
 
 
-def _lead(uow: UnitOfWork, caller: str, doing: str) -> User:
+def require_lead(uow: UnitOfWork, caller: str, doing: str) -> User:
+    """The caller's record if they are a team lead or an admin; TeamPermissionDenied else."""
     user = uow.users.get(caller)
     if user is None or user.permission < Permission.team_lead:
         role = user.permission.value if user is not None else "member without a record"
@@ -61,7 +63,8 @@ def _lead(uow: UnitOfWork, caller: str, doing: str) -> User:
     return user
 
 
-def _lead_of(uow: UnitOfWork, caller: str, team: Team, doing: str) -> User:
+def require_lead_of(uow: UnitOfWork, caller: str, team: Team, doing: str) -> User:
+    """The caller's record if they are an admin or one of ``team``'s leads."""
     user = uow.users.get(caller)
     allowed = user is not None and (
         user.permission is Permission.admin
@@ -140,7 +143,7 @@ def _people(uow: UnitOfWork, github_ids: frozenset[int]) -> str:
 def team_view(deps: Deps, name: str) -> TeamReply:
     """One team with its members and leads (anyone)."""
     with deps.store.unit_of_work() as uow:
-        team = _team(uow, name)
+        team = find_team(uow, name)
         lines = (
             f"*Display name:* {escape(team.displayname) or '—'}",
             f"*Platform:* {escape(team.platform) or '—'}",
@@ -183,7 +186,7 @@ def team_create(
     """Create a closed GitHub team, then store it. Members: the channel's registered members
     with a GitHub account (``--channel``), or the caller; lead: ``--lead`` or the caller."""
     with deps.store.unit_of_work() as uow:
-        me = _lead(uow, caller, "create teams")
+        me = require_lead(uow, caller, "create teams")
         if me.github_id is None or not me.github_username:
             raise TeamPermissionDenied(
                 "You need a GitHub account on record to create teams: "
@@ -253,8 +256,8 @@ def team_create(
 
 def _target(deps: Deps, caller: str, name: str, slack_id: str, doing: str) -> tuple[Team, User]:
     with deps.store.unit_of_work() as uow:
-        team = _team(uow, name)
-        _lead_of(uow, caller, team, doing)
+        team = find_team(uow, name)
+        require_lead_of(uow, caller, team, doing)
         return team, _with_github(uow, slack_id)
 
 
@@ -362,8 +365,8 @@ def team_edit(
     if displayname is None and platform is None and github_name is None:
         raise TeamCommandError("Say what to change: `--displayname`, `--platform` or `--github`.")
     with deps.store.unit_of_work() as uow:
-        team = _team(uow, name)
-        _lead_of(uow, caller, team, "edit it")
+        team = find_team(uow, name)
+        require_lead_of(uow, caller, team, "edit it")
         if github_name is not None:
             other = uow.teams.by_name(github_name)
             if other is not None and other.github_team_id != team.github_team_id:
@@ -389,8 +392,8 @@ def team_edit(
 def team_delete(deps: Deps, caller: str, name: str) -> TeamReply:
     """Delete the team on GitHub, then here (lead of the team)."""
     with deps.store.unit_of_work() as uow:
-        team = _team(uow, name)
-        _lead_of(uow, caller, team, "delete it")
+        team = find_team(uow, name)
+        require_lead_of(uow, caller, team, "delete it")
     gh = _as_github(team)
     try:
         deps.github.delete_team(gh.slug)
@@ -406,7 +409,7 @@ def team_delete(deps: Deps, caller: str, name: str) -> TeamReply:
 def team_refresh(deps: Deps, caller: str) -> TeamReply:
     """Mirror every GitHub team and member (a lead); the same as the scheduled refresh."""
     with deps.store.unit_of_work() as uow:
-        _lead(uow, caller, "refresh the teams")
+        require_lead(uow, caller, "refresh the teams")
     try:
         report = refresh(deps.store, deps.github, deps.config)
     except GitHubError as exc:

@@ -10,7 +10,7 @@ addresses were left out and how to narrow it (``--team``).
 from __future__ import annotations
 
 from app.store import User
-from app.teams.commands import _lead, _team
+from app.teams.commands import find_team, require_lead
 from app.teams.replies import Deps, TeamReply, escape, mention
 
 PIECE_LIMIT = 2900  # characters of one piece (a section block holds 3000)
@@ -53,9 +53,9 @@ def email_pieces(users: list[User], max_pieces: int = MAX_PIECES) -> tuple[list[
 def export_emails(deps: Deps, caller: str, team: str | None = None) -> TeamReply:
     """The e-mail addresses of every member, or of one team's members (leads only)."""
     with deps.store.unit_of_work() as uow:
-        _lead(uow, caller, "export e-mail addresses")
+        require_lead(uow, caller, "export e-mail addresses")
         if team is not None:
-            found = _team(uow, team)
+            found = find_team(uow, team)
             users = uow.users.by_github_ids(found.members)
             scope = f"team *{escape(found.github_team_name)}*"
         else:
