@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 GROUP_MODULES: tuple[str, ...] = (
     "app.commands.user",
     "app.commands.karma",
+    "app.commands.team",
+    "app.commands.export",
 )
 
 Message = dict[str, Any]
