@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import update
 
 from app.scheduler import build_scheduler
-from app.store import ProcessedEvent, make_engine
+from app.store import make_engine
 from app.store.locks import try_hold
 from app.teams.job import LOCK_NAME, TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
 from config import ConfigError, load_config
@@ -86,23 +85,6 @@ def test_scheduled_refresh_runs_once_per_slot(job_config, store):
     # The next slot runs again and finds nothing to change.
     later = scheduled_refresh(config, now=now + timedelta(days=1))
     assert later is not None and not later.changed
-
-
-def test_scheduled_refresh_forgets_old_claims(job_config, store):
-    _fake, config = job_config
-    old = datetime.now(UTC) - timedelta(days=45)
-    with store.unit_of_work() as uow:
-        uow.events.claim("github", "old-delivery")
-        uow.events.claim("github", "recent-delivery")
-        uow.session.execute(
-            update(ProcessedEvent)
-            .where(ProcessedEvent.event_id == "old-delivery")
-            .values(processed_at=old)
-        )
-    assert scheduled_refresh(config) is not None
-    with store.unit_of_work() as uow:
-        assert not uow.events.seen("github", "old-delivery")
-        assert uow.events.seen("github", "recent-delivery")
 
 
 def test_scheduled_refresh_skips_while_another_instance_runs_it(job_config, store, database_url):

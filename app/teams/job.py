@@ -11,15 +11,13 @@ client and closes them afterwards (a daily job should not keep a pool open). Two
   fires the same minute after the first one finished skips too.
 
 A refresh is idempotent, so even a second run would change nothing. Failures are logged as
-one line and never stop the scheduler. After a refresh, remembered deliveries and job claims
-older than ``KEEP_CLAIMS`` are forgotten, so ``processed_events`` stays small (GitHub lets a
-delivery be redelivered for 3 days; Slack retries within the hour).
+one line and never stop the scheduler.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -35,7 +33,6 @@ log = logging.getLogger("rocket2.teams.job")
 
 TEAM_REFRESH_JOB = "team-refresh"
 LOCK_NAME = "team-refresh"
-KEEP_CLAIMS = timedelta(days=30)
 
 
 def refresh_trigger(config: Config) -> CronTrigger | None:
@@ -62,9 +59,6 @@ def scheduled_refresh(config: Config, now: datetime | None = None) -> RefreshRep
                     log.info("scheduled team refresh: %s already ran; skipped", slot)
                     return None
             report = refresh(store, github, config)
-            with store.unit_of_work() as uow:
-                forgotten = uow.events.prune(KEEP_CLAIMS)
-            log.info("scheduled team refresh: forgot %d old delivery claim(s)", forgotten)
     except Exception as exc:  # a failure must not kill the scheduler
         report_failure("scheduled team refresh", exc)
         return None
