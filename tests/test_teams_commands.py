@@ -47,6 +47,9 @@ def slack_members():
     pages = [["UBOB", "UNOGH"], ["UERIN", "UNOBODY"]]
 
     def members(request: Request) -> Response:
+        if request.values.get("channel") != "C0CHANNEL":
+            body = {"ok": False, "error": "channel_not_found"}
+            return Response(json.dumps(body), content_type="application/json")
         index = int(request.values.get("cursor") or 0)
         nxt = str(index + 1) if index + 1 < len(pages) else ""
         body = {"ok": True, "members": pages[index], "response_metadata": {"next_cursor": nxt}}
@@ -160,6 +163,10 @@ def test_create_refusals(club, store):
         tc.team_create(deps, "UDAVE", "Backend")
     with pytest.raises(TeamCommandError, match="no GitHub account"):
         tc.team_create(deps, "UDAVE", "x", lead="UNOGH")
+    with pytest.raises(TeamCommandError, match="not a channel link"):
+        tc.team_create(deps, "UDAVE", "x", channel="#general")
+    with pytest.raises(TeamCommandError, match="could not read the members of <#CNOTTHERE>"):
+        tc.team_create(deps, "UDAVE", "x", channel="CNOTTHERE")
     assert fake.count("POST", rf"/orgs/{ORG}/teams") == 0
 
 

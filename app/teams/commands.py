@@ -16,7 +16,10 @@ and the parsed arguments, and returns a TeamReply or raises TeamCommandError. Ru
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+
+from slack_sdk.errors import SlackClientError
 
 from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
 from app.store import Permission, Team, UnitOfWork, User
@@ -35,6 +38,7 @@ from app.teams.replies import (
 log = logging.getLogger("rocket2.teams")
 
 CHANNEL_PAGE_SIZE = 200
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")  # the parser turns <#C123|name> into C123
 MAX_CHANNEL_PAGES = 50
 
 
@@ -164,7 +168,7 @@ def _channel_members(deps: Deps, channel: str) -> list[str]:
     cursor: str | None = None
     for _ in range(MAX_CHANNEL_PAGES):
         page = deps.slack.conversations_members(
-            channel=channel.lstrip("#"), limit=CHANNEL_PAGE_SIZE, cursor=cursor
+            channel=channel, limit=CHANNEL_PAGE_SIZE, cursor=cursor
         )
         members.extend(str(m) for m in page.get("members") or [])
         cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
@@ -198,11 +202,16 @@ def team_create(
         lead_login, lead_id = leader.github_username, leader.github_id
     slack_ids = [caller]
     if channel:
+        if not CHANNEL_ID.match(channel):
+            raise TeamCommandError(
+                f"{code(channel)} is not a channel link: pick the channel from Slack's # list "
+                "so it becomes one. Nothing was created."
+            )
         try:
             slack_ids = _channel_members(deps, channel)
-        except Exception as exc:  # Slack said no (not in channel, unknown channel)
+        except (SlackClientError, OSError) as exc:  # not in the channel, unknown channel, …
             raise TeamCommandError(
-                f"I could not read the members of {code(channel)} (is Rocket 2 in it?). "
+                f"I could not read the members of <#{channel}> (is Rocket 2 in it?). "
                 "Nothing was created."
             ) from exc
     with deps.store.unit_of_work() as uow:
