@@ -5,23 +5,28 @@ failures after which nothing changes locally, promotion and demotion, Slack size
 from __future__ import annotations
 
 import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from slack_sdk import WebClient
+from sqlalchemy import text
 from werkzeug import Request, Response
 
 from app.github import GitHubClient
-from app.store import Permission, Store
+from app.store import AlreadyExists, Permission, Store
 from app.teams import commands as tc
 from app.teams.export import MAX_PIECES, PIECE_LIMIT, email_pieces, export_emails
+from app.teams.mirror import once_more_on_conflict
 from app.teams.refresh import refresh
 from app.teams.replies import TeamCommandError, TeamPermissionDenied
 from config import Config
 from tests.support import db
 from tests.support import fake_github as fake_support
+from tests.support.gunicorn import wait_until
 from tests.support.teams import add_user, client, github_writes, permissions, snapshot, teams_config
 
 store = db.store
@@ -404,3 +409,55 @@ def test_export_too_long_is_cut_and_says_so():
     shown = ", ".join(p.strip("`") for p in pieces).split(", ")
     assert len(shown) + left_out == 2000 and left_out > 0
     assert sum(len(p) for p in pieces) < 40_000
+
+
+# ---- racing the webhook ----------------------------------------------------------------------
+
+
+def test_add_while_the_webhook_stores_the_same_member(club, caplog):
+    """The membership webhook for the change a command just made on GitHub can be committing
+    the same row at that moment; the command's write is retried and still answers."""
+    deps, fake, ids = club
+    if deps.store.dialect == "sqlite":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): this race cannot happen there")
+    caplog.set_level(logging.INFO, logger="rocket2.teams")
+    design = fake.team("design").id
+    webhook = deps.store.engine.connect()
+    transaction = webhook.begin()
+    webhook.execute(
+        text("INSERT INTO team_members (team_id, github_id) VALUES (:t, :g)"),
+        {"t": design, "g": ids["grace"]},
+    )
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(tc.team_add, deps, "UDAVE", "design", "UGRACE")
+        # The command's INSERT of the same row waits on the open transaction's lock.
+        wait_until(lambda: waiting_locks(deps.store) > 0, what="the command to wait on the row")
+        transaction.commit()
+        webhook.close()
+        reply = future.result(timeout=30)
+    assert "<@UGRACE> in team *design*" in reply.text
+    assert ids["grace"] in snapshot(deps.store)["design"][2]
+    assert any("retrying once" in r.getMessage() for r in caplog.records)
+
+
+def waiting_locks(store):
+    with store.engine.connect() as connection:
+        return connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+
+
+def test_once_more_on_conflict():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise AlreadyExists("team", "x")
+        return "ok"
+
+    assert once_more_on_conflict(flaky) == "ok" and len(calls) == 2
+
+    def always():
+        raise AlreadyExists("team", "x")
+
+    with pytest.raises(AlreadyExists):
+        once_more_on_conflict(always)

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackClientError
 
 from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
 from app.store import Permission, Team, UnitOfWork, User
-from app.teams.mirror import RoleChange, mirror_team, on_join, on_leave
+from app.teams.mirror import RoleChange, mirror_team, on_join, on_leave, once_more_on_conflict
 from app.teams.refresh import refresh
 from app.teams.replies import (
     Deps,
@@ -240,19 +240,24 @@ def team_create(
             continue
         if not membership.pending:
             added.append(github_id)
-    with deps.store.unit_of_work() as uow:
-        team, _ = mirror_team(uow, gh_team.id, gh_team.name, gh_team.slug)
-        uow.teams.update(
-            gh_team.id,
-            displayname=displayname or "",
-            platform=platform or "",
-        )
-        changes = []
-        for github_id in added:
-            uow.teams.add_member(gh_team.id, github_id)
-            changes.append(on_join(uow, deps.config, team, github_id))
-        if lead_id is not None:
-            uow.teams.add_lead(gh_team.id, lead_id)
+
+    def store() -> list[RoleChange | None]:
+        with deps.store.unit_of_work() as uow:
+            team, _ = mirror_team(uow, gh_team.id, gh_team.name, gh_team.slug)
+            uow.teams.update(
+                gh_team.id,
+                displayname=displayname or "",
+                platform=platform or "",
+            )
+            changes = []
+            for github_id in added:
+                uow.teams.add_member(gh_team.id, github_id)
+                changes.append(on_join(uow, deps.config, team, github_id))
+            if lead_id is not None:
+                uow.teams.add_lead(gh_team.id, lead_id)
+            return changes
+
+    changes = once_more_on_conflict(store)
     text = (
         f"Created team *{escape(gh_team.name)}* on GitHub with {len(added)} member(s); lead "
         f"{mention(leader.slack_id)}.{_changes(changes)}"
@@ -285,11 +290,16 @@ def team_add(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
             f"{mention(user.slack_id)} is invited to the GitHub organisation; they join team "
             f"*{escape(gh.name)}* when they accept the invitation."
         )
-    assert user.github_id is not None
-    with deps.store.unit_of_work() as uow:
-        local, _ = mirror_team(uow, gh.id, gh.name, gh.slug)
-        new = uow.teams.add_member(gh.id, user.github_id)
-        change = on_join(uow, deps.config, local, user.github_id)
+    github_id = user.github_id
+    assert github_id is not None
+
+    def store() -> tuple[bool, RoleChange | None]:
+        with deps.store.unit_of_work() as uow:
+            local, _ = mirror_team(uow, gh.id, gh.name, gh.slug)
+            new = uow.teams.add_member(gh.id, github_id)
+            return new, on_join(uow, deps.config, local, github_id)
+
+    new, change = once_more_on_conflict(store)
     verb = "Added" if new else "Kept"
     return TeamReply(
         f"{verb} {mention(user.slack_id)} in team *{escape(gh.name)}*.{_changes([change])}"
@@ -345,13 +355,19 @@ def team_lead(
         membership = deps.github.add_team_member(gh.slug, login, role="maintainer")
     except GitHubError as exc:
         raise _github_failed(f"make {code(login)} a maintainer of {code(gh.name)}", exc) from None
-    with deps.store.unit_of_work() as uow:
-        local, _ = mirror_team(uow, gh.id, gh.name, gh.slug)
-        change = None
-        if not membership.pending:
-            uow.teams.add_member(gh.id, user.github_id)
-            change = on_join(uow, deps.config, local, user.github_id)
-        uow.teams.add_lead(gh.id, user.github_id)
+    github_id = user.github_id
+
+    def store() -> RoleChange | None:
+        with deps.store.unit_of_work() as uow:
+            local, _ = mirror_team(uow, gh.id, gh.name, gh.slug)
+            change = None
+            if not membership.pending:
+                uow.teams.add_member(gh.id, github_id)
+                change = on_join(uow, deps.config, local, github_id)
+            uow.teams.add_lead(gh.id, github_id)
+            return change
+
+    change = once_more_on_conflict(store)
     return TeamReply(
         f"{mention(user.slack_id)} now leads team *{escape(gh.name)}*.{_changes([change])}"
     )

@@ -14,12 +14,33 @@ Only members with a Rocket 2 record (matched by GitHub id) have a permission to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from app.store import Permission, Team, UnitOfWork
+from sqlalchemy.exc import IntegrityError
+
+from app.store import AlreadyExists, Permission, Team, UnitOfWork
 from config import Config
 
 log = logging.getLogger("rocket2.teams")
+
+T = TypeVar("T")
+
+
+def once_more_on_conflict(work: Callable[[], T]) -> T:
+    """Run ``work`` (which opens one unit of work); if a concurrent writer inserted the same
+    team or membership row first, run it once more (the failed attempt rolled back entirely).
+
+    The concurrent writer is usually the webhook GitHub sends for the very change a command
+    just made. On PostgreSQL both transactions insert the row and the second fails on the
+    unique key; on SQLite, BEGIN IMMEDIATE serialises them and this never triggers.
+    """
+    try:
+        return work()
+    except (AlreadyExists, IntegrityError):
+        log.info("a concurrent writer stored the same team or member first; retrying once")
+        return work()
 
 
 def same_team(configured: str, name: str, slug: str) -> bool:

@@ -35,11 +35,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from app.github import GitHubClient, GitHubTeam
-from app.store import AlreadyExists, Store
-from app.teams.mirror import mirror_team, on_join, on_leave
+from app.store import Store
+from app.teams.mirror import mirror_team, on_join, on_leave, once_more_on_conflict
 from config import Config
 
 log = logging.getLogger("rocket2.teams.webhooks")
@@ -81,16 +79,6 @@ def _team(obj: Any) -> tuple[int, str, str]:
         raise TypeError("team object expected")
     name = str(obj["name"])
     return int(obj["id"]), name, str(obj.get("slug") or github_slug(name))
-
-
-def _once_more_on_conflict(work: Callable[[], str]) -> str:
-    """Run ``work`` (one unit of work); if a concurrent delivery inserted the same team first,
-    run it again (the failed attempt rolled back entirely, claim included)."""
-    try:
-        return work()
-    except (AlreadyExists, IntegrityError):
-        log.info("GitHub: a concurrent delivery stored the same record first; retrying once")
-        return work()
 
 
 def _require_delivery(delivery: str) -> None:
@@ -190,7 +178,7 @@ class TeamWebhooks:
             log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
             return PROCESSED
 
-        return _once_more_on_conflict(work)
+        return once_more_on_conflict(work)
 
     def _within(self, deadline: float) -> None:
         if self.clock() > deadline:
@@ -231,7 +219,7 @@ class TeamWebhooks:
                     mirror_team(uow, team_id, name, slug)
             return PROCESSED
 
-        outcome = _once_more_on_conflict(work)
+        outcome = once_more_on_conflict(work)
         if outcome == PROCESSED:
             log.info("GitHub: team %s %s", name, action)
         return outcome
@@ -283,7 +271,7 @@ class TeamWebhooks:
             )
             return PROCESSED
 
-        return _once_more_on_conflict(work)
+        return once_more_on_conflict(work)
 
 
 def event_handlers(store: Store, github: GitHubClient, config: Config) -> dict[str, WebhookHandler]:
