@@ -31,7 +31,11 @@ def create_app(config: Config) -> Flask:
     install_request_ids(app)
     install_error_pages(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(slack_endpoint.create_blueprint(slack_endpoint.build_bolt_app(ctx)))
+    app.register_blueprint(
+        slack_endpoint.create_blueprint(
+            slack_endpoint.build_bolt_app(ctx), config.slack_signing_secret.reveal()
+        )
+    )
     app.register_blueprint(
         github_webhook.create_blueprint(
             config.github_webhook_endpt,

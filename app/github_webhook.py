@@ -57,7 +57,7 @@ def create_blueprint(
         event = request.headers.get("X-GitHub-Event", "")[:64]
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return _reply(400, error="body is not valid JSON")
         if not isinstance(payload, dict):
             return _reply(400, error="body is not a JSON object")

@@ -27,9 +27,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import Blueprint, Response, request
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 
 from app import commands, instance
 from app.commands import CommandContext
@@ -173,15 +174,18 @@ def _run_command(ctx: CommandContext, text: str, user_id: str, respond: Any) -> 
 
 def _event_listener(
     event_type: str, handler: commands.SlackEventHandler, executor: BoundedExecutor
-) -> Callable[..., None]:
-    def on_event(ack: Any, event: dict[str, Any], body: dict[str, Any], request: Any) -> None:
+) -> Callable[..., BoltResponse | None]:
+    def on_event(
+        ack: Any, event: dict[str, Any], body: dict[str, Any], request: Any
+    ) -> BoltResponse | None:
         # Runs in the request thread: ack, then handle in the bounded executor. With no room,
         # answer 503 without acking, so Slack retries the delivery later.
         if not executor.try_reserve():
             log.warning("slack event %s deferred: listener backlog full", event_type)
-            raise RuntimeError("the Slack listener queue is full")
+            return BoltResponse(status=503, body="")
         ack()
         executor.submit_reserved(_handle_event, event_type, handler, event, body, request)
+        return None
 
     return on_event
 
@@ -209,19 +213,41 @@ def _ack_only(ack: Any) -> None:
     ack()
 
 
-def create_blueprint(bolt: App) -> Blueprint:
-    """The blueprint that hands Slack's POSTs to Bolt."""
+def create_blueprint(bolt: App, signing_secret: str) -> Blueprint:
+    """The blueprint that hands Slack's POSTs to Bolt, once their signature holds.
+
+    Bolt parses the body before it checks the signature, so a malformed body would reach its
+    parser unsigned. Here the v0 signature and the timestamp (±5 minutes) are checked first,
+    on the raw body: anything unsigned, forged or stale gets 401 before any parsing. A signed
+    body that still cannot be parsed gets 400, never a 500.
+    """
     handler = SlackRequestHandler(bolt)
+    verifier = SignatureVerifier(signing_secret)
     bp = Blueprint("slack", __name__)
+
+    def handle() -> Response:
+        body = request.get_data(cache=True)
+        try:
+            verified = verifier.is_valid_request(body, dict(request.headers))
+        except ValueError:  # a timestamp that is not a number
+            verified = False
+        if not verified:
+            return Response("invalid request signature", status=401, mimetype="text/plain")
+        try:
+            response: Response = handler.handle(request)
+        except (ValueError, RecursionError, UnicodeDecodeError):
+            log.info("signed slack request with a malformed body refused")
+            return Response("malformed request body", status=400, mimetype="text/plain")
+        return response
 
     @bp.post("/slack/commands")
     def slack_commands() -> Response:
         """Slash commands."""
-        return handler.handle(request)
+        return handle()
 
     @bp.post("/slack/events")
     def slack_events() -> Response:
         """Events API (url_verification included) and interactivity."""
-        return handler.handle(request)
+        return handle()
 
     return bp
