@@ -214,6 +214,9 @@ class SchedulerService:
                 log.debug("scheduler: another worker hosts it; pid=%d stands by", os.getpid())
             return
         if not self._hold_database_lock():
+            # Give the instance lock back: it marks the worker that really hosts the scheduler
+            # (what /healthz reports), and this one does not.
+            self._lock.release()
             if not self._other_instance:
                 self._other_instance = True
                 log.debug("scheduler: another instance hosts it; pid=%d stands by", os.getpid())
