@@ -63,6 +63,9 @@ def on_starting(server: Any, error: ConfigError | None) -> None:
     )
 
 
+START_LOCK_TIMEOUT = 30.0  # seconds to wait for another instance's migration at start
+
+
 def migrate_or_exit(server: Any, config: Config) -> None:
     """Upgrade the schema before serving (app.store.migrate logs what it did); on failure say
     why (no values) and exit non-zero.
@@ -81,7 +84,9 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     except Exception as exc:
         _stop(f"the database could not be opened ({type(exc).__name__})")
     try:
-        upgrade(engine)
+        # Bounded well inside Heroku's 60 s to bind $PORT (its release phase migrates first,
+        # so this finds the schema current at once there).
+        upgrade(engine, lock_timeout=START_LOCK_TIMEOUT)
     except MigrationLockTimeout:
         _stop("another instance held the migration lock for too long")
     except SQLAlchemyError as exc:

@@ -48,6 +48,9 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
+PG_CONNECT_TIMEOUT = 10  # seconds
+
+
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """Create the engine for ``url`` (SQLite or PostgreSQL), configured as described above."""
     parsed = normalise_url(url)
@@ -62,6 +65,8 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
             pool_recycle=1800,
             pool_size=PG_POOL_SIZE,
             max_overflow=PG_MAX_OVERFLOW,
+            # An unreachable server fails in seconds, not after the OS's TCP timeout.
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT},
         )
     raise ValueError("DATABASE_URL must use sqlite or postgresql")
 
