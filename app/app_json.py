@@ -21,6 +21,9 @@ def app_json() -> dict[str, Any]:
         "success_url": "/healthz",
         "buildpacks": [{"url": "heroku/python"}],
         "formation": {"web": {"quantity": 1, "size": "basic"}},
+        # Heroku's disk is wiped daily: the button provisions PostgreSQL, which sets
+        # DATABASE_URL; the Procfile's release phase migrates it.
+        "addons": ["heroku-postgresql:essential-0"],
         "env": app_json_env(),
     }
 
