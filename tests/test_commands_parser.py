@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 
 from app.commands import parsing, registry
 from app.commands.errors import UsageError
-from app.commands.registry import CommandGroup
-from tests.support import db
+from tests.support import db, demo_commands
 from tests.support import fake_github as fake_support
 from tests.support import rocket as rocket_support
 
@@ -134,24 +134,39 @@ def test_an_unexpected_failure_gives_a_reference_not_a_traceback(context, caplog
     assert logged and logged[0].exc_info is not None  # the traceback is in the log
 
 
-def test_a_group_registers_with_one_module(memory_context, monkeypatch):
+def test_a_group_registers_with_one_module():
     """The teams work plugs in like this: a module with ``group``, one line in GROUP_MODULES."""
+    modules = (*registry.GROUP_MODULES, "tests.support.demo_commands")
+    groups = registry.Registry(modules).groups()
+    assert list(groups) == [*registry.groups(), "demo"]  # after the others, in module order
+    assert groups["demo"] is demo_commands.group
+    assert registry.Registry(modules).find("DEMO") is demo_commands.group
+    assert registry.Registry().find("demo") is None  # not in the default module list
+    with pytest.raises(ValueError, match="command group demo is registered twice"):
+        registry.Registry((*modules, "tests.support.demo_commands")).groups()
+
+
+@pytest.fixture
+def demo_registered() -> Iterator[None]:
+    """The demo group in the registry `/rocket` dispatches through, for one test."""
+    registry.register(demo_commands.group)
+    try:
+        yield
+    finally:
+        registry.unregister("demo")
+
+
+def test_a_registered_group_is_dispatched_and_listed(memory_context, demo_registered):
     context = memory_context
-    extra = CommandGroup("demo", "a demo group")
-
-    @extra.command("echo", "say it back", lambda p: p.add_argument("word"))
-    def echo(call):
-        return {"response_type": "ephemeral", "text": f"{call.caller}: {call.args.word}"}
-
-    import sys
-    import types
-
-    module = types.ModuleType("tests_demo_group")
-    module.group = extra  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tests_demo_group", module)
-    monkeypatch.setattr(registry, "GROUP_MODULES", (*registry.GROUP_MODULES, "tests_demo_group"))
-    monkeypatch.setattr(registry, "_groups", None)
     assert run(context, "demo echo hi", user="U0CALLER01")["text"] == "U0CALLER01: hi"
     assert "/rocket demo echo word" in run(context, "help")["text"]
     assert "the following arguments are required: word" in run(context, "demo echo")["text"]
-    monkeypatch.setattr(registry, "_groups", None)
+    with pytest.raises(ValueError, match="command group demo is registered twice"):
+        registry.register(demo_commands.group)
+
+
+def test_an_unregistered_group_is_unknown(memory_context):
+    registry.register(demo_commands.group)
+    registry.unregister("demo")
+    assert "I don't know the command `demo`" in run(memory_context, "demo echo hi")["text"]
+    assert "/rocket demo" not in run(memory_context, "help")["text"]

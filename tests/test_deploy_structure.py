@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -250,10 +249,8 @@ def test_certbot_renews_every_12h_and_stops_cleanly_on_term(compose, tmp_path) -
             "/var/www/certbot",
             "--non-interactive",
         ]
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
-        assert time.monotonic() - started < 5
+        assert proc.wait(timeout=5) == 0  # bounded: raises TimeoutExpired past 5 s
     finally:
         _stop(proc)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 
 import httpx
 
@@ -15,14 +14,11 @@ from tests.support.gunicorn import secrets_of, wait_until
 def test_bad_config_exits_fast_naming_every_bad_variable(gunicorn_server, env):
     del env["SLACK_API_TOKEN"]
     env.update(PORT="not-a-port", GITHUB_KEY="garbage-key-material-xyz", LOG_LEVEL="LOUD")
-    started = time.monotonic()
     server = gunicorn_server(env, wait=False, PORT="not-a-port")
-    code = server.wait_exit(timeout=15)
-    elapsed = time.monotonic() - started
+    code = server.wait_exit(timeout=10)  # a bound on the wait (it fails past it), not a timing
     output = server.output()
 
     assert code != 0
-    assert elapsed < 10
     for name in ("SLACK_API_TOKEN", "PORT", "GITHUB_KEY", "LOG_LEVEL"):
         assert name in output
     assert "Traceback" not in output

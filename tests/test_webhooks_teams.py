@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,7 +34,6 @@ class Hook:
 
     def __init__(self, server, env):
         self.server, self.env = server, env
-        self.timings: list[float] = []
 
     def send(self, event, payload, delivery=None, **headers):
         body = json.dumps(payload).encode()
@@ -47,10 +45,10 @@ class Hook:
             "Content-Type": "application/json",
             **headers,
         }
-        started = time.monotonic()
-        response = httpx.post(self.server.url + HOOK, content=body, headers=all_headers, timeout=15)
-        self.timings.append(time.monotonic() - started)
-        return response
+        # GitHub gives up on a delivery after 10 seconds; every one must be answered well within
+        # that. The client timeout is the bound (a request that takes longer fails with a
+        # timeout), not a measured speed.
+        return httpx.post(self.server.url + HOOK, content=body, headers=all_headers, timeout=5)
 
 
 def env_secret(env):
@@ -68,8 +66,6 @@ def setup(fake_github, env, store, database_url, gunicorn_server):
     hook = Hook(server, env)
     yield fake_github, ids, config, hook
     server.assert_no_secrets(secrets_of(env))
-    # Every delivery was answered well within GitHub's 10 seconds.
-    assert max(hook.timings, default=0) < 5
 
 
 def org_event(action, login, user_id, org=ORG):

@@ -15,7 +15,8 @@ A feature is one module that defines ``group = CommandGroup(...)`` and its comma
         ...  # call.ctx (store, github, slack, config), call.caller, call.args
         return replies.ok("…")
 
-and is registered with one line in ``GROUP_MODULES`` below. The parser core
+and is registered with one line in ``GROUP_MODULES`` below (or, for a group defined
+elsewhere, with ``register(group)``). The parser core
 (app.commands.dispatcher) routes ``/rocket team view x`` to it, builds its argparse parser,
 turns bad arguments into that command's help, a CommandError into a clear reply, and any other
 exception into a generic reply with a reference. The command list (``/rocket help``) is made
@@ -122,26 +123,75 @@ class CommandGroup:
         return "\n".join(f"{c.usage()}\n    {c.summary}" for c in self.commands.values())
 
 
-_groups: dict[str, CommandGroup] | None = None
-_lock = threading.Lock()
+class Registry:
+    """The command groups of a list of feature modules, imported on first use.
+
+    ``register`` adds a group that lives outside those modules (a plug-in, or a test's demo
+    group) and ``unregister`` removes it again. Thread-safe.
+    """
+
+    def __init__(self, modules: tuple[str, ...] = GROUP_MODULES) -> None:
+        self.modules = modules
+        self._groups: dict[str, CommandGroup] | None = None
+        self._lock = threading.Lock()
+
+    def groups(self) -> dict[str, CommandGroup]:
+        """Every registered group by name, in registration order."""
+        if self._groups is None:
+            with self._lock:
+                if self._groups is None:
+                    loaded: dict[str, CommandGroup] = {}
+                    for module_name in self.modules:
+                        _add(loaded, importlib.import_module(module_name).group)
+                    self._groups = loaded
+        return self._groups
+
+    def find(self, name: str) -> CommandGroup | None:
+        """The group called ``name`` (case-insensitive), or None."""
+        return self.groups().get(name.lower())
+
+    def register(self, group: CommandGroup) -> CommandGroup:
+        """Add ``group`` after the module groups; a name already taken is a ValueError."""
+        self.groups()  # the module groups first
+        with self._lock:
+            updated = dict(self._groups or {})
+            _add(updated, group)
+            self._groups = updated  # swapped whole, so readers never see a half-made dict
+        return group
+
+    def unregister(self, name: str) -> None:
+        """Remove the group called ``name`` (no error if there is none)."""
+        self.groups()
+        with self._lock:
+            current = self._groups or {}
+            self._groups = {key: g for key, g in current.items() if key != name}
+
+
+def _add(groups: dict[str, CommandGroup], group: CommandGroup) -> None:
+    if group.name in groups:
+        raise ValueError(f"command group {group.name} is registered twice")
+    groups[group.name] = group
+
+
+# The registry `/rocket` dispatches through.
+REGISTRY = Registry()
 
 
 def groups() -> dict[str, CommandGroup]:
     """Every registered group by name, importing the feature modules on first use."""
-    global _groups
-    if _groups is None:
-        with _lock:
-            if _groups is None:
-                loaded: dict[str, CommandGroup] = {}
-                for module_name in GROUP_MODULES:
-                    group = importlib.import_module(module_name).group
-                    if group.name in loaded:
-                        raise ValueError(f"command group {group.name} is registered twice")
-                    loaded[group.name] = group
-                _groups = loaded
-    return _groups
+    return REGISTRY.groups()
 
 
 def find_group(name: str) -> CommandGroup | None:
     """The group called ``name`` (case-insensitive), or None."""
-    return groups().get(name.lower())
+    return REGISTRY.find(name)
+
+
+def register(group: CommandGroup) -> CommandGroup:
+    """Add ``group`` to the registry `/rocket` dispatches through (see ``Registry.register``)."""
+    return REGISTRY.register(group)
+
+
+def unregister(name: str) -> None:
+    """Remove the group called ``name`` from the registry `/rocket` dispatches through."""
+    REGISTRY.unregister(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import ssl
-import time
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,9 +181,11 @@ def test_the_app_port_is_not_published(stack: Deployment) -> None:
 
 def test_a_forced_renewal_is_served_after_nginx_reloads(stack: Deployment) -> None:
     before = served_certificate(stack.https_port).serial_number
-    deadline = time.monotonic() + 120
-    while True:
-        renew = stack.compose(
+
+    def renew() -> subprocess.CompletedProcess[str] | None:
+        """One forced renewal; None while the service's own renew loop holds certbot's lock
+        (it may for a moment at start-up), so wait_until tries again."""
+        result = stack.compose(
             "exec",
             "-T",
             "certbot",
@@ -197,13 +199,13 @@ def test_a_forced_renewal_is_served_after_nginx_reloads(stack: Deployment) -> No
             "--non-interactive",
             check=False,
         )
-        output = renew.stdout + renew.stderr
-        # The service's own renew loop may hold certbot's lock for a moment at start-up.
-        if "Another instance of Certbot is already running" not in output:
-            break
-        assert time.monotonic() < deadline, output
-        time.sleep(1)
-    assert renew.returncode == 0, output
+        if "Another instance of Certbot is already running" in result.stdout + result.stderr:
+            return None
+        return result
+
+    renewed = wait_until(renew, timeout=120, interval=1, what="certbot's lock to be free")
+    output = renewed.stdout + renewed.stderr
+    assert renewed.returncode == 0, output
     # Pebble validated the renewal through nginx's port 80 and the shared webroot.
     nginx_log = stack.docker.logs(stack.container("nginx"))
     assert re.search(r'"GET /\.well-known/acme-challenge/\S+ HTTP/1\.1" 200 ', nginx_log), nginx_log

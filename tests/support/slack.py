@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,6 +77,9 @@ class FakeSlack:
 
     ``channels_pages`` is what conversations.list returns, one list per page, paged by cursor.
     ``auth_test_delay`` (seconds) and ``auth_test_fails`` make auth.test slow or failing;
+    ``block_auth_test()`` holds every auth.test until ``release_auth_test()`` (or a bounded
+    ``HOLD_LIMIT``), to prove by ordering that something did not wait for it;
+    ``hold_response(path)`` likewise holds the answer to one response_url until released;
     ``reject_user_channels`` makes chat.postMessage to a user id fail (so a DM needs
     conversations.open first). Every path under /respond/ is a response_url that answers ok.
     """
@@ -87,6 +91,11 @@ class FakeSlack:
         self.auth_test_delay = 0.0
         self.auth_test_fails = False
         self.reject_user_channels = False
+        self._auth_test_gate: threading.Event | None = None
+        self._held: dict[str, threading.Event] = {}
+        self._answered: set[str] = set()
+        self._held_lock = threading.Lock()
+        self.auth_test_received = 0  # auth.test requests that reached the fake (held or not)
 
     def start(self) -> FakeSlack:
         """Start the server and install the handlers."""
@@ -96,10 +105,63 @@ class FakeSlack:
             self.server.expect_request(f"/api/{method}").respond_with_handler(self._ok(method))
         self.server.expect_request("/api/conversations.list").respond_with_handler(self._channels)
         self.server.expect_request("/api/conversations.open").respond_with_handler(self._open)
-        self.server.expect_request(re.compile(r"^/respond/")).respond_with_data("ok")
+        self.server.expect_request(re.compile(r"^/respond/")).respond_with_handler(self._respond)
         return self
 
+    # ---- holding answers, to prove ordering without timing ---------------------------------
+
+    HOLD_LIMIT = 30.0  # a held request is answered after this at the latest (never hangs)
+
+    def block_auth_test(self) -> None:
+        """Hold every auth.test request until ``release_auth_test``."""
+        self._auth_test_gate = threading.Event()
+
+    def release_auth_test(self) -> None:
+        """Answer the held auth.test requests (and any later ones) at once."""
+        if self._auth_test_gate is not None:
+            self._auth_test_gate.set()
+
+    def hold_response(self, path: str) -> None:
+        """Hold the answer to response_url ``path`` (e.g. ``/respond/r1``) until released."""
+        with self._held_lock:
+            self._held[path] = threading.Event()
+            self._answered.discard(path)
+
+    def release_response(self, path: str) -> None:
+        """Answer a held response_url."""
+        with self._held_lock:
+            gate = self._held.pop(path, None)
+        if gate is not None:
+            gate.set()
+
+    def release_all(self) -> None:
+        """Release every held response_url and auth.test."""
+        with self._held_lock:
+            gates = list(self._held.values())
+            self._held.clear()
+        for gate in gates:
+            gate.set()
+        self.release_auth_test()
+
+    def answered(self, path: str) -> bool:
+        """Whether a reply to response_url ``path`` has been answered."""
+        with self._held_lock:
+            return path in self._answered
+
+    def _respond(self, request: Request) -> Response:
+        with self._held_lock:
+            gate = self._held.get(request.path)
+        if gate is not None:
+            gate.wait(self.HOLD_LIMIT)
+        with self._held_lock:
+            self._answered.add(request.path)
+        return Response("ok")
+
     def _auth_test(self, request: Request) -> Response:
+        with self._held_lock:
+            self.auth_test_received += 1
+        if self._auth_test_gate is not None:
+            self._auth_test_gate.wait(self.HOLD_LIMIT)
         deadline = time.monotonic() + self.auth_test_delay
         while time.monotonic() < deadline:  # a slow Slack, bounded
             time.sleep(0.05)
@@ -114,7 +176,8 @@ class FakeSlack:
         return Response(json.dumps(body), content_type="application/json")
 
     def stop(self) -> None:
-        """Stop the server."""
+        """Stop the server (releasing anything held first)."""
+        self.release_all()
         if self.server.is_running():
             self.server.stop()
 

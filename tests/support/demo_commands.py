@@ -1,0 +1,14 @@
+"""A feature module as a new command group would be written, for the registry tests:
+``group`` with one command, ``/rocket demo echo WORD``."""
+
+from __future__ import annotations
+
+from app.commands.registry import Call, CommandGroup, Message
+
+group = CommandGroup("demo", "a demo group")
+
+
+@group.command("echo", "say it back", lambda p: p.add_argument("word"))
+def echo(call: Call) -> Message:
+    """Reply with the caller's id and the word."""
+    return {"response_type": "ephemeral", "text": f"{call.caller}: {call.args.word}"}
