@@ -76,9 +76,9 @@ class FakeSlack:
     """A threaded fake of Slack's Web API on 127.0.0.1, plus response_url endpoints.
 
     ``channels_pages`` is what conversations.list returns, one list per page, paged by cursor.
-    ``auth_test_delay`` (seconds) and ``auth_test_fails`` make auth.test slow or failing;
-    ``block_auth_test()`` holds every auth.test until ``release_auth_test()`` (or a bounded
-    ``HOLD_LIMIT``), to prove by ordering that something did not wait for it;
+    ``auth_test_fails`` makes auth.test fail; ``block_auth_test()`` holds every auth.test until
+    ``release_auth_test()`` (or a bounded ``HOLD_LIMIT``), to prove by ordering that something
+    did not wait for it;
     ``hold_response(path)`` likewise holds the answer to one response_url until released;
     ``reject_user_channels`` makes chat.postMessage to a user id fail (so a DM needs
     conversations.open first). Every path under /respond/ is a response_url that answers ok.
@@ -88,7 +88,6 @@ class FakeSlack:
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.channels_pages: list[list[dict[str, Any]]] = [[]]
         self.fail_methods: set[str] = set()
-        self.auth_test_delay = 0.0
         self.auth_test_fails = False
         self.reject_user_channels = False
         self._auth_test_gate: threading.Event | None = None
@@ -162,9 +161,6 @@ class FakeSlack:
             self.auth_test_received += 1
         if self._auth_test_gate is not None:
             self._auth_test_gate.wait(self.HOLD_LIMIT)
-        deadline = time.monotonic() + self.auth_test_delay
-        while time.monotonic() < deadline:  # a slow Slack, bounded
-            time.sleep(0.05)
         if self.auth_test_fails:
             return Response("upstream trouble", status=503)
         body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001"}
