@@ -5,6 +5,8 @@ stored, and the user is told)."""
 from __future__ import annotations
 
 import json
+import re
+import threading
 
 import pytest
 
@@ -12,6 +14,7 @@ from app.store import Permission
 from tests.support import db
 from tests.support import fake_github as fake_support
 from tests.support import rocket as rocket_support
+from tests.support.gunicorn import wait_until
 
 database_url = db.database_url
 store = db.store
@@ -229,3 +232,98 @@ def test_delete_is_for_admins(context):
     assert get(context, OTHER) is None
     refused(run(context, f"user delete <@{OTHER}>", ADMIN), "has no member record")
     refused(run(context, f"user delete <@{ADMIN}>", ADMIN), "without an admin")
+
+
+# ---- checks again in the unit of work that writes -------------------------------------------
+
+
+def _meanwhile(context, fake_github, login, change):
+    """While GitHub is asked to invite ``login``, ``change`` (a function of a unit of work) is
+    committed in another transaction, as a concurrent command would."""
+
+    def handler(request):
+        with context.store.unit_of_work() as uow:
+            change(uow)
+        return fake_github._handle(request)
+
+    fake_github.add_user(login)
+    fake_github.server.expect_oneshot_request(
+        re.compile(rf"^/orgs/[^/]+/memberships/{login}$"), method="PUT"
+    ).respond_with_handler(handler)
+
+
+def test_a_caller_demoted_during_the_github_call_cannot_write(context, fake_github):
+    add(context, ADMIN, Permission.admin)
+    add(context, OTHER, Permission.admin)
+    add(context, ME, name="Before")
+    _meanwhile(
+        context,
+        fake_github,
+        "octo-cat",
+        lambda uow: uow.users.set_permission(ADMIN, Permission.member),
+    )
+    reply = run(context, f"user edit --username <@{ME}> --github octo-cat --name After", ADMIN)
+    refused(reply, "Only admins can edit someone else's record; you are a member.")
+    user = get(context, ME)
+    assert (user.name, user.github_id) == ("Before", None)
+
+
+def test_the_last_admin_is_kept_when_another_is_demoted_during_the_github_call(
+    context, fake_github
+):
+    add(context, ADMIN, Permission.admin)
+    add(context, OTHER, Permission.admin)
+    _meanwhile(
+        context,
+        fake_github,
+        "octo-cat",
+        lambda uow: uow.users.set_permission(OTHER, Permission.member),
+    )
+    reply = run(context, "user edit --github octo-cat --permission member", ADMIN)
+    refused(reply, "without an admin")
+    assert get(context, ADMIN).permission is Permission.admin
+    with context.store.unit_of_work() as uow:
+        assert [u.slack_id for u in uow.users.admins()] == [ADMIN]
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(context, database_url):
+    """On PostgreSQL the second demotion waits for the first's row locks, then sees it."""
+    add(context, ADMIN, Permission.admin)
+    add(context, OTHER, Permission.admin)
+    replies: dict[str, dict] = {}
+
+    def demote(caller, target):
+        replies[caller] = run(
+            context, f"user edit --username <@{target}> --permission member", caller
+        )
+
+    # Hold the admin rows so both commands reach their write before either can commit.
+    with context.store.unit_of_work() as holder:
+        holder.users.lock_admins()
+        threads = [
+            threading.Thread(target=demote, args=(ADMIN, OTHER)),
+            threading.Thread(target=demote, args=(OTHER, ADMIN)),
+        ]
+        for thread in threads:
+            thread.start()
+        if context.store.dialect == "postgresql":
+            _wait_for_lock_waiters(context, 2)
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    with context.store.unit_of_work() as uow:
+        assert len(uow.users.admins()) == 1
+    texts = sorted(reply["text"] for reply in replies.values())
+    assert sum("is updated" in text for text in texts) == 1, texts
+
+
+def _wait_for_lock_waiters(context, count):
+    """Poll pg_locks until ``count`` sessions wait for a row lock (bounded)."""
+    from sqlalchemy import text
+
+    def waiting():
+        with context.store.engine.connect() as connection:
+            query = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            return connection.execute(query).scalar_one() >= count
+
+    wait_until(waiting, timeout=15, what=f"{count} sessions waiting for a lock")

@@ -187,15 +187,9 @@ def edit(call: Call) -> replies.Message:
             "--major, --bio or --permission."
         )
 
-    # 1. Read and check (short unit of work, nothing written).
+    # 1. Read and check (short unit of work, nothing written): refuse early, before GitHub.
     with call.ctx.store.unit_of_work() as uow:
-        if target != call.caller:
-            require(uow, call.caller, Permission.admin, "edit someone else's record")
-        if args.permission is not None:
-            require(uow, call.caller, Permission.admin, "change permissions")
-            _keep_an_admin(uow, target, args.permission)
-        if target != call.caller and uow.users.get(target) is None:
-            raise CommandError(f"<@{target}> has no member record yet.")
+        _check_edit(uow, call.caller, target, args.permission)
         if args.github is not None:
             _github_not_taken(uow, args.github, target)
 
@@ -207,8 +201,10 @@ def edit(call: Call) -> replies.Message:
         changes["github_id"] = account.id
         invited = " GitHub sent an invitation to the organisation: accept it." if pending else ""
 
-    # 3. Store.
+    # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
+    # the last other admin removed) while GitHub was being asked.
     with call.ctx.store.unit_of_work() as uow:
+        _check_edit(uow, call.caller, target, args.permission)
         if target == call.caller:
             uow.users.create_if_absent(target)
         try:
@@ -234,7 +230,29 @@ def _label(model_field: str) -> str:
     return {"github_username": "GitHub", "github_id": "GitHub id"}.get(model_field, model_field)
 
 
+def _check_edit(uow: UnitOfWork, caller: str, target: str, permission: Permission | None) -> None:
+    """Refuse an edit the caller may not make, or one that would leave no admin.
+
+    Runs in the unit of work that writes (and once before GitHub is asked, to refuse early).
+    When admins are involved the admin rows are locked first, so two admins demoting each
+    other at once are serialised and the second sees the first's change.
+    """
+    if target != caller or permission is not None:
+        uow.users.lock_admins()
+    if target != caller:
+        require(uow, caller, Permission.admin, "edit someone else's record")
+    if permission is not None:
+        require(uow, caller, Permission.admin, "change permissions")
+        _keep_an_admin(uow, target, permission)
+    if target != caller and uow.users.get(target) is None:
+        raise CommandError(f"<@{target}> has no member record yet.")
+
+
 def _keep_an_admin(uow: UnitOfWork, target: str, permission: Permission) -> None:
+    """Refuse to take the admin role from ``target`` if they are the last admin.
+
+    Call after ``uow.users.lock_admins()`` so the count cannot change before the commit.
+    """
     user = uow.users.get(target)
     if user is None or user.permission is not Permission.admin or permission is Permission.admin:
         return
@@ -287,6 +305,7 @@ def delete(call: Call) -> replies.Message:
     """Delete someone's record."""
     target = call.args.user
     with call.ctx.store.unit_of_work() as uow:
+        uow.users.lock_admins()
         require(uow, call.caller, Permission.admin, "delete member records")
         user = uow.users.get(target)
         if user is None:

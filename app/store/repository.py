@@ -206,6 +206,23 @@ class UserRepository:
         query = select(User).where(User.permission == Permission.admin).order_by(User.slack_id)
         return list(self.session.scalars(query))
 
+    def lock_admins(self) -> list[User]:
+        """Every admin, their rows locked until the unit of work ends (PostgreSQL).
+
+        Permission checks and "keep an admin" checks call this first in the unit of work that
+        writes: a concurrent demotion then waits for this one (or this one for it) and is seen
+        afresh. Rows are locked in Slack id order, so two callers cannot deadlock on them.
+        SQLite needs nothing more: every transaction there starts with BEGIN IMMEDIATE.
+        """
+        query = (
+            select(User)
+            .where(User.permission == Permission.admin)
+            .order_by(User.slack_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(self.session.scalars(query))
+
     # karma
 
     def get_karma(self, slack_id: str) -> int:
