@@ -19,7 +19,13 @@ from werkzeug import Request, Response
 from app.github import GitHubClient
 from app.store import AlreadyExists, Permission, Store
 from app.teams import commands as tc
-from app.teams.export import MAX_PIECES, PIECE_LIMIT, email_pieces, export_emails
+from app.teams.export import (
+    MAX_PIECES,
+    PIECE_LIMIT,
+    email_pieces,
+    export_emails,
+    truncation_warning,
+)
 from app.teams.mirror import once_more_on_conflict
 from app.teams.refresh import refresh
 from app.teams.replies import TeamCommandError, TeamPermissionDenied
@@ -392,8 +398,8 @@ def test_export_pieces_fit_slack_and_lose_nothing():
         U(f"U{i:05}", f"member.number.{i:04}@students.club.example") for i in range(300)
     ]
     users += [U(f"UX{i:04}", "") for i in range(10)]
-    pieces, left_out = email_pieces(users)
-    assert left_out == 0 and 1 < len(pieces) <= MAX_PIECES
+    pieces, left_out, missing_left_out = email_pieces(users)
+    assert left_out == 0 and missing_left_out == 0 and 1 < len(pieces) <= MAX_PIECES
     assert all(len(p) <= PIECE_LIMIT for p in pieces)
     shown = ", ".join(p.strip("`") for p in pieces if p.startswith("```")).split(", ")
     assert sorted(shown) == sorted(u.email for u in users if u.email)
@@ -404,11 +410,44 @@ def test_export_too_long_is_cut_and_says_so():
     users: list[Any] = [
         U(f"U{i:05}", f"member.number.{i:05}@students.club.example") for i in range(2000)
     ]
-    pieces, left_out = email_pieces(users)
+    result = email_pieces(users)
+    pieces, left_out = result.pieces, result.addresses_left_out
+    assert result.truncated and result.without_email_left_out == 0
     assert len(pieces) == MAX_PIECES - 1 and all(len(p) <= PIECE_LIMIT for p in pieces)
     shown = ", ".join(p.strip("`") for p in pieces).split(", ")
     assert len(shown) + left_out == 2000 and left_out > 0
     assert sum(len(p) for p in pieces) < 40_000
+
+
+def test_export_without_email_list_that_does_not_fit_is_reported():
+    """The addresses fit, but addresses + the list of members without one do not: the part of
+    that list that does not fit is counted, and the export warns."""
+    per_piece = (PIECE_LIMIT - 6) // len("member.number.0000@students.club.example, ")
+    users: list[Any] = [
+        U(f"U{i:05}", f"member.number.{i:04}@students.club.example")
+        for i in range(per_piece * (MAX_PIECES - 2))
+    ]
+    users += [U(f"UX{i:07}", "") for i in range(800)]
+    result = email_pieces(users)
+    assert result.addresses_left_out == 0
+    assert result.truncated and result.without_email_left_out > 0
+    assert len(result.pieces) == MAX_PIECES - 1
+    listed = " ".join(p for p in result.pieces if p.startswith("Without an e-mail"))
+    assert listed.count("<@UX") + result.without_email_left_out == 800
+    warning = truncation_warning(result)
+    assert f"{result.without_email_left_out} member(s) without an e-mail" in warning
+    assert "address(es)" not in warning
+
+
+def test_export_reply_warns_when_only_the_without_email_list_is_cut(club):
+    deps, _fake, _ids = club
+    with deps.store.unit_of_work() as uow:
+        for i in range(3000):  # about 13 pieces of "<@UX…>" mentions
+            uow.users.create(f"UX{i:07}")
+    reply = export_emails(deps, "UDAVE")
+    assert reply.lines[0].startswith("```alice@club.example")
+    assert reply.lines[-1].startswith(":warning: The list is longer than one Slack message")
+    assert "member(s) without an e-mail are not shown" in reply.lines[-1]
 
 
 # ---- racing the webhook ----------------------------------------------------------------------

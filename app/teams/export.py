@@ -4,10 +4,12 @@ members who have none, in pieces that respect Slack's message limits.
 A reply is one message: each piece becomes one section block (at most 3000 characters), and a
 message carries at most ``MAX_PIECES`` of them (well under Slack's 50 blocks and 40,000
 characters). A list longer than that is cut at an address boundary and says so, with how many
-addresses were left out and how to narrow it (``--team``).
+addresses and members without one were left out and how to narrow it (``--team``).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from app.store import User
 from app.teams.commands import find_team, require_lead
@@ -36,18 +38,51 @@ def pack(items: list[str], separator: str, limit: int = PIECE_LIMIT) -> list[tup
     return pieces
 
 
-def email_pieces(users: list[User], max_pieces: int = MAX_PIECES) -> tuple[list[str], int]:
-    """(pieces, number of addresses left out): the addresses, then who has none. When it all
-    does not fit, the addresses come first and the list of who has none is left out too."""
+class EmailPieces(NamedTuple):
+    """The pieces of an export and what did not fit in them."""
+
+    pieces: list[str]
+    addresses_left_out: int  # addresses not shown
+    without_email_left_out: int  # members without an e-mail not listed
+
+    @property
+    def truncated(self) -> bool:
+        """Whether anything (an address or a member without one) was left out."""
+        return bool(self.addresses_left_out or self.without_email_left_out)
+
+
+def email_pieces(users: list[User], max_pieces: int = MAX_PIECES) -> EmailPieces:
+    """The addresses, then who has none, in at most ``max_pieces`` pieces. When it all does not
+    fit, one piece is kept free for a warning; addresses come first, then as much of the list
+    of who has none as still fits. The counts say what was left out."""
     emails = sorted({u.email.strip() for u in users if u.email.strip()}, key=str.lower)
     missing = [mention(u.slack_id) for u in users if not u.email.strip()]
     packed = [(f"```{p}```", n) for p, n in pack(emails, ", ", PIECE_LIMIT - 6)]
-    no_email = [(f"Without an e-mail: {p}", 0) for p, _ in pack(missing, ", ", PIECE_LIMIT - 20)]
+    no_email = [(f"Without an e-mail: {p}", n) for p, n in pack(missing, ", ", PIECE_LIMIT - 20)]
     pieces = packed + no_email
     if len(pieces) <= max_pieces:
-        return [p for p, _ in pieces], 0
-    kept = packed[: max_pieces - 1]  # room for the warning; addresses come first
-    return [p for p, _ in kept], len(emails) - sum(n for _, n in kept)
+        return EmailPieces([p for p, _ in pieces], 0, 0)
+    room = max_pieces - 1  # one piece for the warning
+    kept = packed[:room]
+    kept_missing = no_email[: room - len(kept)]
+    return EmailPieces(
+        [p for p, _ in kept + kept_missing],
+        len(emails) - sum(n for _, n in kept),
+        len(missing) - sum(n for _, n in kept_missing),
+    )
+
+
+def truncation_warning(result: EmailPieces) -> str:
+    """The warning that says what an export left out (call only when it is truncated)."""
+    parts = []
+    if result.addresses_left_out:
+        parts.append(f"{result.addresses_left_out} address(es)")
+    if result.without_email_left_out:
+        parts.append(f"{result.without_email_left_out} member(s) without an e-mail")
+    return (
+        f":warning: The list is longer than one Slack message can hold: {' and '.join(parts)} "
+        "are not shown. Export one team at a time with `--team`."
+    )
 
 
 def export_emails(deps: Deps, caller: str, team: str | None = None) -> TeamReply:
@@ -64,12 +99,9 @@ def export_emails(deps: Deps, caller: str, team: str | None = None) -> TeamReply
     with_email = sum(1 for u in users if u.email.strip())
     if not users:
         return TeamReply(f"Nobody to export for {scope}.")
-    pieces, left_out = email_pieces(users)
+    result = email_pieces(users)
     text = f"E-mail addresses of {scope}: {with_email} of {len(users)} member(s) have one."
-    if left_out:
-        pieces.append(
-            f":warning: The list is longer than one Slack message can hold: {left_out} "
-            "address(es), and the members without one, are not shown. Export one team at a "
-            "time with `--team`."
-        )
+    pieces = list(result.pieces)
+    if result.truncated:
+        pieces.append(truncation_warning(result))
     return TeamReply(text, tuple(pieces))
