@@ -14,6 +14,7 @@ import pytest
 from app.github import (
     GitHubAuthError,
     GitHubClient,
+    GitHubDeadlineExceeded,
     GitHubError,
     GitHubNotFound,
     GitHubUnavailable,
@@ -238,6 +239,46 @@ def test_5xx_is_retried_with_backoff(
     assert client.get_team("backend").name == "backend"
     assert fake_github.count("GET", "/orgs/rocket-club/teams/backend") == 3
     assert sleeps == [0.5, 1.0]
+
+
+def test_a_deadline_stops_retries_and_new_calls(
+    client: GitHubClient, fake_github: FakeGitHub, sleeps: list[float], clock: Clock
+) -> None:
+    fake_github.seed_small_org()
+    client.get_team("backend")  # token cached
+    fake_github.fail("GET", "/orgs/rocket-club/teams/backend", 502, times=4)
+    with client.deadline(clock.now + 0.7, clock), pytest.raises(GitHubDeadlineExceeded):
+        client.get_team("backend")  # first pause (0.5 s) fits, the second (1 s) does not
+    assert sleeps == [0.5]
+    assert fake_github.count("GET", "/orgs/rocket-club/teams/backend") == 1 + 2
+    before = fake_github.count()
+    with client.deadline(clock.now, clock), pytest.raises(GitHubDeadlineExceeded) as caught:
+        client.get_team("backend")
+    assert fake_github.count() == before  # no request started once the time is up
+    assert isinstance(caught.value, GitHubUnavailable) and "read team backend" in str(caught.value)
+    # Outside the block there is no deadline: the two failures left are retried as usual.
+    assert client.get_team("backend").name == "backend"
+    assert sleeps == [0.5, 0.5, 1.0]
+
+
+def test_a_deadline_shortens_the_timeout_of_a_slow_request(
+    fake_github: FakeGitHub, env: dict[str, str]
+) -> None:
+    fake_github.seed_small_org()
+    config = load_config(environ=env)
+
+    def slow(request):  # type: ignore[no-untyped-def]
+        time.sleep(1.5)  # a GitHub slower than the time left, not synchronisation
+        return fake_github._handle(request)
+
+    fake_github.server.expect_oneshot_request(
+        "/orgs/rocket-club/installation"
+    ).respond_with_handler(slow)
+    with GitHubClient.from_config(config, timeout=2.0, max_attempts=1) as client:
+        started = time.monotonic()
+        with client.deadline(time.monotonic() + 0.5), pytest.raises(GitHubDeadlineExceeded):
+            client.get_team("backend")
+        assert time.monotonic() - started < 1.0
 
 
 def test_retries_are_bounded(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +17,7 @@ import pytest
 
 from app.store import Permission
 from app.teams import refresh
-from app.teams.webhooks import TeamWebhooks, WebhookBudgetExceeded
+from app.teams.webhooks import TeamWebhooks, WebhookBudgetExceeded, webhook_client
 from tests.support import db
 from tests.support import fake_github as fake_support
 from tests.support.gunicorn import secrets_of
@@ -325,6 +327,30 @@ def test_member_added_stops_calling_github_when_out_of_time(fake_github, env, st
     assert snapshot(store) == {}
     with store.unit_of_work() as uow:
         assert not uow.events.seen("github", "d-slow")
+
+
+def test_member_added_budget_holds_when_every_github_call_is_slow(fake_github, env, store):
+    """Each request answers just under the webhook client's 2 s timeout (here scaled down): the
+    budget still holds for the whole delivery, installation lookup and token POST included."""
+    fake_github.seed_small_org()
+    heidi = fake_github.add_org_member("heidi")
+    config = teams_config(env)
+    delay, budget = 0.6, 1.0
+
+    def slow(request):
+        time.sleep(delay)  # a slow GitHub, not synchronisation
+        return fake_github._handle(request)
+
+    for _ in range(8):
+        fake_github.server.expect_oneshot_request(re.compile(r"^/.*")).respond_with_handler(slow)
+    hooks = TeamWebhooks(store, webhook_client(config), config, budget_seconds=budget)
+    started = time.monotonic()
+    with pytest.raises(WebhookBudgetExceeded):
+        hooks.organization(org_event("member_added", "heidi", heidi), "d-slow-calls")
+    elapsed = time.monotonic() - started
+    assert elapsed < budget + 0.3, elapsed  # before: three whole calls (1.8 s) before stopping
+    assert "heidi" not in fake_github.team_logins("all")
+    assert snapshot(store) == {}
 
 
 # ---- concurrency ------------------------------------------------------------------------------

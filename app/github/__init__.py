@@ -8,6 +8,7 @@ team = github.create_team("backend")        # GitHubTeam(id, name, slug, …), p
 from app.github.client import GitHubClient
 from app.github.errors import (
     GitHubAuthError,
+    GitHubDeadlineExceeded,
     GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
@@ -19,6 +20,7 @@ from app.github.models import GitHubTeam, GitHubUser, Membership
 __all__ = [
     "GitHubAuthError",
     "GitHubClient",
+    "GitHubDeadlineExceeded",
     "GitHubError",
     "GitHubNotFound",
     "GitHubRateLimited",

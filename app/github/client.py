@@ -15,7 +15,11 @@ against the fake GitHub is the cleaner fit:
   Retry-After), ``max_attempts`` tries in all, each pause at most ``max_backoff``; a POST that
   creates something (a team) is not retried, as it may have worked; the token POST is;
 - lists follow ``Link: rel="next"`` to the end (only to the API's own host);
-- errors are GitHubError subclasses naming the operation, with no token in them.
+- errors are GitHubError subclasses naming the operation, with no token in them;
+- ``with client.deadline(at, clock):`` bounds every request the calling thread makes inside the
+  block, including the installation lookup, the token POST, a 401 retry and backoff pauses:
+  each HTTP attempt gets a timeout of at most the time left, and once none is left the call
+  raises GitHubDeadlineExceeded (a GitHubUnavailable) instead of starting.
 
 Nothing here touches the network until a method is called, so a bad key or a GitHub outage never
 stops the app from booting.
@@ -24,8 +28,10 @@ stops the app from booting.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -35,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from app.github.auth import InstallationToken, TokenCache, app_jwt, parse_expires_at
 from app.github.errors import (
     GitHubAuthError,
+    GitHubDeadlineExceeded,
     GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
@@ -83,6 +90,8 @@ class GitHubClient:
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._max_backoff = max_backoff
+        self._timeout = timeout
+        self._local = threading.local()  # this thread's deadline: (at, clock) or None
         self._tokens = TokenCache(clock)
         self._installation_id: int | None = None
         self._jwts: list[str] = []  # the last few JWTs, only to scrub them from error text
@@ -119,6 +128,35 @@ class GitHubClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def deadline(self, at: float, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+        """Within the block, this thread's requests must end by ``at`` (a time on ``clock``).
+
+        Each HTTP attempt's timeout is the client's timeout or the time left, whichever is
+        smaller; no attempt or backoff pause starts once the time is up, and the call raises
+        GitHubDeadlineExceeded. Nested deadlines keep the earlier one. Other threads using the
+        same client are not affected.
+        """
+        previous = getattr(self._local, "deadline", None)
+        if previous is not None and previous[1] is clock and previous[0] < at:
+            at = previous[0]
+        self._local.deadline = (at, clock)
+        try:
+            yield
+        finally:
+            self._local.deadline = previous
+
+    def _time_left(self, operation: str) -> float | None:
+        """Seconds left before this thread's deadline (None: no deadline); raises when none."""
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return None
+        at, clock = deadline
+        left = at - clock()
+        if left <= 0:
+            raise GitHubDeadlineExceeded(operation, None, "out of time for this request")
+        return left
 
     # ---- authentication ------------------------------------------------------------------
 
@@ -191,11 +229,15 @@ class GitHubClient:
         retryable = (method != "POST") if retry is None else retry
         attempts = self._max_attempts if retryable else 1
         for attempt in range(1, attempts + 1):
+            left = self._time_left(operation)
+            timeout = self._timeout if left is None else min(self._timeout, left)
             try:
                 response = self._http.request(
-                    method, url, headers=headers, params=params, json=json
+                    method, url, headers=headers, params=params, json=json, timeout=timeout
                 )
             except httpx.TransportError as exc:
+                if isinstance(exc, httpx.TimeoutException) and left is not None:
+                    self._time_left(operation)  # raises GitHubDeadlineExceeded if time is up
                 if attempt < attempts:
                     self._pause(attempt, None, operation, type(exc).__name__)
                     continue
@@ -213,6 +255,9 @@ class GitHubClient:
         retry_after = response.headers.get("Retry-After") if response is not None else None
         if retry_after and retry_after.isdigit():
             delay = min(self._max_backoff, float(retry_after))
+        left = self._time_left(operation)
+        if left is not None and delay >= left:
+            raise GitHubDeadlineExceeded(operation, None, f"{why}; no time left to retry")
         log.warning("GitHub: %s: %s; retrying in %.1fs", operation, why, delay)
         self._sleep(delay)
 

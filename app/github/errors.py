@@ -36,3 +36,7 @@ class GitHubRateLimited(GitHubError):
 
 class GitHubUnavailable(GitHubError):
     """5xx after the bounded retries, a timeout, or no connection."""
+
+
+class GitHubDeadlineExceeded(GitHubUnavailable):
+    """The caller's deadline (``GitHubClient.deadline``) ran out before the call finished."""

@@ -15,10 +15,12 @@ Inline, not queued. Everything but ``organization/member_added`` needs only the 
 team and user objects carry their GitHub ids, names and slugs) and one short transaction, so it
 answers in milliseconds. ``member_added`` must add the newcomer to the default team on GitHub
 first: it makes at most a few GitHub calls with a client built for this path (2 s timeout, no
-retries, see ``webhook_client``), and stops starting new calls after ``BUDGET_SECONDS``,
-answering 503 (the claim rolls back; the delivery can be redelivered, and the daily refresh
-heals anything missed). Doing the work inline means a failure is visible in GitHub's "Recent
-deliveries" as a 503 instead of being lost after a 202 in an in-memory queue.
+retries, see ``webhook_client``) under a deadline of ``BUDGET_SECONDS``: each request (the
+installation lookup, token POST and a 401 retry included) gets at most the time left, so the
+whole delivery stays within the budget; when it runs out the handler answers 503 (the claim
+rolls back; the delivery can be redelivered, and the daily refresh heals anything missed).
+Doing the work inline means a failure is visible in GitHub's "Recent deliveries" as a 503
+instead of being lost after a 202 in an in-memory queue.
 
 A team or user we do not know is created from the payload, never a 500; a payload missing
 what the event must carry raises KeyError/TypeError/ValueError, which the endpoint turns into
@@ -35,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.github import GitHubClient, GitHubTeam
+from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
 from app.store import Store
 from app.teams.mirror import mirror_team, on_join, on_leave, once_more_on_conflict
 from config import Config
@@ -159,13 +161,21 @@ class TeamWebhooks:
             if uow.events.seen(SOURCE, delivery):
                 return DUPLICATE
         deadline = self.clock() + self.budget_seconds
-        team = self._default_team(deadline)
-        self._within(deadline)
-        existing = self.github.get_team_membership(team.slug, login)
-        active = existing is not None and not existing.pending
-        if existing is None:
-            self._within(deadline)
-            active = not self.github.add_team_member(team.slug, login).pending
+        try:
+            # Every request below (installation lookup, token POST and 401 retry included) gets
+            # at most the time left, so the budget holds even when each call is slow.
+            with self.github.deadline(deadline, self.clock):
+                team = self._default_team(deadline)
+                self._within(deadline)
+                existing = self.github.get_team_membership(team.slug, login)
+                active = existing is not None and not existing.pending
+                if existing is None:
+                    self._within(deadline)
+                    active = not self.github.add_team_member(team.slug, login).pending
+        except GitHubDeadlineExceeded as exc:
+            raise WebhookBudgetExceeded(
+                f"GitHub is too slow to finish this delivery in time ({exc.operation})"
+            ) from None
 
         def work() -> str:
             with self.store.unit_of_work() as uow:
