@@ -149,11 +149,11 @@ class GitHubClient:
 
     def _time_left(self, operation: str) -> float | None:
         """Seconds left before this thread's deadline (None: no deadline); raises when none."""
-        deadline = getattr(self._local, "deadline", None)
+        deadline: tuple[float, Callable[[], float]] | None = getattr(self._local, "deadline", None)
         if deadline is None:
             return None
         at, clock = deadline
-        left = at - clock()
+        left: float = at - clock()
         if left <= 0:
             raise GitHubDeadlineExceeded(operation, None, "out of time for this request")
         return left
