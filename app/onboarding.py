@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from app.commands import replies
-from app.commands.parsing import SLACK_USER_ID
 from app.outside import report_failure
+from app.slack_ids import SLACK_USER_ID
 
 if TYPE_CHECKING:
     from app.commands import CommandContext

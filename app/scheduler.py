@@ -31,6 +31,7 @@ from slack_sdk import WebClient
 
 from app import instance
 from app.outside import report_failure
+from app.slack_pages import every_page
 from app.store import Store, locks
 from app.teams.job import TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
 from config import Config
@@ -56,21 +57,15 @@ def public_channels(client: WebClient) -> list[dict[str, Any]]:
 
     At most MAX_PAGES pages, so a misbehaving cursor cannot loop forever.
     """
-    channels: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        page = client.conversations_list(
+    pages = every_page(
+        lambda cursor: client.conversations_list(
             exclude_archived=True, types="public_channel", limit=CHANNEL_PAGE_SIZE, cursor=cursor
-        )
-        for channel in page.get("channels") or []:
-            if not channel.get("is_archived") and not channel.get("is_private"):
-                channels.append(channel)
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            break
-    else:
-        log.warning("random channel: stopped after %d pages of conversations.list", MAX_PAGES)
-    return channels
+        ),
+        "channels",
+        MAX_PAGES,
+        "random channel: conversations.list",
+    )
+    return [c for c in pages if not c.get("is_archived") and not c.get("is_private")]
 
 
 def post_random_channel(client: WebClient, announcement_channel: str) -> str | None:

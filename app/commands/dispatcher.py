@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 from app.commands import help as help_replies
 from app.commands import replies
 from app.commands.errors import CommandError, PermissionDenied, UsageError
-from app.commands.parsing import SLACK_USER_ID, split
+from app.commands.parsing import split
 from app.commands.registry import Call, Command, find_group
 from app.github import GitHubError
 from app.logs import REQUEST_ID
+from app.slack_ids import SLACK_USER_ID
 from app.store import NotFound
 
 if TYPE_CHECKING:

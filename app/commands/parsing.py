@@ -18,6 +18,7 @@ import shlex
 from typing import Any, NoReturn
 
 from app.commands.errors import UsageError
+from app.slack_ids import SLACK_USER_ID
 
 SMART_QUOTES = str.maketrans(
     {
@@ -37,7 +38,6 @@ _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_LINK = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|ftp)://[^|>]+)(?:\|[^>]*)?>")
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def normalise(text: str) -> str:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from app.commands.errors import PermissionDenied
-from app.commands.replies import escape
+from app.commands.replies import code
 from app.store import Permission, Team, UnitOfWork, User
 
 ROLE_NAMES = {
@@ -48,7 +48,7 @@ def require_lead_of(uow: UnitOfWork, slack_id: str, team: Team, doing: str) -> U
     user = uow.users.get(slack_id)
     if not is_lead_of(user, team):
         raise PermissionDenied(
-            f"Only admins and the leads of team {escape(team.github_team_name)} can {doing}."
+            f"Only admins and the leads of team {code(team.github_team_name)} can {doing}."
         )
     assert user is not None
     return user

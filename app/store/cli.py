@@ -7,13 +7,13 @@ server does. Output never includes row data or the database password.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.slack_ids import SLACK_USER_ID
 from app.store.engine import engine_from_config
 from app.store.migrate import MigrationLockTimeout, current_revision, head_revision, upgrade
 from app.store.models import Permission
@@ -24,7 +24,6 @@ from config.model import redact_url
 
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

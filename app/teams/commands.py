@@ -21,7 +21,11 @@ from collections.abc import Iterable
 
 from slack_sdk.errors import SlackClientError
 
+from app.commands import permissions
+from app.commands.errors import PermissionDenied
+from app.commands.replies import code, escape
 from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
+from app.slack_pages import every_page
 from app.store import Permission, Team, UnitOfWork, User
 from app.teams.mirror import RoleChange, mirror_team, on_join, on_leave, once_more_on_conflict
 from app.teams.refresh import refresh
@@ -30,8 +34,6 @@ from app.teams.replies import (
     TeamCommandError,
     TeamPermissionDenied,
     TeamReply,
-    code,
-    escape,
     mention,
 )
 
@@ -58,28 +60,21 @@ def find_team(uow: UnitOfWork, name: str) -> Team:
 
 def require_lead(uow: UnitOfWork, caller: str, doing: str) -> User:
     """The caller's record if they are a team lead or an admin; TeamPermissionDenied else."""
+    try:
+        permissions.require(uow, caller, Permission.team_lead, doing)
+    except PermissionDenied as exc:
+        raise TeamPermissionDenied(str(exc)) from None
     user = uow.users.get(caller)
-    if user is None or user.permission < Permission.team_lead:
-        role = user.permission.value if user is not None else "member without a record"
-        raise TeamPermissionDenied(
-            f"Only team leads and admins can {doing}; you are a {role.replace('_', ' ')}."
-        )
+    assert user is not None  # a caller without a record is a member
     return user
 
 
 def require_lead_of(uow: UnitOfWork, caller: str, team: Team, doing: str) -> User:
     """The caller's record if they are an admin or one of ``team``'s leads."""
-    user = uow.users.get(caller)
-    allowed = user is not None and (
-        user.permission is Permission.admin
-        or (user.github_id is not None and user.github_id in team.team_leads)
-    )
-    if not allowed:
-        raise TeamPermissionDenied(
-            f"Only admins and the leads of team {code(team.github_team_name)} can {doing}."
-        )
-    assert user is not None
-    return user
+    try:
+        return permissions.require_lead_of(uow, caller, team, doing)
+    except PermissionDenied as exc:
+        raise TeamPermissionDenied(str(exc)) from None
 
 
 def _with_github(uow: UnitOfWork, slack_id: str) -> User:
@@ -164,17 +159,15 @@ def team_view(deps: Deps, name: str) -> TeamReply:
 
 def _channel_members(deps: Deps, channel: str) -> list[str]:
     """Slack ids of everyone in ``channel`` (every page of conversations.members)."""
-    members: list[str] = []
-    cursor: str | None = None
-    for _ in range(MAX_CHANNEL_PAGES):
-        page = deps.slack.conversations_members(
+    members = every_page(
+        lambda cursor: deps.slack.conversations_members(
             channel=channel, limit=CHANNEL_PAGE_SIZE, cursor=cursor
-        )
-        members.extend(str(m) for m in page.get("members") or [])
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            break
-    return members
+        ),
+        "members",
+        MAX_CHANNEL_PAGES,
+        f"team create: conversations.members of {channel}",
+    )
+    return [str(m) for m in members]
 
 
 def team_create(

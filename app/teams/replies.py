@@ -57,16 +57,6 @@ class TeamPermissionDenied(TeamCommandError):
     """The caller's role does not allow this."""
 
 
-def escape(text: str) -> str:
-    """Escape the characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def code(text: str) -> str:
-    """Inline code for a short value (escaped, backticks removed)."""
-    return "`" + escape(text.replace("`", "'")) + "`"
-
-
 def mention(slack_id: str) -> str:
     """A Slack user mention."""
     return f"<@{slack_id}>"
