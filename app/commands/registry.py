@@ -26,6 +26,7 @@ from the registered groups.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import threading
 from collections.abc import Callable
@@ -85,12 +86,17 @@ class Command:
         return parser
 
     def usage(self) -> str:
-        """One-line usage, e.g. ``/rocket user add [-f]``."""
-        return self.parser().usage_line()
+        """One-line usage, e.g. ``/rocket user add [-f]`` (built once: the help list asks often)."""
+        return _usage_line(self)
 
     def help(self) -> str:
         """The full help: usage, summary and every argument."""
         return self.parser().format_help()
+
+
+@functools.lru_cache(maxsize=512)
+def _usage_line(command: Command) -> str:
+    return command.parser().usage_line()
 
 
 @dataclass
