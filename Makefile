@@ -21,7 +21,7 @@ test: ## Install everything (Debian packages too), start services, lint, and run
 
 lint: $(VENV)/.installed
 	ruff check .
-	ruff format --check . || true
+	ruff format --check .
 	mypy
 
 bench: $(VENV)/.installed
