@@ -22,25 +22,19 @@ fake_github = fake_support.fake_github
 context = rocket_support.context
 run = rocket_support.run
 
-ME = "U0CALLER01"
-OTHER = "U0OTHER001"
-ADMIN = "U0ADMIN001"
-LEAD = "U0LEAD0001"
-
-
-def add(ctx, slack_id, permission=Permission.member, **fields):
-    with ctx.store.unit_of_work() as uow:
-        return uow.users.create(slack_id, permission=permission, **fields)
+ME, OTHER, ADMIN, LEAD = (
+    rocket_support.ME,
+    rocket_support.OTHER,
+    rocket_support.ADMIN,
+    rocket_support.LEAD,
+)
+add = rocket_support.add_user
+refused = rocket_support.assert_refused
 
 
 def get(ctx, slack_id):
     with ctx.store.unit_of_work() as uow:
         return uow.users.get(slack_id)
-
-
-def refused(reply, words):
-    assert reply["blocks"][0]["text"]["text"].startswith(":warning:"), reply["text"]
-    assert words in reply["text"], reply["text"]
 
 
 # ---- add -------------------------------------------------------------------------------

@@ -219,6 +219,27 @@ def run(ctx: CommandContext, text: str, user: str = "U0CALLER01") -> dict[str, A
     return dispatch(text, user, ctx)
 
 
+# Slack ids the command tests use for the caller and the people around them.
+ME = "U0CALLER01"
+OTHER = "U0OTHER001"
+ADMIN = "U0ADMIN001"
+LEAD = "U0LEAD0001"
+
+
+def add_user(ctx: CommandContext, slack_id: str, permission: Any = None, **fields: Any) -> Any:
+    """Store a user directly (test set-up), as a member unless ``permission`` says otherwise."""
+    from app.store import Permission
+
+    with ctx.store.unit_of_work() as uow:
+        return uow.users.create(slack_id, permission=permission or Permission.member, **fields)
+
+
+def assert_refused(reply: dict[str, Any], words: str) -> None:
+    """The reply is a warning (a refusal or a usage error) that says ``words``."""
+    assert reply["blocks"][0]["text"]["text"].startswith(":warning:"), reply["text"]
+    assert words in reply["text"], reply["text"]
+
+
 def wait_for_log(rocket: Rocket, needle: str, count: int = 1) -> list[str]:
     """Lines of the server log containing ``needle`` (waiting for ``count``)."""
     return rocket.server.wait_for_output(needle, count)
