@@ -271,27 +271,17 @@ class GitHubClient:
         json: Any = None,
     ) -> httpx.Response:
         """An installation-authenticated call; on 401, one retry with a fresh token."""
+
+        def send(token: str) -> httpx.Response:
+            auth = {"Authorization": f"token {token}"}
+            return self._send(method, url, operation, headers=auth, params=params, json=json)
+
         token = self.token()
-        response = self._send(
-            method,
-            url,
-            operation,
-            headers={"Authorization": f"token {token}"},
-            params=params,
-            json=json,
-        )
+        response = send(token)
         if response.status_code == 401:
             log.info("GitHub: %s: token refused (401); refreshing it once", operation)
             self._tokens.invalidate(token)
-            token = self.token()
-            response = self._send(
-                method,
-                url,
-                operation,
-                headers={"Authorization": f"token {token}"},
-                params=params,
-                json=json,
-            )
+            response = send(self.token())
         self._check(response, operation)
         return response
 
