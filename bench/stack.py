@@ -18,7 +18,7 @@ from typing import Literal
 import httpx
 
 from bench.measure import tree_pss_mib, tree_rss_mib
-from tests.support.gunicorn import REPO, free_port, server_env, wait_until
+from tests.support.gunicorn import REPO, free_port, server_env, terminate, wait_until
 from tests.support.nginx import NginxServer
 
 Kind = Literal["rocket2", "baseline"]
@@ -94,14 +94,8 @@ class Gunicorn:
 
     def stop(self) -> None:
         """TERM and wait."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc is not None:
+            terminate(self.proc, 40)
             self._log.close()
 
 

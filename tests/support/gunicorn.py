@@ -36,6 +36,18 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, what: s
         time.sleep(interval)
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """TERM ``proc`` and wait up to ``timeout`` seconds; KILL it if it does not stop. Exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)
+
+
 @dataclass
 class GunicornServer:
     """A running Gunicorn master: ``gunicorn -c gunicorn.conf.py`` run in ``cwd``.
@@ -128,15 +140,9 @@ class GunicornServer:
         """TERM the master and wait for it; KILL if it does not stop in time."""
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = terminate(self.proc, timeout)
         self._log.close()
-        return int(self.proc.returncode)
+        return code
 
 
 def server_env(config_env: Mapping[str, str], port: int, **extra: str) -> dict[str, str]:

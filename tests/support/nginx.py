@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -23,7 +22,7 @@ from types import TracebackType
 
 import trustme
 
-from tests.support.gunicorn import REPO, free_port, wait_until
+from tests.support.gunicorn import REPO, free_port, terminate, wait_until
 
 NGINX_CONF = REPO / "nginx.conf"
 
@@ -231,13 +230,7 @@ class NginxServer:
         """Fast shutdown (TERM); KILL if nginx does not exit in time."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
         self._log.close()
 
     def __enter__(self) -> NginxServer:
