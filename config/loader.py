@@ -160,6 +160,28 @@ def _wrap(setting: Setting) -> Any:
     return parse
 
 
+# Settings that only work together: one set without the others is a problem, named.
+TOGETHER = (("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "PUBLIC_URL"),)
+
+
+def _together(values: Mapping[str, str], failed: set[str]) -> list[Problem]:
+    problems = []
+    for group in TOGETHER:
+        given = [name for name in group if name in values]
+        if not given or len(given) == len(group) or failed & set(group):
+            continue
+        for name in group:
+            if name not in values:
+                problems.append(
+                    Problem(
+                        name,
+                        f"is needed with {' and '.join(given)} (GitHub account linking)",
+                        f"set all of {', '.join(group)}, or none of them",
+                    )
+                )
+    return problems
+
+
 def load_config(
     environ: Mapping[str, str] | None = None,
     env_file: str | os.PathLike[str] | None = None,
@@ -174,6 +196,7 @@ def load_config(
     failed_early = {p.name for p in problems}
     parsed, parse_problems = _parse_all({k: v for k, v in values.items() if k not in failed_early})
     problems += [p for p in parse_problems if p.name not in failed_early]
+    problems += _together(values, {p.name for p in problems})
     if problems:
         order = {s.name: i for i, s in enumerate(SETTINGS)}
         problems.sort(key=lambda p: order.get(p.name, -1))

@@ -22,6 +22,10 @@ class Config:
     github_org_name: str
     github_webhook_secret: Secret
     github_key: GitHubKey
+    slack_team_id: str = ""
+    github_client_id: str = ""
+    github_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    public_url: str = ""
     slack_notification_channel: str = "#rocket2"
     slack_announcement_channel: str = "#rocket2-announcements"
     github_default_team_name: str = "all"
@@ -36,7 +40,9 @@ class Config:
     scheduler_timezone: str = "America/Los_Angeles"
     team_refresh_schedule: str = "0 4 * * *"
     slack_api_url: str = "https://slack.com/api/"
+    slack_response_url_origins: str = ""
     github_api_url: str = "https://api.github.com"
+    github_oauth_url: str = "https://github.com"
     database_url: Secret = field(default_factory=lambda: Secret("sqlite:///data/rocket2.db"))
     # Where each variable came from, and warnings raised while loading (for `config check`).
     sources: MappingProxyType[str, Source] = field(
@@ -51,11 +57,17 @@ class Config:
             self.slack_api_token.reveal(),
             self.github_webhook_secret.reveal(),
             self.github_key.pem,
+            self.github_client_secret.reveal(),
         ]
         password = _url_password(self.database_url.reveal())
         if password:
             values.append(password)
         return tuple(v for v in values if v)
+
+    @property
+    def linking_enabled(self) -> bool:
+        """Whether members can link their GitHub account through the App's OAuth flow."""
+        return bool(self.github_client_id and self.github_client_secret and self.public_url)
 
 
 def _url_password(url: str) -> str:

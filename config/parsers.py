@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 _SLACK_TOKEN = re.compile(r"^xox[a-z]*(\.xox[a-z]+)?-[A-Za-z0-9-]+$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _CHANNEL = re.compile(r"^[#]?[a-z0-9][a-z0-9_\-]{0,79}$|^[CGD][A-Z0-9]{8,}$")
+_SLACK_TEAM_ID = re.compile(r"^T[A-Z0-9]{2,}$")
+_OAUTH_CLIENT_ID = re.compile(r"^[A-Za-z0-9._\-]{8,100}$")
 _TEAM_SLUG = re.compile(r"^[A-Za-z0-9._\- ]{1,100}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -164,3 +166,44 @@ def ip_list(value: str) -> str:
         except ValueError:
             raise ValueError("must be a comma-separated list of IP addresses or networks") from None
     return ",".join(items)
+
+
+def slack_team_id(value: str) -> str:
+    """A Slack workspace id (T followed by capitals and digits), or empty."""
+    if value and not _SLACK_TEAM_ID.match(value):
+        raise ValueError("is not a Slack workspace id (T followed by capitals and digits)")
+    return value
+
+
+def oauth_client_id(value: str) -> str:
+    """A GitHub App client id (letters, digits, dots and dashes), or empty."""
+    if value and not _OAUTH_CLIENT_ID.match(value):
+        raise ValueError("is not a GitHub App client id (such as Iv23li…)")
+    return value
+
+
+def public_url(value: str) -> str:
+    """An https:// origin with no path, query or fragment (a trailing / is dropped), or empty."""
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https:// address")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError("must be an address with no path, query or user, e.g. https://host")
+    return f"https://{parts.netloc}"
+
+
+def origin_list(value: str) -> str:
+    """A comma list of http(s) origins (scheme://host[:port]), normalised; empty for none."""
+    origins = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be a comma list of origins such as https://host:port")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("must list origins only (scheme://host[:port], no path)")
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return ",".join(origins)

@@ -11,6 +11,7 @@ from config import parsers
 
 SLACK_API_URL_DEFAULT = "https://slack.com/api/"
 GITHUB_API_URL_DEFAULT = "https://api.github.com"
+GITHUB_OAUTH_URL_DEFAULT = "https://github.com"
 DATABASE_URL_DEFAULT = "sqlite:///data/rocket2.db"
 
 # Variables the old bot used that are accepted and ignored, one warning each.
@@ -57,6 +58,17 @@ SETTINGS: tuple[Setting, ...] = (
         example="xoxb-0000-0000-example",
     ),
     Setting(
+        "SLACK_TEAM_ID",
+        "slack_team_id",
+        "Id of the club's Slack workspace (T…). Commands, mentions and events from any other "
+        "workspace are refused. Empty: the workspace of SLACK_API_TOKEN, as Slack's auth.test "
+        "names it at start.",
+        parsers.slack_team_id,
+        "copy the T… id from auth.test or the workspace's About page, or leave empty",
+        default="",
+        example="T0123ABCDEF",
+    ),
+    Setting(
         "GITHUB_APP_ID",
         "github_app_id",
         "Numeric App ID of the GitHub App (the App's General settings page).",
@@ -91,6 +103,37 @@ SETTINGS: tuple[Setting, ...] = (
         "paste the .pem GitHub generated, or use `rocket2 config encode-key`",
         secret=True,
         example="-----BEGIN RSA PRIVATE KEY-----\\n…\\n-----END RSA PRIVATE KEY-----",
+    ),
+    Setting(
+        "GITHUB_CLIENT_ID",
+        "github_client_id",
+        "Client ID of the GitHub App (its General page), so members can link their GitHub "
+        "account with proof (`/rocket user link`). Empty: linking is off; admins link accounts.",
+        parsers.oauth_client_id,
+        "copy the Client ID (Iv1.… or Iv23…) from the GitHub App's General page, or leave empty",
+        default="",
+        example="Iv23liExampleClientId",
+    ),
+    Setting(
+        "GITHUB_CLIENT_SECRET",
+        "github_client_secret",
+        "A client secret of the GitHub App (General → Generate a new client secret).",
+        parsers.text,
+        "generate a client secret on the GitHub App's General page",
+        default="",
+        secret=True,
+        example="0123456789abcdef0123456789abcdef01234567",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "public_url",
+        "The https address where Slack and GitHub reach Rocket 2, e.g. "
+        "https://rocket2.example.org. Set the GitHub App's callback URL to "
+        "PUBLIC_URL/github/link.",
+        parsers.public_url,
+        "use the https:// address of this Rocket 2 (no path), or leave empty",
+        default="",
+        example="https://rocket2.example.org",
     ),
     Setting(
         "SLACK_NOTIFICATION_CHANNEL",
@@ -206,12 +249,30 @@ SETTINGS: tuple[Setting, ...] = (
         default=SLACK_API_URL_DEFAULT,
     ),
     Setting(
+        "SLACK_RESPONSE_URL_ORIGINS",
+        "slack_response_url_origins",
+        "Extra origins (scheme://host[:port], comma list) command replies may be posted to, "
+        "besides https://hooks.slack.com and https://hooks.slack-gov.com. For tests and "
+        "staging only; leave empty in production.",
+        parsers.origin_list,
+        "list origins such as http://127.0.0.1:8080, or leave empty",
+        default="",
+    ),
+    Setting(
         "GITHUB_API_URL",
         "github_api_url",
         "Base URL of GitHub's REST API.",
         parsers.http_url,
         "use an http(s) URL such as https://api.github.com",
         default=GITHUB_API_URL_DEFAULT,
+    ),
+    Setting(
+        "GITHUB_OAUTH_URL",
+        "github_oauth_url",
+        "Base URL of GitHub's web sign-in, where members authorize the App (/login/oauth/…).",
+        parsers.http_url,
+        "use an http(s) URL such as https://github.com",
+        default=GITHUB_OAUTH_URL_DEFAULT,
     ),
     Setting(
         "DATABASE_URL",

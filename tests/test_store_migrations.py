@@ -23,7 +23,16 @@ from tests.support.gunicorn import server_env, wait_until
 database_url = db.database_url
 store = db.store
 
-TABLES = {"users", "teams", "team_members", "team_leads", "processed_events", "alembic_version"}
+TABLES = {
+    "users",
+    "teams",
+    "team_members",
+    "team_leads",
+    "processed_events",
+    "special_teams",
+    "karma_gifts",
+    "alembic_version",
+}
 
 
 def test_sqlite_file_and_directory_are_created_with_wal_and_foreign_keys(tmp_path: Path) -> None:

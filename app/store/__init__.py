@@ -10,7 +10,15 @@ Migrations: app.store.migrate.upgrade(engine) (``rocket2 db upgrade``).
 
 from app.store.engine import engine_from_config, make_engine
 from app.store.errors import AlreadyExists, NotFound, StoreError
-from app.store.models import DEFAULT_KARMA, Permission, ProcessedEvent, Team, User
+from app.store.models import (
+    DEFAULT_KARMA,
+    KarmaGift,
+    Permission,
+    ProcessedEvent,
+    SpecialTeam,
+    Team,
+    User,
+)
 from app.store.repository import EventRepository, TeamRepository, UserRepository
 from app.store.session import Store, UnitOfWork
 
@@ -18,9 +26,11 @@ __all__ = [
     "DEFAULT_KARMA",
     "AlreadyExists",
     "EventRepository",
+    "KarmaGift",
     "NotFound",
     "Permission",
     "ProcessedEvent",
+    "SpecialTeam",
     "Store",
     "StoreError",
     "Team",

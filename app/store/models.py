@@ -6,7 +6,10 @@
   keys to ``users``: a GitHub account can be in a team without a Rocket 2 record.
 - ``ProcessedEvent``: Slack ``event_id``s and GitHub delivery ids already handled, so a retried
   delivery is processed once; source ``job`` records scheduled runs (e.g. ``weekly:2026-11-28``)
-  so a job fired by several instances runs once.
+  so a job fired by several instances runs once; source ``link`` records used account-link
+  nonces, so a link works once.
+- ``SpecialTeam``: the GitHub team id pinned for the admin and leads roles.
+- ``KarmaGift``: one ``++`` given, for the per-giver rate limit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Enum,
@@ -26,6 +30,7 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -123,6 +128,11 @@ class User(Base):
     position: Mapped[str] = mapped_column(String(200), default="", server_default="")
     biography: Mapped[str] = mapped_column(Text, default="", server_default="")
     image_url: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    # True only when GitHub itself said this Slack member owns the account (the OAuth link);
+    # no role comes from GitHub (special teams, team maintainers) while it is False.
+    github_verified: Mapped[bool] = mapped_column(
+        Boolean(create_constraint=False), default=False, server_default=sa_false()
+    )
     permission: Mapped[Permission] = mapped_column(
         PERMISSION_TYPE, default=Permission.member, server_default=Permission.member.value
     )
@@ -197,10 +207,43 @@ class ProcessedEvent(Base):
     id) or ('job', 'weekly:2026-11-28')."""
 
     __tablename__ = "processed_events"
-    __table_args__ = (CheckConstraint("source IN ('slack', 'github', 'job')", name="source"),)
+    __table_args__ = (
+        CheckConstraint("source IN ('slack', 'github', 'job', 'link')", name="source"),
+    )
 
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )
+
+
+class SpecialTeam(Base):
+    """The GitHub team that grants a role ('admin' or 'team_lead'), pinned by its id.
+
+    ``configured_name`` is the GITHUB_*_TEAM_NAME the pin was resolved from: when the setting
+    changes, the pin is resolved again; a rename on GitHub keeps the id. ``github_team_id`` is
+    None while no team of that name was found (then nobody gets the role from GitHub).
+    """
+
+    __tablename__ = "special_teams"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    configured_name: Mapped[str] = mapped_column(String(200))
+    github_team_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    pinned_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class KarmaGift(Base):
+    """One karma point given with ``++`` (who gave it to whom, when): the rate limit reads it."""
+
+    __tablename__ = "karma_gifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    giver: Mapped[str] = mapped_column(String(32), index=True)
+    receiver: Mapped[str] = mapped_column(String(32))
+    given_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from app.store.errors import AlreadyExists, NotFound
 from app.store.models import (
     DEFAULT_KARMA,
+    KarmaGift,
     Permission,
     ProcessedEvent,
+    SpecialTeam,
     Team,
     TeamLead,
     TeamMember,
@@ -34,6 +36,7 @@ USER_FIELDS = frozenset(
         "email",
         "github_username",
         "github_id",
+        "github_verified",
         "major",
         "position",
         "biography",
@@ -450,7 +453,7 @@ class TeamRepository:
 class EventRepository:
     """Deliveries already processed, for exactly-once handling of retried events."""
 
-    SOURCES = ("slack", "github", "job")
+    SOURCES = ("slack", "github", "job", "link")
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -463,7 +466,7 @@ class EventRepository:
         at once: PostgreSQL makes the second wait for the first's commit, then returns False.
         """
         if source not in self.SOURCES:
-            raise ValueError("source must be 'slack', 'github' or 'job'")
+            raise ValueError(f"source must be one of {', '.join(self.SOURCES)}")
         if not event_id:
             raise ValueError("event_id must not be empty")
         statement = (
@@ -489,3 +492,57 @@ class EventRepository:
     def count(self) -> int:
         """Number of remembered deliveries."""
         return int(self.session.scalar(select(func.count()).select_from(ProcessedEvent)) or 0)
+
+
+class SpecialTeamRepository:
+    """The pinned GitHub team of each special role ('admin', 'team_lead')."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, role: str) -> SpecialTeam | None:
+        """The pin for ``role``, or None if it was never resolved."""
+        return self.session.get(SpecialTeam, role)
+
+    def pin(self, role: str, configured_name: str, github_team_id: int | None) -> SpecialTeam:
+        """Store (or replace) the pin: ``configured_name`` resolved to ``github_team_id``."""
+        row = self.session.get(SpecialTeam, role)
+        if row is None:
+            row = SpecialTeam(role=role, configured_name=configured_name)
+            self.session.add(row)
+        row.configured_name = configured_name
+        row.github_team_id = github_team_id
+        row.pinned_at = utcnow()
+        self.session.flush()
+        return row
+
+    def all(self) -> list[SpecialTeam]:
+        """Every stored pin."""
+        return list(self.session.scalars(select(SpecialTeam).order_by(SpecialTeam.role)))
+
+
+class KarmaGiftRepository:
+    """Karma points given with ``++``: recorded, and counted per giver for the rate limit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, giver: str, receiver: str, now: datetime | None = None) -> None:
+        """Remember that ``giver`` gave ``receiver`` a point."""
+        self.session.add(KarmaGift(giver=giver, receiver=receiver, given_at=now or utcnow()))
+        self.session.flush()
+
+    def given_since(self, giver: str, since: datetime) -> int:
+        """How many points ``giver`` gave since ``since``."""
+        query = (
+            select(func.count())
+            .select_from(KarmaGift)
+            .where(KarmaGift.giver == giver, KarmaGift.given_at >= since)
+        )
+        return int(self.session.scalar(query) or 0)
+
+    def prune(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Forget gifts older than ``older_than``; the number forgotten."""
+        cutoff = (now or utcnow()) - older_than
+        result: Any = self.session.execute(delete(KarmaGift).where(KarmaGift.given_at < cutoff))
+        return int(result.rowcount)

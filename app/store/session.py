@@ -21,7 +21,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.store.engine import engine_from_config, make_engine
-from app.store.repository import EventRepository, TeamRepository, UserRepository
+from app.store.repository import (
+    EventRepository,
+    KarmaGiftRepository,
+    SpecialTeamRepository,
+    TeamRepository,
+    UserRepository,
+)
 from config import Config
 
 
@@ -33,6 +39,8 @@ class UnitOfWork:
     users: UserRepository
     teams: TeamRepository
     events: EventRepository
+    special_teams: SpecialTeamRepository
+    karma_gifts: KarmaGiftRepository
 
     def flush(self) -> None:
         """Send pending changes to the database without committing."""
@@ -70,6 +78,8 @@ class Store:
                 users=UserRepository(session),
                 teams=TeamRepository(session),
                 events=EventRepository(session),
+                special_teams=SpecialTeamRepository(session),
+                karma_gifts=KarmaGiftRepository(session),
             )
 
     @contextmanager
