@@ -44,7 +44,15 @@ from tests.support.keys import valid_env
 from tests.support.slack import FakeSlack, command_body, event_body, signed_headers
 
 FORM = "application/x-www-form-urlencoded"
-TABLES = ("team_members", "team_leads", "teams", "users", "processed_events")
+TABLES = (
+    "team_members",
+    "team_leads",
+    "teams",
+    "users",
+    "processed_events",
+    "special_teams",
+    "karma_gifts",
+)
 _names = itertools.count(1)
 
 
