@@ -2,7 +2,8 @@
 
 Order matters: the raw body (at most MAX_CONTENT_LENGTH, else 413) is checked against
 X-Hub-Signature-256 — HMAC-SHA256 with GITHUB_WEBHOOK_SECRET, compared in constant time —
-before anything is parsed. Then the event is routed by X-GitHub-Event (never by the payload's
+before anything is parsed; X-GitHub-Delivery must be a GUID, as GitHub sends it (else 400:
+it is the deduplication key, and it reaches the logs). Then the event is routed by X-GitHub-Event (never by the payload's
 ``action``): ping → 200, an event without a handler → 202, JSON that is not an object → 400.
 A handler gets ``(payload, X-GitHub-Delivery)`` and may return "ignored" (→ 202, e.g. an
 action it does not handle) or another status word such as "duplicate" (→ 200).
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, jsonify, request
@@ -25,6 +27,7 @@ log = logging.getLogger("rocket2.github")
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
+DELIVERY_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -49,11 +52,15 @@ def create_blueprint(
     def github_webhook() -> tuple[Response, int]:
         """Verify, parse and route one delivery."""
         body = request.get_data(cache=False)
-        delivery_id = request.headers.get("X-GitHub-Delivery", "")[:64]
-        delivery = delivery_id or "-"
+        delivery_id = request.headers.get("X-GitHub-Delivery", "")
+        guid = DELIVERY_ID.fullmatch(delivery_id) is not None
+        delivery = delivery_id if guid else "(not a GUID)"
         if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER)):
             log.warning("github delivery %s rejected: missing or bad signature", delivery)
             return _reply(401, error="missing or invalid X-Hub-Signature-256")
+        if not guid:
+            log.warning("github delivery rejected: X-GitHub-Delivery is not a GUID")
+            return _reply(400, error="X-GitHub-Delivery must be a GUID, as GitHub sends it")
         event = request.headers.get("X-GitHub-Event", "")[:64]
         try:
             payload = json.loads(body)

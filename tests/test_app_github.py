@@ -29,7 +29,7 @@ def deliver(server, env, event, body, signature=None, **headers):
     sig = sign(env["GITHUB_WEBHOOK_SECRET"], body) if signature is None else signature
     all_headers = {
         "X-GitHub-Event": event,
-        "X-GitHub-Delivery": "d-1",
+        "X-GitHub-Delivery": "00000000-0000-4000-8000-000000000001",
         "Content-Type": "application/json",
         **({"X-Hub-Signature-256": sig} if sig else {}),
         **headers,

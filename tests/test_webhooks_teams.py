@@ -31,6 +31,11 @@ ORG = "rocket-club"
 HOOK = "/github/hook"
 
 
+def guid(n):
+    """A fixed delivery id in GitHub's GUID form."""
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
 class Hook:
     """Signs and sends deliveries to the server under test."""
 
@@ -106,14 +111,14 @@ def test_member_added_joins_default_team_once(setup, store):
     fake, _ids, _config, hook = setup
     heidi = fake.add_org_member("heidi")
     assert snapshot(store) == {}  # the default team is not known locally yet
-    resp = hook.send("organization", org_event("member_added", "heidi", heidi), delivery="d-1")
+    resp = hook.send("organization", org_event("member_added", "heidi", heidi), delivery=guid(1))
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "processed"
     assert "heidi" in fake.team_logins("all")  # GitHub first…
     all_id = fake.team("all").id
     assert snapshot(store)["all"][0] == all_id and heidi in snapshot(store)["all"][2]  # …then here
     writes = github_writes(fake)
-    again = hook.send("organization", org_event("member_added", "heidi", heidi), delivery="d-1")
+    again = hook.send("organization", org_event("member_added", "heidi", heidi), delivery=guid(1))
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert github_writes(fake) == writes
     # An already-known default team is used as is (no lookup); the newcomer is added.
@@ -136,30 +141,31 @@ def test_member_added_github_failure_changes_nothing_then_redelivery_works(setup
     fake, _ids, _config, hook = setup
     heidi = fake.add_org_member("heidi")
     fake.fail("PUT", rf"/orgs/{ORG}/teams/all/memberships/heidi", 502, times=1)
-    resp = hook.send("organization", org_event("member_added", "heidi", heidi), delivery="d-f")
+    resp = hook.send("organization", org_event("member_added", "heidi", heidi), delivery=guid(2))
     assert resp.status_code == 503
     assert "heidi" not in fake.team_logins("all")
     assert snapshot(store) == {}
     # The claim was rolled back with the change: GitHub's redelivery is processed.
-    again = hook.send("organization", org_event("member_added", "heidi", heidi), delivery="d-f")
+    again = hook.send("organization", org_event("member_added", "heidi", heidi), delivery=guid(2))
     assert again.status_code == 200 and again.json()["status"] == "processed"
     assert heidi in snapshot(store)["all"][2]
 
 
 def test_member_removed_deletes_the_record_and_memberships(setup, store):
-    _fake, ids, config, hook = setup
+    fake, ids, config, hook = setup
     refresh(store, client(config), config)
     add_user(store, "UALICE", "alice", ids["alice"], Permission.admin)
     add_user(store, "UBOB", "bob", ids["bob"])
+    fake.org_members.pop("alice")  # GitHub says so when asked: the record goes
     payload = org_event("member_removed", "alice", ids["alice"])
-    resp = hook.send("organization", payload, delivery="d-r")
+    resp = hook.send("organization", payload, delivery=guid(3))
     assert resp.status_code == 200 and resp.json()["status"] == "processed"
     assert set(permissions(store)) == {"UBOB"}
     for _id, _slug, members, leads in snapshot(store).values():
         assert ids["alice"] not in members and ids["alice"] not in leads
     # A duplicate does nothing, even if the record came back in between.
     add_user(store, "UALICE", "alice", ids["alice"])
-    assert hook.send("organization", payload, delivery="d-r").json()["status"] == "duplicate"
+    assert hook.send("organization", payload, delivery=guid(3)).json()["status"] == "duplicate"
     assert "UALICE" in permissions(store)
     # Someone we never knew: processed, nothing to delete, never a 500.
     stranger = hook.send("organization", org_event("member_removed", "zed", 987654))
@@ -188,9 +194,9 @@ def test_team_created_edited_deleted(setup, store):
     fake, _ids, _config, hook = setup
     team = {"id": 4242, "name": "Mobile", "slug": "mobile", "privacy": "closed"}
     created = {"action": "created", "team": team, "organization": {"login": ORG}}
-    assert hook.send("team", created, delivery="t-1").json()["status"] == "processed"
+    assert hook.send("team", created, delivery=guid(4)).json()["status"] == "processed"
     assert snapshot(store) == {"Mobile": (4242, "mobile", frozenset(), frozenset())}
-    assert hook.send("team", created, delivery="t-1").json()["status"] == "duplicate"
+    assert hook.send("team", created, delivery=guid(4)).json()["status"] == "duplicate"
 
     renamed = {**team, "name": "Mobile Apps", "slug": "mobile-apps"}
     edited = {
@@ -222,12 +228,12 @@ def test_membership_before_the_team_exists_locally(setup, store):
     fake, ids, _config, hook = setup
     backend = team_obj(fake, "backend")
     payload = membership_event("added", backend, "grace", ids["grace"])
-    resp = hook.send("membership", payload, delivery="m-1")
+    resp = hook.send("membership", payload, delivery=guid(5))
     assert resp.status_code == 200 and resp.json()["status"] == "processed"
     assert snapshot(store) == {
         "backend": (backend["id"], "backend", frozenset({ids["grace"]}), frozenset())
     }
-    assert hook.send("membership", payload, delivery="m-1").json()["status"] == "duplicate"
+    assert hook.send("membership", payload, delivery=guid(5)).json()["status"] == "duplicate"
     # Removed from a team we did not know: the team is stored, without them.
     design = team_obj(fake, "design")
     resp = hook.send("membership", membership_event("removed", design, "erin", ids["erin"]))
@@ -238,21 +244,27 @@ def test_membership_before_the_team_exists_locally(setup, store):
 def test_membership_keeps_leads_and_promotes_demotes(setup, store):
     fake, ids, config, hook = setup
     refresh(store, client(config), config)
-    add_user(store, "UBOB", "bob", ids["bob"])
-    add_user(store, "UALICE", "alice", ids["alice"])
+    add_user(store, "UBOB", "bob", ids["bob"], verified=True)
+    add_user(store, "UALICE", "alice", ids["alice"], verified=True)
     refresh(store, client(config), config)  # alice is in admins and leads → admin
     admins, leads, backend = (team_obj(fake, n) for n in ("admins", "leads", "backend"))
 
+    # Each delivery follows the change on GitHub (which the handler reads back).
+    fake.team("leads").members["bob"] = "member"
     hook.send("membership", membership_event("added", leads, "bob", ids["bob"]))
     assert permissions(store)["UBOB"] is Permission.team_lead
+    fake.team("admins").members["bob"] = "member"
     hook.send("membership", membership_event("added", admins, "bob", ids["bob"]))
     assert permissions(store)["UBOB"] is Permission.admin
+    del fake.team("admins").members["bob"]
     hook.send("membership", membership_event("removed", admins, "bob", ids["bob"]))
     assert permissions(store)["UBOB"] is Permission.team_lead  # still in the leads team
+    del fake.team("leads").members["bob"]
     hook.send("membership", membership_event("removed", leads, "bob", ids["bob"]))
     assert permissions(store)["UBOB"] is Permission.member
 
     # Leaving the leads team does not touch an admin.
+    del fake.team("leads").members["alice"]
     hook.send("membership", membership_event("removed", leads, "alice", ids["alice"]))
     assert permissions(store)["UALICE"] is Permission.admin
 
@@ -376,7 +388,8 @@ def test_concurrent_deliveries_about_one_unknown_team(busy_setup, store):
     fake, ids, hook = busy_setup
     backend = team_obj(fake, "backend")
     logins = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"]
-    jobs = [(f"c-{login}", login) for login in logins] + [("c-alice", "alice")] * 3
+    jobs = [(guid(100 + i), login) for i, login in enumerate(logins)]
+    jobs += [(guid(100), "alice")] * 3
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         answers = list(
             pool.map(

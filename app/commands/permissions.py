@@ -1,7 +1,8 @@
 """Who may do what (the reference's rules).
 
 - member < team_lead < admin; a caller without a record counts as a member;
-- "lead" = team_lead or admin; "lead of T" = admin, or listed in T's team_leads.
+- "lead" = team_lead or admin; "lead of T" = admin, or listed in T's team_leads (a maintainer of
+  the GitHub team) with a GitHub link GitHub itself verified (``User.github_verified``).
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def require(uow: UnitOfWork, slack_id: str, minimum: Permission, doing: str) -> 
 
 
 def is_lead_of(user: User | None, team: Team) -> bool:
-    """Whether ``user`` may manage ``team``: an admin, or one of its listed leads."""
+    """Whether ``user`` may manage ``team``: an admin, or one of its listed leads whose GitHub
+    link is verified (a typed, unproven login gives no lead powers)."""
     if user is None:
         return False
     if user.permission is Permission.admin:
         return True
-    return user.github_id is not None and user.github_id in team.team_leads
+    return user.github_verified and user.github_id is not None and user.github_id in team.team_leads
 
 
 def require_lead_of(uow: UnitOfWork, slack_id: str, team: Team, doing: str) -> User:

@@ -10,7 +10,9 @@ and the parsed arguments, and returns a TeamReply or raises TeamCommandError. Ru
   across a GitHub call; a GitHub failure is told to the caller and nothing changes locally;
 - team leads are the GitHub team's maintainers (``team lead`` makes someone a maintainer,
   ``--remove`` makes them a plain member again), so ``team refresh`` keeps them in step;
-- joining or leaving the admin or leads team promotes or demotes (app.teams.mirror).
+- joining or leaving the admin or leads team promotes or demotes (app.teams.mirror);
+- the special teams are admins' business: only an admin creates or renames a team into a
+  configured special name, or adds members or leads to a special (pinned, or so named) team.
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ from app.commands.replies import code, escape
 from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
 from app.slack_pages import every_page
 from app.store import Permission, Team, UnitOfWork, User
-from app.teams.mirror import RoleChange, mirror_team, on_join, on_leave, once_more_on_conflict
+from app.teams.mirror import (
+    RoleChange,
+    is_special_name,
+    is_special_team,
+    mirror_team,
+    on_join,
+    on_leave,
+    once_more_on_conflict,
+)
 from app.teams.refresh import refresh
 from app.teams.replies import (
     Deps,
@@ -75,6 +85,21 @@ def require_lead_of(uow: UnitOfWork, caller: str, team: Team, doing: str) -> Use
         return permissions.require_lead_of(uow, caller, team, doing)
     except PermissionDenied as exc:
         raise TeamPermissionDenied(str(exc)) from None
+
+
+def require_admin_for_special(
+    uow: UnitOfWork, deps: Deps, caller: User, team: Team | None, name: str, doing: str
+) -> None:
+    """TeamPermissionDenied unless ``caller`` is an admin, when ``team`` is a special team or
+    ``name`` is a configured special team's name (as GitHub compares names and slugs)."""
+    special = is_special_name(deps.config, name) or (
+        team is not None and is_special_team(uow, deps.config, team)
+    )
+    if special and caller.permission is not Permission.admin:
+        raise TeamPermissionDenied(
+            f"Only admins can {doing} {code(name)}: it is one of the teams that give Rocket 2 "
+            "roles (GITHUB_ADMIN_TEAM_NAME, GITHUB_LEADS_TEAM_NAME)."
+        )
 
 
 def _with_github(uow: UnitOfWork, slack_id: str) -> User:
@@ -189,8 +214,11 @@ def team_create(
                 "You need a GitHub account on record to create teams: "
                 "`/rocket user edit --github USERNAME`."
             )
+        require_admin_for_special(uow, deps, me, None, name, "create the team")
         if uow.teams.by_name(name) is not None:
-            raise TeamCommandError(f"Team {code(name)} exists already: `/rocket team view {name}`.")
+            raise TeamCommandError(
+                f"Team {code(name)} exists already: {code(f'/rocket team view {name}')}."
+            )
         leader = _with_github(uow, lead) if lead else me
         lead_login, lead_id = leader.github_username, leader.github_id
     slack_ids = [caller]
@@ -261,16 +289,22 @@ def team_create(
 # ---- add, remove, lead -----------------------------------------------------------------------
 
 
-def _target(deps: Deps, caller: str, name: str, slack_id: str, doing: str) -> tuple[Team, User]:
+def _target(
+    deps: Deps, caller: str, name: str, slack_id: str, doing: str, *, special: str = ""
+) -> tuple[Team, User]:
+    """The team and the member with a GitHub account; the caller must lead the team, and be an
+    admin for what ``special`` names (e.g. "add members to") when the team is special."""
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
-        require_lead_of(uow, caller, team, doing)
+        me = require_lead_of(uow, caller, team, doing)
+        if special:
+            require_admin_for_special(uow, deps, me, team, team.github_team_name, special)
         return team, _with_github(uow, slack_id)
 
 
 def team_add(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
     """Add a member to the team on GitHub, then here (lead of the team)."""
-    team, user = _target(deps, caller, name, slack_id, "add members")
+    team, user = _target(deps, caller, name, slack_id, "add members", special="add members to")
     gh, login = _as_github(team), user.github_username
     try:
         membership = deps.github.get_team_membership(gh.slug, login)
@@ -326,7 +360,9 @@ def team_lead(
 ) -> TeamReply:
     """Make someone a lead (a maintainer of the GitHub team, added if needed), or with
     ``remove`` a plain member again (lead of the team)."""
-    team, user = _target(deps, caller, name, slack_id, "change its leads")
+    team, user = _target(
+        deps, caller, name, slack_id, "change its leads", special="change the leads of"
+    )
     gh, login = _as_github(team), user.github_username
     assert user.github_id is not None
     if remove:
@@ -384,8 +420,9 @@ def team_edit(
         raise TeamCommandError("Say what to change: `--displayname`, `--platform` or `--github`.")
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
-        require_lead_of(uow, caller, team, "edit it")
+        me = require_lead_of(uow, caller, team, "edit it")
         if github_name is not None:
+            require_admin_for_special(uow, deps, me, None, github_name, "rename a team to")
             other = uow.teams.by_name(github_name)
             if other is not None and other.github_team_id != team.github_team_id:
                 raise TeamCommandError(f"Team {code(github_name)} exists already.")

@@ -1,11 +1,14 @@
 """The local side of mirroring: store GitHub's view of a team, and promote or demote members
-who join or leave GITHUB_ADMIN_TEAM_NAME / GITHUB_LEADS_TEAM_NAME.
+who join or leave the special teams (GITHUB_ADMIN_TEAM_NAME / GITHUB_LEADS_TEAM_NAME).
 
-Promotion rules (the reference's, made explicit):
-- joining the admin team makes a member admin; joining the leads team makes them at least
-  team_lead (an admin stays admin) — a promotion never lowers anyone;
-- leaving the admin team makes an admin team_lead if they are still in the leads team, else
-  member; leaving the leads team makes a team_lead member (an admin stays admin);
+Special teams are pinned by GitHub team id (table ``special_teams``): ``team refresh`` resolves
+a configured name once, renames on GitHub follow the id, and a team that cannot be found grants
+nothing (docs/decisions/0002-special-teams-pinned-by-id.md). Promotion rules:
+- only a member whose GitHub link is verified (``User.github_verified``) is promoted: joining the
+  admin team makes them admin; joining the leads team makes them at least team_lead — a
+  promotion never lowers anyone;
+- demotion applies to anyone: leaving the admin team makes an admin team_lead if they are still
+  in the leads team, else member; leaving the leads team makes a team_lead member;
 - ``team refresh`` only promotes, never demotes (admins made with `rocket2 user promote` or
   `user edit --permission` are not in the GitHub admin team and must keep their role).
 Only members with a Rocket 2 record (matched by GitHub id) have a permission to change.
@@ -14,13 +17,15 @@ Only members with a Rocket 2 record (matched by GitHub id) have a permission to 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from app.store import AlreadyExists, Permission, Team, UnitOfWork
+from app.github import GitHubTeam
+from app.store import AlreadyExists, Permission, Team, UnitOfWork, User
 from config import Config
 
 log = logging.getLogger("rocket2.teams")
@@ -43,24 +48,117 @@ def once_more_on_conflict(work: Callable[[], T]) -> T:
         return work()
 
 
+def github_slug(name: str) -> str:
+    """GitHub's slug for a team name: lower case, other characters collapsed to '-'."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+
+
 def same_team(configured: str, name: str, slug: str) -> bool:
     """Whether a configured team name (name or slug, any case) designates this team."""
     key = configured.strip().lower()
     return bool(key) and key in (name.strip().lower(), slug.strip().lower())
 
 
-def special_role(config: Config, name: str, slug: str) -> Permission | None:
-    """admin for the admin team, team_lead for the leads team, None for any other team."""
-    if same_team(config.github_admin_team_name, name, slug):
-        return Permission.admin
-    if same_team(config.github_leads_team_name, name, slug):
-        return Permission.team_lead
-    return None
+def names_clash(configured: str, name: str) -> bool:
+    """Whether GitHub would take ``name`` for the team ``configured`` names (same name in any
+    case, or the same slug)."""
+    wanted = github_slug(configured)
+    return bool(wanted) and (
+        configured.strip().lower() == name.strip().lower() or wanted == github_slug(name)
+    )
 
 
 def is_default_team(config: Config, name: str, slug: str) -> bool:
     """Whether this is GITHUB_DEFAULT_TEAM_NAME."""
     return same_team(config.github_default_team_name, name, slug)
+
+
+# ---- special teams, pinned by GitHub team id ------------------------------------------------
+
+SPECIAL_ROLES: tuple[tuple[str, Permission], ...] = (
+    (Permission.admin.value, Permission.admin),
+    (Permission.team_lead.value, Permission.team_lead),
+)
+
+
+def configured_name(config: Config, role: str) -> str:
+    """GITHUB_ADMIN_TEAM_NAME ('admin') or GITHUB_LEADS_TEAM_NAME ('team_lead'), stripped."""
+    name = config.github_admin_team_name if role == "admin" else config.github_leads_team_name
+    return name.strip()
+
+
+def pinned_team_id(uow: UnitOfWork, config: Config, role: str) -> int | None:
+    """The GitHub team id that grants ``role`` now, or None (not configured, not resolved yet,
+    resolved for another configured name, or no such team was found): then nobody gets it."""
+    name = configured_name(config, role)
+    pin = uow.special_teams.get(role)
+    if not name or pin is None or pin.configured_name != name:
+        return None
+    return pin.github_team_id
+
+
+def special_role(uow: UnitOfWork, config: Config, team_id: int) -> Permission | None:
+    """admin if ``team_id`` is the pinned admin team, team_lead for the pinned leads team."""
+    for role, permission in SPECIAL_ROLES:
+        if pinned_team_id(uow, config, role) == team_id:
+            return permission
+    return None
+
+
+def is_special_name(config: Config, name: str) -> bool:
+    """Whether ``name`` is (as GitHub compares names and slugs) a configured special team."""
+    return any(names_clash(configured_name(config, role), name) for role, _ in SPECIAL_ROLES)
+
+
+def is_special_team(uow: UnitOfWork, config: Config, team: Team) -> bool:
+    """Whether ``team`` is pinned (under any configured name) or named like a special team."""
+    pinned = {pin.github_team_id for pin in uow.special_teams.all()}
+    return (
+        team.github_team_id in pinned
+        or is_special_name(config, team.github_team_name)
+        or is_special_name(config, team.slug)
+    )
+
+
+def resolve_pins(uow: UnitOfWork, config: Config, teams: Iterable[GitHubTeam]) -> list[str]:
+    """Pin each configured special team that has no pin for its current name, from ``teams``
+    (GitHub's list, read now); what was pinned, e.g. ``admin → admins``.
+
+    A pin is never re-resolved for the same configured name, even when its team is gone:
+    `rocket2 teams repin` clears the pins (docs/decisions/0002-special-teams-pinned-by-id.md).
+    """
+    listed = list(teams)
+    said = []
+    for role, _ in SPECIAL_ROLES:
+        name = configured_name(config, role)
+        pin = uow.special_teams.get(role)
+        if not name or (pin is not None and pin.configured_name == name):
+            continue
+        found = next((t for t in listed if same_team(name, t.name, t.slug)), None)
+        uow.special_teams.pin(role, name, found.id if found is not None else None)
+        said.append(f"{role} → {found.name if found is not None else 'not found'}")
+        log.info("special team %s pinned: %s", role, said[-1])
+    return said
+
+
+PinStatus = Literal["pinned", "not found", "not configured", "unresolved"]
+
+
+def pin_status(uow: UnitOfWork, config: Config) -> dict[str, PinStatus]:
+    """role → whether its special team is pinned to a team we mirror (store only, no GitHub)."""
+    status: dict[str, PinStatus] = {}
+    for role, _ in SPECIAL_ROLES:
+        name = configured_name(config, role)
+        pin = uow.special_teams.get(role)
+        if not name:
+            status[role] = "not configured"
+        elif pin is None or pin.configured_name != name:
+            status[role] = "unresolved"
+        elif pin.github_team_id is None or uow.teams.get(pin.github_team_id) is None:
+            status[role] = "not found"
+        else:
+            status[role] = "pinned"
+    return status
 
 
 @dataclass(frozen=True)
@@ -102,30 +200,45 @@ def mirror_team(uow: UnitOfWork, team_id: int, name: str, slug: str) -> tuple[Te
 
 
 def on_join(uow: UnitOfWork, config: Config, team: Team, github_id: int) -> RoleChange | None:
-    """Promote the member with this GitHub id if ``team`` is the admin or leads team."""
-    role = special_role(config, team.github_team_name, team.slug)
+    """Promote the verified member with this GitHub id if ``team`` is a pinned special team."""
+    role = special_role(uow, config, team.github_team_id)
     user = uow.users.by_github_id(github_id)
-    if role is None or user is None or user.permission >= role:
+    if role is None or user is None or not user.github_verified or user.permission >= role:
         return None
     return _set(uow, user.slack_id, user.permission, role)
 
 
 def on_leave(uow: UnitOfWork, config: Config, team: Team, github_id: int) -> RoleChange | None:
-    """Demote the member with this GitHub id if ``team`` is the admin or leads team."""
-    role = special_role(config, team.github_team_name, team.slug)
+    """Demote the member with this GitHub id (verified or not) if ``team`` is a pinned special
+    team."""
+    role = special_role(uow, config, team.github_team_id)
     user = uow.users.by_github_id(github_id)
     if role is None or user is None or user.permission != role:
         return None
     after = Permission.member
-    if role is Permission.admin and _in_leads_team(uow, config, github_id):
+    if role is Permission.admin and user.github_verified and _in_leads_team(uow, config, github_id):
         after = Permission.team_lead
     return _set(uow, user.slack_id, user.permission, after)
 
 
+def apply_roles(uow: UnitOfWork, config: Config, user: User) -> RoleChange | None:
+    """Promote a just-verified ``user`` to the role their mirrored membership of the pinned
+    special teams gives (admin before team_lead); None if it gives nothing more."""
+    if not user.github_verified or user.github_id is None:
+        return None
+    for role, permission in SPECIAL_ROLES:
+        team_id = pinned_team_id(uow, config, role)
+        team = uow.teams.get(team_id) if team_id is not None else None
+        if team is not None and user.github_id in team.members:
+            if user.permission >= permission:
+                return None
+            return _set(uow, user.slack_id, user.permission, permission)
+    return None
+
+
 def _in_leads_team(uow: UnitOfWork, config: Config, github_id: int) -> bool:
-    if not config.github_leads_team_name:
-        return False
-    leads = uow.teams.by_name(config.github_leads_team_name)
+    team_id = pinned_team_id(uow, config, Permission.team_lead.value)
+    leads = uow.teams.get(team_id) if team_id is not None else None
     return leads is not None and github_id in leads.members
 
 

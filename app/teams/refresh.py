@@ -8,8 +8,9 @@ Order (GitHub first, the database only with what GitHub confirmed):
    organisation member who is not in it yet — "everyone with a GitHub id in the organisation
    is in the default team". A member GitHub refuses to add is reported and left out;
 3. one short unit of work: create, rename and delete local teams so they match; set each
-   team's members (GitHub's members) and leads (GitHub's maintainers); promote members of the
-   admin and leads teams (never demote); update GitHub logins that changed.
+   team's members (GitHub's members) and leads (GitHub's maintainers); pin a special team that
+   has no pin for its configured name (app.teams.mirror.resolve_pins); promote the verified
+   members of the pinned admin and leads teams (never demote); update GitHub logins that changed.
 
 If a read fails, nothing local changes. Running it twice in a row, the second run writes
 nothing, on GitHub or locally (``RefreshReport.changed`` is False).
@@ -22,7 +23,13 @@ from dataclasses import dataclass, field
 
 from app.github import GitHubClient, GitHubError, GitHubTeam, GitHubUser
 from app.store import Store
-from app.teams.mirror import is_default_team, mirror_team, special_role
+from app.teams.mirror import (
+    SPECIAL_ROLES,
+    is_default_team,
+    mirror_team,
+    pinned_team_id,
+    resolve_pins,
+)
 from config import Config
 
 log = logging.getLogger("rocket2.teams")
@@ -50,6 +57,7 @@ class RefreshReport:
     leads_added: int = 0
     leads_removed: int = 0
     promoted: list[str] = field(default_factory=list)  # "U123 → admin"
+    pinned: list[str] = field(default_factory=list)  # "admin → admins" / "admin → not found"
     logins_updated: int = 0
     github_default_created: bool = False
     github_default_added: list[str] = field(default_factory=list)  # logins added on GitHub
@@ -67,6 +75,7 @@ class RefreshReport:
             or self.leads_added
             or self.leads_removed
             or self.promoted
+            or self.pinned
             or self.logins_updated
             or self.github_default_created
             or self.github_default_added
@@ -94,6 +103,8 @@ class RefreshReport:
             lines.append(
                 f"Added to the default team on GitHub: {', '.join(self.github_default_added)}."
             )
+        if self.pinned:
+            lines.append(f"Special teams pinned: {', '.join(self.pinned)}.")
         if self.promoted:
             lines.append(f"Promoted: {', '.join(self.promoted)}.")
         if self.logins_updated:
@@ -182,12 +193,15 @@ def refresh(store: Store, github: GitHubClient, config: Config) -> RefreshReport
             added, removed = uow.teams.set_leads(snap.team.id, snap.maintainers)
             report.leads_added += len(added)
             report.leads_removed += len(removed)
-        for snap in snapshots:
-            role = special_role(config, snap.team.name, snap.team.slug)
-            if role is None:
+        report.pinned = resolve_pins(uow, config, (s.team for s in snapshots))
+        by_id = {s.team.id: s for s in snapshots}
+        for role_name, role in SPECIAL_ROLES:
+            team_id = pinned_team_id(uow, config, role_name)
+            snap = by_id.get(team_id) if team_id is not None else None
+            if snap is None:  # not configured, not found, or gone from GitHub: nobody
                 continue
             for user in uow.users.by_github_ids(snap.members):
-                if user.permission < role:
+                if user.github_verified and user.permission < role:
                     uow.users.set_permission(user.slack_id, role)
                     report.promoted.append(f"{user.slack_id} → {role.value}")
         for user in uow.users.by_github_ids(logins):

@@ -11,14 +11,21 @@ Exactly once: the delivery id is claimed (store ``processed_events``, source ``g
 same unit of work as the change, so a failure rolls the claim back and a redelivery is
 processed, while a second delivery of a processed event changes nothing.
 
-Inline, not queued. Everything but ``organization/member_added`` needs only the payload (the
-team and user objects carry their GitHub ids, names and slugs) and one short transaction, so it
-answers in milliseconds. ``member_added`` must add the newcomer to the default team on GitHub
-first: it makes at most a few GitHub calls with a client built for this path (2 s timeout, no
-retries, see ``webhook_client``) under a deadline of ``BUDGET_SECONDS``: each request (the
-installation lookup, token POST and a 401 retry included) gets at most the time left, so the
-whole delivery stays within the budget; when it runs out the handler answers 503 (the claim
-rolls back; the delivery can be redelivered, and the daily refresh heals anything missed).
+A delivery is a hint, GitHub is the truth. The delivery id is not covered by the signature, so
+an old signed body can come back under a fresh id: before a delivery grants or removes a role
+or deletes a record, the handler re-reads GitHub and applies what GitHub says *now* —
+a ``membership`` change of a pinned special team asks for that team membership, and
+``organization/member_removed`` asks for the organisation membership (the record is deleted
+only if GitHub says they are no longer a member). A replayed body then changes nothing.
+
+Inline, not queued. Team renames and memberships of other teams need only the payload and one
+short transaction. The re-reads, and ``member_added`` (which adds the newcomer to the default
+team on GitHub first), make at most a few GitHub calls with a client built for this path (2 s
+timeout, no retries, see ``webhook_client``) under a deadline of ``BUDGET_SECONDS``: each request
+(the installation lookup, token POST and a 401 retry included) gets at most the time left, so
+the whole delivery stays within the budget; when it runs out, or GitHub fails, the handler
+answers 503 (the claim rolls back; the delivery can be redelivered, and the daily refresh heals
+anything missed). No unit of work is open during a GitHub call.
 Doing the work inline means a failure is visible in GitHub's "Recent deliveries" as a 503
 instead of being lost after a 202 in an in-memory queue.
 
@@ -32,14 +39,21 @@ and sees the team the other one stored.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
-from app.store import Store
-from app.teams.mirror import mirror_team, on_join, on_leave, once_more_on_conflict
+from app.store import Store, UnitOfWork
+from app.teams.mirror import (
+    github_slug,
+    mirror_team,
+    on_join,
+    on_leave,
+    once_more_on_conflict,
+    special_role,
+)
 from config import Config
 
 log = logging.getLogger("rocket2.teams.webhooks")
@@ -61,11 +75,6 @@ class WebhookBudgetExceeded(RuntimeError):
 def webhook_client(config: Config) -> GitHubClient:
     """A GitHub client for the webhook path: 2 s timeout and a single attempt per call."""
     return GitHubClient.from_config(config, timeout=WEBHOOK_TIMEOUT_SECONDS, max_attempts=1)
-
-
-def github_slug(name: str) -> str:
-    """GitHub's slug for a team name: lower case, other characters collapsed to '-'."""
-    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
 
 
 def _user(obj: Any) -> tuple[int, str]:
@@ -146,8 +155,22 @@ class TeamWebhooks:
 
     def _member_removed(self, delivery: str, github_id: int, login: str) -> str:
         with self.store.unit_of_work() as uow:
+            if uow.events.seen(SOURCE, delivery):
+                return DUPLICATE
+            login = self._current_login(uow, github_id, login)
+        with self._asking_github():
+            membership = self.github.get_org_membership(login)
+        still_member = (
+            membership is not None
+            and not membership.pending
+            and (membership.user is None or membership.user.id == github_id)
+        )
+        with self.store.unit_of_work() as uow:
             if not uow.events.claim(SOURCE, delivery):
                 return DUPLICATE
+            if still_member:
+                log.info("GitHub: %s is still in the organisation; nothing deleted", login)
+                return PROCESSED
             deleted = uow.users.delete_by_github_id(github_id)
             for team in uow.teams.teams_of(github_id):
                 uow.teams.remove_member(team.github_team_id, github_id)
@@ -155,6 +178,25 @@ class TeamWebhooks:
                 uow.teams.remove_lead(team.github_team_id, github_id)
         log.info("GitHub: %s left the organisation; records deleted: %d", login, len(deleted))
         return PROCESSED
+
+    @staticmethod
+    def _current_login(uow: UnitOfWork, github_id: int, login: str) -> str:
+        """The login we know for this GitHub id (kept current by refresh), else the payload's."""
+        user = uow.users.by_github_id(github_id)
+        return user.github_username if user is not None and user.github_username else login
+
+    @contextmanager
+    def _asking_github(self) -> Iterator[None]:
+        """Bound the GitHub calls inside to BUDGET_SECONDS; too slow → WebhookBudgetExceeded.
+        Any other GitHubError propagates (→ 503: GitHub is asked again on redelivery)."""
+        deadline = self.clock() + self.budget_seconds
+        try:
+            with self.github.deadline(deadline, self.clock):
+                yield
+        except GitHubDeadlineExceeded as exc:
+            raise WebhookBudgetExceeded(
+                f"GitHub is too slow to finish this delivery in time ({exc.operation})"
+            ) from None
 
     def _member_added(self, delivery: str, github_id: int, login: str) -> str:
         with self.store.unit_of_work() as uow:
@@ -238,8 +280,9 @@ class TeamWebhooks:
 
     def membership(self, payload: dict[str, Any], delivery: str) -> str:
         """added/removed → update the team's members (its leads are untouched), creating the
-        team from the payload if we did not know it; joining or leaving the admin or leads
-        team promotes or demotes."""
+        team from the payload if we did not know it. For a pinned special team, GitHub's
+        answer now (not the action) says whether they are in it; joining promotes a verified
+        member, leaving demotes."""
         _require_delivery(delivery)
         action = payload.get("action")
         if (
@@ -258,6 +301,20 @@ class TeamWebhooks:
         else:
             team_id, name, slug = _team(team_obj)
 
+        is_member = action == "added"
+        if not team_obj.get("deleted"):
+            with self.store.unit_of_work() as uow:
+                if uow.events.seen(SOURCE, delivery):
+                    return DUPLICATE
+                special = special_role(uow, self.config, team_id) is not None
+                local = uow.teams.get(team_id)
+                ask_slug = local.slug if local is not None and local.slug else slug
+                ask_login = self._current_login(uow, github_id, login)
+            if special:  # a role depends on it: GitHub decides, not the payload
+                with self._asking_github():
+                    membership = self.github.get_team_membership(ask_slug, ask_login)
+                is_member = membership is not None and not membership.pending
+
         def work() -> str:
             with self.store.unit_of_work() as uow:
                 if not uow.events.claim(SOURCE, delivery):
@@ -266,7 +323,7 @@ class TeamWebhooks:
                     uow.teams.delete(team_id)
                     return PROCESSED
                 team, _ = mirror_team(uow, team_id, name, slug)
-                if action == "added":
+                if is_member:
                     uow.teams.add_member(team_id, github_id)
                     change = on_join(uow, self.config, team, github_id)
                 else:
@@ -275,7 +332,7 @@ class TeamWebhooks:
             log.info(
                 "GitHub: %s %s team %s%s",
                 login,
-                "joined" if action == "added" else "left",
+                "is in" if is_member else "is not in",
                 name,
                 f"; {change.slack_id} {change.describe()}" if change else "",
             )

@@ -34,9 +34,10 @@ def add_user(
     github_id: int | None = None,
     permission: Permission = Permission.member,
     email: str = "",
+    verified: bool = False,
 ) -> None:
-    """Create a local user record."""
-    fields: dict[str, Any] = {"permission": permission, "email": email}
+    """Create a local user record (``verified``: its GitHub link was proven by GitHub)."""
+    fields: dict[str, Any] = {"permission": permission, "email": email, "github_verified": verified}
     if login is not None:
         fields["github_username"] = login
     if github_id is not None:
