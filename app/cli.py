@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from app.store import cli as store_cli
+from app.teams import cli as teams_cli
 from config import cli as config_cli
 
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     app_json = sub.add_parser("app-json", help="print app.json (Heroku) generated from the schema")
     app_json.set_defaults(func=cmd_app_json)
     store_cli.add_commands(sub)
+    teams_cli.add_commands(sub)
     return parser
 
 

@@ -3,8 +3,9 @@
 Order matters: the raw body (at most MAX_CONTENT_LENGTH, else 413) is checked against
 X-Hub-Signature-256 — HMAC-SHA256 with GITHUB_WEBHOOK_SECRET, compared in constant time —
 before anything is parsed; X-GitHub-Delivery must be a GUID, as GitHub sends it (else 400:
-it is the deduplication key, and it reaches the logs). Then the event is routed by X-GitHub-Event (never by the payload's
-``action``): ping → 200, an event without a handler → 202, JSON that is not an object → 400.
+it is the deduplication key, and it reaches the logs). Then the event is routed by
+X-GitHub-Event (never by the payload's ``action``): ping → 200, an event without a handler
+→ 202, JSON that is not an object → 400.
 A handler gets ``(payload, X-GitHub-Delivery)`` and may return "ignored" (→ 202, e.g. an
 action it does not handle) or another status word such as "duplicate" (→ 200).
 No input can produce a 500.

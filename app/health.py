@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import instance
+from app.teams.mirror import SPECIAL_ROLES, pin_status
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger("rocket2.health")
 
 
 @bp.get("/")
@@ -17,11 +22,24 @@ def root() -> tuple[str, int, dict[str, str]]:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Status, version, and whether this instance runs the scheduler. Never a secret."""
+    """Status, version, whether this instance runs the scheduler, and the special teams' pins
+    (role → "pinned" | "not found" | "not configured" | "unresolved", read from the store, never
+    from GitHub; "unknown" if the store cannot answer). Never a secret."""
     from app import __version__
 
     return jsonify(
         status="ok",
         version=__version__,
         scheduler={"running": instance.lock_is_held(instance.SCHEDULER_LOCK)},
+        special_teams=_special_teams(),
     )
+
+
+def _special_teams() -> dict[str, str]:
+    ctx = current_app.extensions["rocket2.commands"]
+    try:
+        with ctx.store.unit_of_work() as uow:
+            return dict(pin_status(uow, ctx.config))
+    except SQLAlchemyError as exc:
+        log.warning("healthz: could not read the special team pins (%s)", type(exc).__name__)
+        return {role: "unknown" for role, _ in SPECIAL_ROLES}

@@ -84,7 +84,7 @@ def club(fake_github, env, store, slack_members):
         ("UERIN", "erin"),
         ("UGRACE", "grace"),
     ):
-        add_user(store, slack_id, login, ids[login], email=f"{login}@club.example")
+        add_user(store, slack_id, login, ids[login], email=f"{login}@club.example", verified=True)
     add_user(store, "UNOGH")
     refresh(store, client(config), config)
     assert permissions(store)["UALICE"] is Permission.admin

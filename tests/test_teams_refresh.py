@@ -58,9 +58,9 @@ def test_refresh_mirrors_every_page(org, store):
 
 def test_refresh_promotes_never_demotes(org, store):
     _fake, ids, config, github = org
-    add_user(store, "UALICE", "alice", ids["alice"])  # in admins and leads → admin
-    add_user(store, "UDAVE", "dave", ids["dave"])  # in leads → team_lead
-    add_user(store, "UBOB", "bob", ids["bob"])  # in neither → stays member
+    add_user(store, "UALICE", "alice", ids["alice"], verified=True)  # admins and leads → admin
+    add_user(store, "UDAVE", "dave", ids["dave"], verified=True)  # in leads → team_lead
+    add_user(store, "UBOB", "bob", ids["bob"], verified=True)  # in neither → stays member
     add_user(store, "UCAROL", "carol", ids["carol"], Permission.admin)  # admin by hand: kept
     add_user(store, "UERIN", "erin", ids["erin"], Permission.team_lead)  # kept
     report = refresh(store, github, config)

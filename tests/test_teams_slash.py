@@ -32,7 +32,7 @@ def ctx(fake_github, env, store):
     ids = fake_github.seed_small_org()
     config = teams_config(env)
     for slack_id, login in (("UALICE", "alice"), ("UDAVE", "dave"), ("UBOB", "bob")):
-        add_user(store, slack_id, login, ids[login], email=f"{login}@club.example")
+        add_user(store, slack_id, login, ids[login], email=f"{login}@club.example", verified=True)
     add_user(store, "UGRACE", "grace", ids["grace"])
     refresh(store, client(config), config)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)

@@ -1,5 +1,7 @@
 """`rocket2 db upgrade|check` and `rocket2 user promote`: operator commands for the database.
 
+`db check` also says whether the special teams are pinned (app.teams.mirror.pin_status).
+
 All of them read DATABASE_URL through load_config (and ./.env when present), exactly as the
 server does. Output never includes row data or the database password.
 """
@@ -17,7 +19,7 @@ from app.slack_ids import SLACK_USER_ID
 from app.store.engine import engine_from_config
 from app.store.migrate import MigrationLockTimeout, current_revision, head_revision, upgrade
 from app.store.models import Permission
-from app.store.session import Store
+from app.store.session import Store, UnitOfWork
 from config import Config, ConfigError, load_config
 from config.cli import default_env_file
 from config.model import redact_url
@@ -133,12 +135,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                 ):
                     n = _count(uow.session, "users", permission.value)
                     print(f"{label:<22}  {n}")
+            if {"special_teams", "teams"} <= existing:
+                print(f"{'special teams':<22}  {_pins(uow, config)}")
     except SQLAlchemyError as exc:
         print(_db_error("database check", exc), file=sys.stderr)
         return EXIT_FAILED
     finally:
         engine.dispose()
     return 0 if current == head else EXIT_FAILED
+
+
+def _pins(uow: UnitOfWork, config: Config) -> str:
+    from app.teams.mirror import pin_status  # the teams feature owns what a pin means
+
+    return ", ".join(f"{role}: {status}" for role, status in pin_status(uow, config).items())
 
 
 def _count(session: Session, table: str, permission: str | None = None) -> int:

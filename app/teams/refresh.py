@@ -197,10 +197,10 @@ def refresh(store: Store, github: GitHubClient, config: Config) -> RefreshReport
         by_id = {s.team.id: s for s in snapshots}
         for role_name, role in SPECIAL_ROLES:
             team_id = pinned_team_id(uow, config, role_name)
-            snap = by_id.get(team_id) if team_id is not None else None
-            if snap is None:  # not configured, not found, or gone from GitHub: nobody
+            special = by_id.get(team_id) if team_id is not None else None
+            if special is None:  # not configured, not found, or gone from GitHub: nobody
                 continue
-            for user in uow.users.by_github_ids(snap.members):
+            for user in uow.users.by_github_ids(special.members):
                 if user.github_verified and user.permission < role:
                     uow.users.set_permission(user.slack_id, role)
                     report.promoted.append(f"{user.slack_id} → {role.value}")
