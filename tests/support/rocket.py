@@ -136,12 +136,15 @@ class Rocket:
         self.slack.reject_user_channels = False
 
 
-def start_rocket(directory: Path, key_pem: str, database_url: str, backend: str) -> Rocket:
-    """Start the fakes and a Gunicorn on ``database_url`` (migrated by the master)."""
+def start_rocket(
+    directory: Path, key_pem: str, database_url: str, backend: str, **settings: str
+) -> Rocket:
+    """Start the fakes and a Gunicorn on ``database_url`` (migrated by the master); ``settings``
+    are added to the server's environment."""
     slack = FakeSlack().start()
     github_server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     github_server.start()
-    env = valid_env(key_pem)
+    env = valid_env(key_pem, **settings)
     github = fake_for_env(github_server, env)
     env.update(SLACK_API_URL=slack.api_url, DATABASE_URL=database_url, WEB_CONCURRENCY="2")
     port = free_port()
