@@ -399,3 +399,20 @@ def test_healthz_reads_the_pins_from_the_store(rocket: Rocket) -> None:
     assert status == {"admin": "not found", "team_lead": "pinned"}
     with rocket.store.unit_of_work() as uow:
         assert pin_status(uow, config_of(rocket)) == status
+
+
+# ---- finding 7: typed and stored text is escaped -------------------------------------------------
+
+
+def test_typed_and_stored_text_is_escaped_in_team_replies(rocket: Rocket) -> None:
+    rocket.github.seed_small_org()
+    rocket.github.add_team("x<!here>")
+    rocket.add_user(ADMIN, Permission.admin, github_username="alice", github_id=1001)
+    rocket.add_user(BOB, email="a@b.c<!channel>")
+    refreshed(rocket)
+    reply = rocket.command("team create x<!here>", ADMIN)
+    assert_refused(reply, "Team `x&lt;!here&gt;` exists already")
+    assert "`/rocket team view x&lt;!here&gt;`" in reply["text"]
+    exported = json.dumps(rocket.command("export emails", ADMIN))
+    assert "a@b.c&lt;!channel&gt;" in exported and "<!channel>" not in exported
+    assert "<!here>" not in json.dumps(reply)

@@ -171,3 +171,26 @@ def test_a_refused_default_team_add_is_reported_not_fatal(org, store):
     assert report.failures and "heidi" in report.failures[0]
     assert "heidi" not in fake.team_logins("all")
     assert snapshot(store)["all"][2] == frozenset(ids[x] for x in ids if x != "outsider")
+
+
+def test_pins_follow_the_setting_and_a_gone_team_stays_pinned(org, store, env):
+    fake, ids, config, github = org
+    add_user(store, "UERIN", "erin", ids["erin"], verified=True)  # in design only
+    admins_id = fake.team("admins").id
+    assert refresh(store, github, config).pinned == ["admin → admins", "team_lead → leads"]
+    with store.unit_of_work() as uow:
+        assert uow.special_teams.get("admin").github_team_id == admins_id
+
+    # The admin team is deleted on GitHub and a new one takes its name: not pinned by name.
+    del fake.teams[admins_id]
+    fake.add_team("admins", members=["erin"])
+    assert refresh(store, github, config).pinned == []
+    with store.unit_of_work() as uow:
+        assert uow.special_teams.get("admin").github_team_id == admins_id
+    assert permissions(store)["UERIN"] is Permission.member
+
+    # GITHUB_ADMIN_TEAM_NAME changes: resolved again, once.
+    other = teams_config(env, GITHUB_ADMIN_TEAM_NAME="Design")
+    assert refresh(store, github, other).pinned == ["admin → design"]
+    assert permissions(store)["UERIN"] is Permission.admin
+    assert refresh(store, github, other).pinned == []
