@@ -115,4 +115,7 @@ def _b64(data: bytes) -> str:
 def _unb64(text: str) -> bytes:
     if not _B64URL.fullmatch(text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:  # only the canonical spelling: one state, one token
+        raise ValueError("not canonical base64url")
+    return data
