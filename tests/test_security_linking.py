@@ -242,6 +242,27 @@ def test_github_refusing_stores_nothing(rocket):
     assert rocket.user(ME).github_verified is True
 
 
+def test_github_failing_mid_flow_stores_nothing_and_still_revokes_the_token(rocket):
+    rocket.github.add_user("octo-cat")
+    url = link_of(rocket.command("user link", ME))
+    rocket.github.fail("POST", r"/login/oauth/access_token", 503)
+    response = rocket.callback(rocket.github.approve(url, "octo-cat"))
+    assert response.status_code == 502 and "could not reach GitHub" in response.text
+
+    rocket.github.fail("GET", r"/user", 500)
+    response = rocket.callback(rocket.github.approve(url, "octo-cat"))
+    assert response.status_code == 502
+    tokens = list(rocket.github.user_tokens)
+    assert len(tokens) == 1 and rocket.github.user_token_revoked(tokens[0])
+
+    rocket.github.fail("PUT", r"/orgs/[^/]+/memberships/octo-cat", 502, times=5)
+    response = rocket.callback(rocket.github.approve(url, "octo-cat"))
+    assert response.status_code == 502
+    nothing_linked(rocket, ME)
+    assert posted(rocket, ME) == []
+    rocket.server.wait_for_output("GitHub link callback: unavailable", count=3)
+
+
 # ---- at most one pending invitation (finding 3) --------------------------------------------
 
 
