@@ -14,12 +14,14 @@ MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: Slack and GitHub payloads are far sma
 def create_app(config: Config) -> Flask:
     """Build the Flask app from an already-validated Config. No network I/O happens here.
 
-    Blueprints: health (/, /healthz), slack (/slack/commands, /slack/events) and github
-    (GITHUB_WEBHOOK_ENDPT). Background services (scheduler, start-up notice) are not started
-    here; Gunicorn's hooks start them (app.gunicorn_hooks).
+    Blueprints: health (/, /healthz), slack (/slack/commands, /slack/events), github
+    (GITHUB_WEBHOOK_ENDPT) and linking (/github/link, GitHub's callback). Background services
+    (scheduler, start-up notice) are not started here; Gunicorn's hooks start them
+    (app.gunicorn_hooks).
     """
     from app import commands, github_webhook, health, slack_endpoint
     from app.http import TrustedProxyFix, install_error_pages, install_request_ids
+    from app.linking import views as linking_views
     from app.outside import slack_client
 
     app = Flask(__name__)
@@ -43,5 +45,6 @@ def create_app(config: Config) -> Flask:
             commands.github_event_handlers(ctx),
         )
     )
+    app.register_blueprint(linking_views.create_blueprint(ctx))
     app.wsgi_app = TrustedProxyFix(app.wsgi_app, config.forwarded_allow_ips)  # type: ignore[method-assign]
     return app

@@ -29,9 +29,10 @@ log = logging.getLogger("rocket2.onboarding")
 WELCOME_TITLE = "Welcome to the club!"
 WELCOME = (
     "Hi <@{user}>, I'm Rocket 2, the club's bot. To join the club's GitHub organisation "
-    "({org}), tell me your GitHub username:\n"
-    "`/rocket user edit --github YOUR_GITHUB_USERNAME`\n"
-    "You can add more about yourself with `--name`, `--major`, `--pos` and `--bio`, and "
+    "({org}), link your GitHub account (GitHub confirms it is yours):\n"
+    "`/rocket user link`\n"
+    "You can add more about yourself with `/rocket user edit --name`, `--major`, `--pos` and "
+    "`--bio`, and "
     "`/rocket help` lists everything I can do."
 )
 

@@ -75,13 +75,15 @@ def channel(value: str) -> str:
 
 
 def webhook_path(value: str) -> str:
-    """The GitHub webhook path: starts with /, is not / and not under /slack/."""
+    """The GitHub webhook path: starts with /, is not /, not under /slack/, not /github/link."""
     if not value.startswith("/"):
         raise ValueError("must start with /")
     if value == "/" or value.rstrip("/") == "":
         raise ValueError("must not be the root path /")
     if value == "/slack" or value.startswith("/slack/"):
         raise ValueError("must not be under /slack/, which Slack's endpoints use")
+    if value.rstrip("/") == "/github/link" or value.startswith("/github/link/"):
+        raise ValueError("must not be /github/link, where GitHub sends members back when linking")
     if value in ("/healthz",) or any(c.isspace() for c in value) or "?" in value:
         raise ValueError("must be a plain path that no other endpoint uses")
     return value

@@ -32,8 +32,11 @@ def test_user_commands(rocket):
     assert "argument --github: is not a GitHub username" in reply["text"]
     assert "usage: /rocket user edit" in json.dumps(reply["blocks"])
 
-    reply = rocket.command("user edit --github octo-cat --name “Ada L” —major CS", ME)
+    reply = rocket.command("user edit --name “Ada L” —major CS", ME)
     assert "Your record is updated" in reply["text"]
+    rocket.add_user(ADMIN, Permission.admin)
+    reply = rocket.command(f"user edit --username <@{ME}> --github octo-cat", ADMIN)
+    assert f"<@{ME}>'s record is updated" in reply["text"]
     assert "octo-cat" in rocket.github.invitations
     assert rocket.user(ME).github_id == gh_id
 
@@ -42,14 +45,13 @@ def test_user_commands(rocket):
 
     reply = rocket.command(f"user delete <@{ME}|ada>", OTHER)
     assert "Only admins can delete member records" in reply["text"]
-    rocket.add_user(ADMIN, Permission.admin)
     assert "deleted" in rocket.command(f"user delete <@{ME}|ada>", ADMIN)["text"]
     assert rocket.user(ME) is None
 
 
 def test_github_failure_is_told_and_nothing_is_stored(rocket):
     rocket.github.add_user("octo-cat")
-    rocket.add_user(ME, name="Before")
+    rocket.add_user(ME, Permission.admin, name="Before")
     rocket.github.fail("PUT", r"/orgs/[^/]+/memberships/octo-cat", 403, message="Forbidden")
     reply = rocket.command("user edit --github octo-cat --name After", ME)
     assert "GitHub could not add `octo-cat` to the organisation (HTTP 403" in reply["text"]

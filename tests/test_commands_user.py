@@ -121,22 +121,42 @@ def test_edit_your_own_fields_creating_the_record_if_needed(context):
     )
 
 
-def test_edit_github_invites_then_stores_the_id(context, fake_github):
+def test_a_member_cannot_link_by_typing_a_login(context, fake_github):
+    fake_github.add_user("octo-cat")
+    add(context, ME, name="Before")
+    before = fake_github.count()
+    reply = run(context, "user edit --github octo-cat --name After", ME)
+    refused(reply, "`/rocket user link`")
+    user = get(context, ME)
+    assert (user.github_id, user.github_username, user.name) == (None, "", "Before")
+    assert fake_github.count() == before  # GitHub was not asked
+    assert fake_github.invitations == {}
+
+
+def test_an_admin_link_invites_then_stores_the_id_unverified(context, fake_github):
     gh_id = fake_github.add_user("Octo-Cat")
+    add(context, ADMIN, Permission.admin)
     add(context, ME)
-    reply = run(context, "user edit --github octo-cat --major CS", ME)
+    reply = run(context, f"user edit --username <@{ME}> --github octo-cat --major CS", ADMIN)
     assert "GitHub, GitHub id" in reply["text"]
     assert "GitHub sent an invitation" in reply["text"]
+    assert "not verified by GitHub" in reply["text"]
     assert "octo-cat" in fake_github.invitations
     user = get(context, ME)
-    assert (user.github_id, user.github_username, user.major) == (gh_id, "Octo-Cat", "CS")
+    assert (user.github_id, user.github_username, user.major, user.github_verified) == (
+        gh_id,
+        "Octo-Cat",
+        "CS",
+        False,
+    )
 
-    # Already a member of the organisation: no new invitation, still linked.
+    # Already a member of the organisation: no new invitation, still linked. An admin may
+    # link their own account too.
     member_id = fake_github.add_org_member("alice")
-    reply = run(context, "user edit --github alice", OTHER)
+    reply = run(context, "user edit --github alice", ADMIN)
     assert "invitation" not in reply["text"]
     assert fake_github.count("PUT", r"/orgs/[^/]+/memberships/alice") == 0
-    assert get(context, OTHER).github_id == member_id
+    assert get(context, ADMIN).github_id == member_id
 
 
 @pytest.mark.parametrize(
@@ -148,26 +168,30 @@ def test_edit_github_invites_then_stores_the_id(context, fake_github):
 )
 def test_github_failure_stores_nothing(context, fake_github, status, told):
     fake_github.add_user("octo-cat")
-    add(context, ME, name="Before")
+    add(context, ADMIN, Permission.admin, name="Before")
     fake_github.fail("PUT", r"/orgs/[^/]+/memberships/octo-cat", status, times=5)
-    reply = run(context, "user edit --github octo-cat --name After", ME)
+    reply = run(context, "user edit --github octo-cat --name After", ADMIN)
     refused(reply, told)
     assert "Nothing was changed" in reply["text"]
-    user = get(context, ME)
+    user = get(context, ADMIN)
     assert (user.github_id, user.github_username, user.name) == (None, "", "Before")
 
 
 def test_unknown_github_user_stores_nothing(context, fake_github):
-    reply = run(context, "user edit --github nobody-here --name X", ME)
+    add(context, ADMIN, Permission.admin)
+    add(context, ME)
+    reply = run(context, f"user edit --username <@{ME}> --github nobody-here --name X", ADMIN)
     refused(reply, "GitHub has no user `nobody-here`")
-    assert get(context, ME) is None
+    user = get(context, ME)
+    assert (user.github_id, user.name) == (None, "")
 
 
 def test_github_account_of_another_member_is_refused_before_github(context, fake_github):
     fake_github.add_user("octo-cat")
+    add(context, ADMIN, Permission.admin)
     add(context, OTHER, github_username="octo-cat", github_id=1)
     before = fake_github.count()
-    refused(run(context, "user edit --github Octo-Cat", ME), f"already linked to <@{OTHER}>")
+    refused(run(context, "user edit --github Octo-Cat", ADMIN), f"already linked to <@{OTHER}>")
     assert fake_github.count() == before  # GitHub was not asked
 
 

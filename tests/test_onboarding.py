@@ -58,7 +58,8 @@ def test_team_join_creates_the_member_and_sends_the_welcome(rocket):
     )
     assert user.image_url == "https://avatars.example.org/ada.png"
     dm = dms(rocket)[0]
-    assert "/rocket user edit --github YOUR_GITHUB_USERNAME" in dm["text"]
+    assert "`/rocket user link`" in dm["text"]
+    assert "--github" not in dm["text"]
     assert dm["blocks"][0]["type"] == "header"
     assert processed(rocket, "Ev-join-1")
 

@@ -1,13 +1,16 @@
-"""`/rocket user add|view|edit|delete`: member records.
+"""`/rocket user add|view|edit|link|delete`: member records.
 
 Permissions (the reference): anyone may add and view records and edit their own; only admins
 may edit someone else (``--username``), change a permission (``--permission``) or delete.
-``--github`` goes to GitHub first (invite to the organisation through the App, learn the
-account's id) and the database is written only when GitHub said yes.
+A member links their GitHub account with ``link`` (GitHub's web flow: GitHub proves the account
+is theirs). Only an admin may link an account with ``edit --github`` (anyone's, their own too):
+that link is not verified by GitHub (``github_verified`` False) and is logged. Either way GitHub
+is asked first (invite to the organisation) and the database is written only when it said yes.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from app.commands import fields, replies
@@ -15,9 +18,13 @@ from app.commands.errors import CommandError
 from app.commands.parsing import CommandParser, slack_user
 from app.commands.permissions import require
 from app.commands.registry import Call, CommandGroup
-from app.github import GitHubError, GitHubNotFound, GitHubUser
-from app.store import AlreadyExists, Permission, Team, UnitOfWork, User
+from app.github import GitHubError, GitHubUser
+from app.linking import service
+from app.linking.oauth import link_url
+from app.linking.state import TTL_SECONDS, StateSigner
+from app.store import Permission, Team, UnitOfWork, User
 
+log = logging.getLogger("rocket2.linking")
 group = CommandGroup("user", "member records")
 
 EDITABLE = (
@@ -56,8 +63,8 @@ def add(call: Call) -> replies.Message:
         if existing is None:
             uow.users.create_if_absent(call.caller)
             return replies.ok(
-                "Your member record is created. Next: `/rocket user edit --github "
-                "YOUR_GITHUB_USERNAME` to join the GitHub organisation."
+                "Your member record is created. Next: `/rocket user link` to link your GitHub "
+                "account and join the GitHub organisation."
             )
         uow.users.replace(call.caller, permission=existing.permission)
     return replies.ok(
@@ -156,7 +163,7 @@ def _edit_args(parser: CommandParser) -> None:
         "--github",
         type=fields.github_login,
         metavar="LOGIN",
-        help="your GitHub username: invites you to the organisation",
+        help="link a GitHub account (admins; members use /rocket user link)",
     )
     parser.add_argument(
         "--username", type=slack_user, metavar="@USER", help="edit someone else (admins)"
@@ -171,7 +178,7 @@ def _edit_args(parser: CommandParser) -> None:
 
 @group.command("edit", "update a member record (yours, or anyone's for admins)", _edit_args)
 def edit(call: Call) -> replies.Message:
-    """Update fields; --github asks GitHub first, then stores the account id."""
+    """Update fields; an admin's --github asks GitHub first, then stores the account."""
     args = call.args
     target = args.username or call.caller
     changes: dict[str, Any] = {
@@ -191,32 +198,56 @@ def edit(call: Call) -> replies.Message:
     with call.ctx.store.unit_of_work() as uow:
         _check_edit(uow, call.caller, target, args.permission)
         if args.github is not None:
+            _check_admin_link(uow, call.caller)
             _github_not_taken(uow, args.github, target)
 
     # 2. GitHub first: nothing is stored unless GitHub accepted.
-    invited = ""
+    account: GitHubUser | None = None
+    pending = False
     if args.github is not None:
-        account, pending = _add_to_org(call, args.github)
-        changes["github_username"] = account.login
-        changes["github_id"] = account.id
-        invited = " GitHub sent an invitation to the organisation: accept it." if pending else ""
+        account, pending = _invite(call, args.github)
 
     # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
     # the last other admin removed) while GitHub was being asked.
+    previous = ""
     with call.ctx.store.unit_of_work() as uow:
         _check_edit(uow, call.caller, target, args.permission)
         if target == call.caller:
             uow.users.create_if_absent(target)
-        try:
+        if account is not None:
+            _check_admin_link(uow, call.caller)
+            try:
+                previous = service.record(uow, target, account, verified=False)
+            except service.AccountTaken:
+                raise CommandError(
+                    f"The GitHub account {replies.code(account.login)} is already linked to "
+                    "another member; nothing was changed here."
+                ) from None
+        if changes:
             uow.users.update(target, **changes)
-        except AlreadyExists:
-            raise CommandError(
-                f"The GitHub account {replies.code(args.github or '')} is already linked to "
-                "another member; nothing was changed here."
-            ) from None
+
+    names = [_label(name) for name in changes]
+    note = ""
+    if account is not None:
+        log.info(
+            "admin %s linked %s to GitHub account %s (id %d), not verified by GitHub",
+            call.caller,
+            target,
+            account.login,
+            account.id,
+        )
+        service.after_link(
+            call.ctx, target, service.Linked(account, pending, previous), by=call.caller
+        )
+        names = ["GitHub", "GitHub id", *names]
+        note = (
+            " The link is not verified by GitHub: roles from GitHub wait until the member "
+            "links the account themself with `/rocket user link`."
+        )
+        if pending:
+            note += " GitHub sent an invitation to the organisation: it must be accepted."
     whose = "Your record" if target == call.caller else f"<@{target}>'s record"
-    names = ", ".join(_label(name) for name in changes)
-    return replies.ok(f"{whose} is updated: {names}.{invited}")
+    return replies.ok(f"{whose} is updated: {', '.join(names)}.{note}")
 
 
 def _dest(option: str) -> str:
@@ -270,27 +301,60 @@ def _github_not_taken(uow: UnitOfWork, login: str, target: str) -> None:
         )
 
 
-def _add_to_org(call: Call, login: str) -> tuple[GitHubUser, bool]:
-    """Invite ``login`` to the organisation through the App; (account, invitation pending)."""
-    github = call.ctx.github
-    try:
-        membership = github.add_org_member(login)
-        account = membership.user or github.get_user(login)
-    except GitHubNotFound:
+def _check_admin_link(uow: UnitOfWork, caller: str) -> None:
+    """Only an admin may link an account by typing its login; a member uses the web flow."""
+    user = uow.users.get(caller)
+    if user is None or user.permission is not Permission.admin:
         raise CommandError(
-            f"GitHub has no user {replies.code(login)}: check the spelling. Nothing was changed."
-        ) from None
-    except GitHubError as exc:
+            "Link your GitHub account with `/rocket user link`: GitHub then confirms the "
+            "account is yours. Typing a login (`--github`) is for admins. Nothing was changed."
+        )
+
+
+def _invite(call: Call, login: str) -> tuple[GitHubUser, bool]:
+    """Invite ``login`` to the organisation through the App; (account, invitation pending)."""
+    try:
+        return service.invite(call.ctx.github, login)
+    except service.InviteFailed as failed:
+        if failed.missing:
+            raise CommandError(
+                f"GitHub has no user {replies.code(login)}: check the spelling. "
+                "Nothing was changed."
+            ) from None
         raise CommandError(
             f"GitHub could not add {replies.code(login)} to the organisation "
-            f"({_reason(exc)}). Nothing was changed; please try again later."
+            f"({_reason(failed.error)}). Nothing was changed; please try again later."
         ) from None
-    return account, membership.pending
 
 
 def _reason(exc: GitHubError) -> str:
     status = f"HTTP {exc.status}" if exc.status is not None else "no answer"
     return f"{status}: {replies.escape(exc.detail[:120])}" if exc.detail else status
+
+
+# ---- link --------------------------------------------------------------------------------
+
+
+@group.command("link", "link your GitHub account: GitHub confirms it is yours")
+def link(call: Call) -> replies.Message:
+    """An ephemeral, one-time link to GitHub's authorization page, bound to the caller."""
+    config = call.ctx.config
+    if not config.linking_enabled:
+        return replies.message(
+            "GitHub account linking is off in this workspace. An admin can link your account "
+            "for you (`/rocket user edit --username @you --github LOGIN`)."
+        )
+    state = StateSigner(config.github_client_secret.reveal()).sign(
+        call.caller, config.slack_team_id
+    )
+    url = link_url(config, state)
+    minutes = TTL_SECONDS // 60
+    text = (
+        f"Link your GitHub account: <{replies.escape(url)}|open GitHub and approve Rocket 2>. "
+        f"GitHub then tells Rocket 2 which account is yours. The link is yours alone, works "
+        f"once and expires in {minutes} minutes."
+    )
+    return replies.message(text, [replies.section(f":link: {text}")])
 
 
 # ---- delete ------------------------------------------------------------------------------

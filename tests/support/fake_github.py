@@ -10,6 +10,12 @@ work. It behaves like GitHub where Rocket 2 depends on it:
 - Lists are paginated: ``per_page`` is capped at ``page_size`` (2 by default), with ``Link``
   headers (next, prev, first, last) like GitHub's.
 - State: users, organisation members and invitations, teams with member/maintainer roles.
+- The App's user-authorization web flow, as GitHub documents it: ``GET /login/oauth/authorize``
+  (``approve(url, login)`` / ``deny(url)`` play the member pressing Authorize or Cancel and
+  return the redirect GitHub sends them to), ``POST /login/oauth/access_token`` (client id and
+  secret, one-time codes that expire, the redirect_uri; errors such as
+  ``bad_verification_code`` answered with HTTP 200 as GitHub does), ``GET /user`` with a user
+  token, and ``DELETE /applications/{client_id}/token`` (basic auth) which revokes it.
 - Failure injection: ``fail(method, path_regex, status, times)``.
 - Every request is recorded: ``count(method, path_regex)``, ``token_requests``.
 
@@ -26,6 +32,7 @@ Use in a test module (pytest registers fixtures bound at module level)::
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -37,6 +44,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -46,6 +54,8 @@ from werkzeug import Request, Response
 from config import decode_github_key
 
 MAX_JWT_LIFETIME = 600 + 60  # GitHub: exp at most 10 minutes ahead (with the 60 s backdate)
+CODE_TTL = 600  # GitHub: an authorization code expires after 10 minutes
+USER_TOKEN_TTL = 8 * 3600  # GitHub App user tokens expire after 8 hours
 
 
 @dataclass
@@ -113,6 +123,7 @@ class FakeGitHub:
         self.clock = clock
         self.auto_accept_invitations = False
         self.lock = threading.RLock()
+        self._signed_in: tuple[str, str] = ("", "deny")  # (login, "approve" | "deny")
 
         self.users: dict[str, dict[str, Any]] = {}  # lower login → {"id", "login"}
         self.org_members: dict[str, str] = {}  # lower login → "member" | "admin"
@@ -125,6 +136,13 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.bodies: list[tuple[str, str, Any]] = []  # (method, path, JSON body) of writes
         self._failures: list[_Failure] = []
+        # The App's web flow: client credentials, codes and user tokens.
+        self.client_id = ""
+        self.client_secret = ""
+        self.codes: dict[str, dict[str, Any]] = {}  # code → {"login", "redirect_uri", "expires"}
+        self.user_tokens: dict[str, dict[str, Any]] = {}  # token → {"login", "expires"}
+        self.revoked_user_tokens: set[str] = set()
+        self.issued_secrets: list[str] = []  # every code and user token, to check logs for
         self._next_user_id = 1000
         self._next_team_id = 500
         httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
@@ -237,6 +255,39 @@ class FakeGitHub:
         with self.lock:
             self.revoked.update(self.tokens)
 
+    def set_oauth_app(self, client_id: str, client_secret: str) -> None:
+        """The App's client id and secret, which the web flow's endpoints check."""
+        with self.lock:
+            self.client_id, self.client_secret = client_id, client_secret
+
+    def approve(self, authorize_url: str, login: str, token_for: str | None = None) -> str:
+        """The member, signed in to GitHub as ``login``, presses Authorize on the page at
+        ``authorize_url``: returns the URL GitHub redirects them to (with code and state).
+        ``token_for``: the code's token belongs to that account instead (GitHub's word wins)."""
+        self.add_user(login)
+        if token_for is not None:
+            self.add_user(token_for)
+        with self.lock:
+            self._signed_in = (token_for or login, "approve")
+        return self._follow(authorize_url)
+
+    def deny(self, authorize_url: str) -> str:
+        """The member presses Cancel: the redirect carries error=access_denied and the state."""
+        with self.lock:
+            self._signed_in = ("", "deny")
+        return self._follow(authorize_url)
+
+    def _follow(self, authorize_url: str) -> str:
+        response = httpx.get(authorize_url, follow_redirects=False, timeout=10)
+        assert response.status_code == 302, response.text
+        return response.headers["Location"]
+
+    def expire_codes(self) -> None:
+        """Make every code issued so far expired."""
+        with self.lock:
+            for entry in self.codes.values():
+                entry["expires"] = self.clock() - 1
+
     def count(self, method: str | None = None, path_regex: str = r".*") -> int:
         """Number of requests so far matching the method (None: any) and path regex."""
         pattern = re.compile(path_regex)
@@ -282,6 +333,10 @@ class FakeGitHub:
         path, method = request.path, request.method
         org = re.escape(self.org)
         routes: list[tuple[str, str, Callable[..., Response]]] = [
+            ("GET", r"/login/oauth/authorize", self._oauth_authorize),
+            ("POST", r"/login/oauth/access_token", self._oauth_access_token),
+            ("GET", r"/user", self._authenticated_user),
+            ("DELETE", r"/applications/([^/]+)/token", self._revoke_user_token),
             ("GET", r"/orgs/([^/]+)/installation", self._installation),
             ("POST", r"/app/installations/(\d+)/access_tokens", self._access_token),
             ("GET", r"/users/([^/]+)", self._get_user),
@@ -307,10 +362,140 @@ class FakeGitHub:
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:
-                if handler not in (self._installation, self._access_token):
+                if handler not in self._own_auth:
                     self._require_token(request)
                 return handler(request, *match.groups())
         return _json(404, {"message": "Not Found"})
+
+    @property
+    def _own_auth(self) -> tuple[Callable[..., Response], ...]:
+        """Handlers that check their own credentials (not an installation token)."""
+        return (
+            self._installation,
+            self._access_token,
+            self._oauth_authorize,
+            self._oauth_access_token,
+            self._authenticated_user,
+            self._revoke_user_token,
+        )
+
+    # ---- the App's user-authorization web flow --------------------------------------------
+
+    def _oauth_authorize(self, request: Request) -> Response:
+        """The authorize page, after the member's choice: a 302 back to redirect_uri."""
+        client_id = request.args.get("client_id", "")
+        redirect_uri = request.args.get("redirect_uri", "")
+        state = request.args.get("state", "")
+        if client_id != self.client_id or not redirect_uri:
+            return Response("Not Found", status=404)
+        login, choice = self._signed_in
+        if choice == "deny":
+            query = {
+                "error": "access_denied",
+                "error_description": "The user has denied your application access.",
+                "error_uri": "https://docs.github.com/apps/troubleshooting-authorization-request-errors/#access-denied",
+                "state": state,
+            }
+        else:
+            code = secrets.token_hex(10)
+            self.codes[code] = {
+                "login": login,
+                "redirect_uri": redirect_uri,
+                "expires": self.clock() + CODE_TTL,
+            }
+            self.issued_secrets.append(code)
+            query = {"code": code, "state": state}
+        sep = "&" if "?" in redirect_uri else "?"
+        return Response(status=302, headers={"Location": redirect_uri + sep + urlencode(query)})
+
+    def _oauth_access_token(self, request: Request) -> Response:
+        """Exchange a code: GitHub answers errors with HTTP 200 and an ``error`` field."""
+        params = {**request.args.to_dict(), **request.form.to_dict()}
+        params.update(request.get_json(silent=True) or {})
+        if params.get("client_id") != self.client_id or not self.client_id:
+            return self._oauth_error(request, "incorrect_client_credentials")
+        if params.get("client_secret") != self.client_secret:
+            return self._oauth_error(request, "incorrect_client_credentials")
+        entry = self.codes.pop(str(params.get("code", "")), None)  # one-time
+        if entry is None or entry["expires"] <= self.clock():
+            return self._oauth_error(request, "bad_verification_code")
+        if params.get("redirect_uri") not in (None, entry["redirect_uri"]):
+            return self._oauth_error(request, "redirect_uri_mismatch")
+        token = "ghu_" + secrets.token_hex(18)
+        self.user_tokens[token] = {
+            "login": entry["login"],
+            "expires": self.clock() + USER_TOKEN_TTL,
+        }
+        self.issued_secrets.append(token)
+        body = {
+            "access_token": token,
+            "expires_in": USER_TOKEN_TTL,
+            "refresh_token": "ghr_" + secrets.token_hex(30),
+            "refresh_token_expires_in": 15897600,
+            "scope": "",
+            "token_type": "bearer",
+        }
+        self.issued_secrets.append(str(body["refresh_token"]))
+        return self._oauth_answer(request, body)
+
+    def _oauth_error(self, request: Request, error: str) -> Response:
+        descriptions = {
+            "incorrect_client_credentials": "The client_id and/or client_secret passed are "
+            "incorrect.",
+            "bad_verification_code": "The code passed is incorrect or expired.",
+            "redirect_uri_mismatch": "The redirect_uri MUST match the registered callback URL "
+            "for this application.",
+        }
+        body = {
+            "error": error,
+            "error_description": descriptions[error],
+            "error_uri": f"https://docs.github.com/apps/troubleshooting#{error}",
+        }
+        return self._oauth_answer(request, body)
+
+    def _oauth_answer(self, request: Request, body: dict[str, Any]) -> Response:
+        """JSON when asked for it (Accept: application/json), else form-encoded, as GitHub."""
+        if "application/json" in request.headers.get("Accept", ""):
+            return _json(200, body)
+        return Response(
+            urlencode(body), status=200, content_type="application/x-www-form-urlencoded"
+        )
+
+    def _live_user_token(self, token: str) -> dict[str, Any] | None:
+        entry = self.user_tokens.get(token)
+        if entry is None or token in self.revoked_user_tokens or entry["expires"] <= self.clock():
+            return None
+        return entry
+
+    def _authenticated_user(self, request: Request) -> Response:
+        """``GET /user``: the account the user token belongs to."""
+        entry = self._live_user_token(self._bearer(request))
+        if entry is None:
+            return _json(401, {"message": "Bad credentials"})
+        return _json(200, self._user_json(entry["login"]))
+
+    def _revoke_user_token(self, request: Request, client_id: str) -> Response:
+        """``DELETE /applications/{client_id}/token``: basic auth with the App's client id and
+        secret; body ``{"access_token": …}``."""
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            user, password = "", ""
+        if scheme.lower() != "basic" or (user, password) != (self.client_id, self.client_secret):
+            return _json(401, {"message": "Bad credentials"})
+        if client_id != self.client_id:
+            return _json(404, {"message": "Not Found"})
+        token = str((request.get_json(silent=True) or {}).get("access_token") or "")
+        if token not in self.user_tokens:
+            return _validation("access_token", "invalid")
+        self.revoked_user_tokens.add(token)
+        return Response(status=204)
+
+    def user_token_revoked(self, token: str) -> bool:
+        """Whether a user token was revoked."""
+        with self.lock:
+            return token in self.revoked_user_tokens
 
     # ---- authentication -------------------------------------------------------------------
 
@@ -581,8 +766,8 @@ def _validation(field_name: str, code: str, message: str = "Validation Failed") 
 
 
 def fake_for_env(httpserver: HTTPServer, env: dict[str, str], **kwargs: Any) -> FakeGitHub:
-    """A FakeGitHub that trusts the key, App id and organisation in ``env``; sets
-    env["GITHUB_API_URL"] to the fake."""
+    """A FakeGitHub that trusts the key, App id and organisation in ``env`` (and its client id
+    and secret, if set); sets env["GITHUB_API_URL"] and env["GITHUB_OAUTH_URL"] to the fake."""
     key = decode_github_key(env["GITHUB_KEY"])
     fake = FakeGitHub(
         httpserver,
@@ -592,6 +777,9 @@ def fake_for_env(httpserver: HTTPServer, env: dict[str, str], **kwargs: Any) -> 
         **kwargs,
     )
     env["GITHUB_API_URL"] = fake.url
+    env["GITHUB_OAUTH_URL"] = fake.url
+    if env.get("GITHUB_CLIENT_ID"):
+        fake.set_oauth_app(env["GITHUB_CLIENT_ID"], env.get("GITHUB_CLIENT_SECRET", ""))
     return fake
 
 

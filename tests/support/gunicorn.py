@@ -155,7 +155,13 @@ def server_env(config_env: Mapping[str, str], port: int, **extra: str) -> dict[s
     return env
 
 
-SECRET_NAMES = ("SLACK_SIGNING_SECRET", "SLACK_API_TOKEN", "GITHUB_WEBHOOK_SECRET", "GITHUB_KEY")
+SECRET_NAMES = (
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_TOKEN",
+    "GITHUB_WEBHOOK_SECRET",
+    "GITHUB_KEY",
+    "GITHUB_CLIENT_SECRET",
+)
 
 
 def secrets_of(config_env: Mapping[str, str]) -> list[str]:

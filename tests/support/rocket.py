@@ -44,6 +44,14 @@ from tests.support.keys import valid_env
 from tests.support.slack import FakeSlack, command_body, event_body, signed_headers
 
 FORM = "application/x-www-form-urlencoded"
+# GitHub account linking (the App's web flow) is on in every test server; the fake GitHub
+# checks these, and the member's browser is played by FakeGitHub.approve/deny.
+PUBLIC_URL = "https://rocket2.test"
+LINKING_ENV = {
+    "GITHUB_CLIENT_ID": "Iv23liTestClient01",
+    "GITHUB_CLIENT_SECRET": "test-client-secret-" + "5f4e3d2c1b0a9f8e7d6c5b4a",
+    "PUBLIC_URL": PUBLIC_URL,
+}
 TABLES = (
     "team_members",
     "team_leads",
@@ -113,6 +121,11 @@ class Rocket:
         with self.store.unit_of_work() as uow:
             return uow.users.create(slack_id, permission=permission, **fields)
 
+    def callback(self, redirect: str) -> httpx.Response:
+        """Follow GitHub's redirect to PUBLIC_URL/github/link… to this server (the browser)."""
+        assert redirect.startswith(PUBLIC_URL + "/"), redirect
+        return httpx.get(self.server.url + redirect[len(PUBLIC_URL) :], follow_redirects=False)
+
     def user(self, slack_id: str):  # type: ignore[no-untyped-def]
         """The member record, read now (or None)."""
         with self.store.unit_of_work() as uow:
@@ -125,7 +138,15 @@ class Rocket:
                 session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
         gh = self.github
         with gh.lock:
-            for collection in (gh.users, gh.org_members, gh.invitations, gh.teams):
+            for collection in (
+                gh.users,
+                gh.org_members,
+                gh.invitations,
+                gh.teams,
+                gh.codes,
+                gh.user_tokens,
+                gh.revoked_user_tokens,
+            ):
                 collection.clear()
             gh.requests.clear()
             gh.bodies.clear()
@@ -144,7 +165,7 @@ def start_rocket(
     slack = FakeSlack().start()
     github_server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     github_server.start()
-    env = valid_env(key_pem, **settings)
+    env = valid_env(key_pem, **{**LINKING_ENV, **settings})
     github = fake_for_env(github_server, env)
     env.update(SLACK_API_URL=slack.api_url, DATABASE_URL=database_url, WEB_CONCURRENCY="2")
     port = free_port()
