@@ -105,6 +105,7 @@ class FakeSlack:
         self._auth_test_gate: threading.Event | None = None
         self._held: dict[str, threading.Event] = {}
         self._answered: set[str] = set()
+        self._arrived: dict[str, int] = {}
         self._held_lock = threading.Lock()
         self.auth_test_received = 0  # auth.test requests that reached the fake (held or not)
 
@@ -159,8 +160,14 @@ class FakeSlack:
         with self._held_lock:
             return path in self._answered
 
+    def arrived(self, path: str) -> int:
+        """How many replies reached response_url ``path`` (held or answered)."""
+        with self._held_lock:
+            return self._arrived.get(path, 0)
+
     def _respond(self, request: Request) -> Response:
         with self._held_lock:
+            self._arrived[request.path] = self._arrived.get(request.path, 0) + 1
             gate = self._held.get(request.path)
         if gate is not None:
             gate.wait(self.HOLD_LIMIT)
