@@ -3,7 +3,8 @@
 - Only https://hooks.slack.com and https://hooks.slack-gov.com, plus the origins listed in
   SLACK_RESPONSE_URL_ORIGINS (tests and staging), are ever contacted. Any other URL is refused
   before anything is sent, and logged by its host only (the path is a credential).
-- No redirect is followed: a 3xx answer is a failure.
+- No redirect is followed: a 3xx answer is a failure. A reply's URL never reaches the log
+  (httpx's own request lines show its origin only).
 - Each try has a short timeout. At most ``EXTRA_TRIES`` more tries, and only when the reply
   surely did not land or Slack asks for one: a failed connection, a 429 (its Retry-After
   capped at ``MAX_RETRY_AFTER``) or a 5xx. Never after a 4xx or a read timeout.
@@ -53,6 +54,7 @@ class ReplyClient:
         self._origins = frozenset(origin(httpx.URL(item)) for item in (*SLACK_ORIGINS, *extras))
         self._backoff = backoff
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        _install_redaction(self._origins)
 
     def allowed(self, url: str) -> httpx.URL | None:
         """The parsed URL if replies may go there, else None."""
@@ -104,6 +106,35 @@ class ReplyClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+
+class _RedactReplyUrls(logging.Filter):
+    """httpx logs each request's URL at INFO: for a reply, keep only its origin."""
+
+    def __init__(self, origins: frozenset[str]) -> None:
+        super().__init__()
+        self.origins = origins
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(
+                f"{origin(arg)}/(response_url)"
+                if isinstance(arg, httpx.URL) and origin(arg) in self.origins
+                else arg
+                for arg in args
+            )
+        return True
+
+
+def _install_redaction(origins: frozenset[str]) -> None:
+    """Redact reply URLs in httpx's own request log lines (once per set of origins)."""
+    httpx_log = logging.getLogger("httpx")
+    for existing in httpx_log.filters:
+        if isinstance(existing, _RedactReplyUrls):
+            existing.origins = existing.origins | origins
+            return
+    httpx_log.addFilter(_RedactReplyUrls(origins))
 
 
 def _host_of(url: str) -> str:

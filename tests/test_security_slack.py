@@ -81,6 +81,13 @@ def test_a_response_url_on_another_local_port_is_not_contacted(rocket, elsewhere
     assert elsewhere.log == []
 
 
+def test_a_reply_url_never_reaches_the_log(rocket):
+    rocket.command("help")
+    replies = [line for line in rocket.server.lines("HTTP Request: POST") if "response_url" in line]
+    assert replies, "httpx logs the reply request, by origin"
+    assert "/respond/" not in rocket.server.output()
+
+
 def test_an_http_hooks_slack_com_url_is_refused(rocket):
     next_line(
         rocket,
