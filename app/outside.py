@@ -9,16 +9,20 @@ what every outside call does.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.error import URLError
 
+import httpx
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 
+from app.slack_replies import ReplyFailed
 from config import Config
 
 log = logging.getLogger("rocket2.outside")
 
 SLACK_TIMEOUT_SECONDS = 10
+_CODE = re.compile(r"[^a-z0-9_.]")
 
 
 def slack_client(config: Config) -> WebClient:
@@ -31,15 +35,29 @@ def slack_client(config: Config) -> WebClient:
 
 
 def describe_failure(exc: BaseException) -> str:
-    """A short, value-free reason for a failed outside call."""
+    """A short, value-free reason for a failed outside call: the kind of failure and, where
+    it helps, Slack's error code or the OS's reason — never a URL, a path or a request value.
+    """
     if isinstance(exc, SlackApiError):
-        error = exc.response.get("error") if exc.response is not None else None
-        return f"Slack answered {exc.response.status_code if exc.response else '?'}: {error}"
+        response = exc.response
+        error = response.get("error") if response is not None else None
+        code = _CODE.sub("", str(error))[:60] if error else "no error code"
+        return f"Slack answered {response.status_code if response is not None else '?'}: {code}"
+    if isinstance(exc, ReplyFailed):
+        return str(exc)
     if isinstance(exc, URLError):
-        return f"unreachable ({exc.reason})"
-    if isinstance(exc, SlackClientError | OSError | TimeoutError):
-        return f"{type(exc).__name__}: {exc}"
+        reason = exc.reason
+        return f"unreachable ({_os_reason(reason) if isinstance(reason, OSError) else 'URLError'})"
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return f"timed out ({type(exc).__name__})"
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {_os_reason(exc)}"
     return type(exc).__name__
+
+
+def _os_reason(exc: OSError) -> str:
+    """The OS's own words (strerror), not ``str(exc)``, which may name a file or an address."""
+    return exc.strerror or type(exc).__name__
 
 
 def report_failure(what: str, exc: BaseException) -> None:

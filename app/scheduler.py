@@ -120,6 +120,7 @@ def prune_processed_events(store: Store) -> int | None:
     try:
         with store.unit_of_work() as uow:
             forgotten = uow.events.prune(PROCESSED_EVENT_RETENTION)
+            uow.karma_gifts.prune(timedelta(days=1))  # the ++ rate limit looks back one hour
     except Exception as exc:
         report_failure("pruning processed events", exc)
         return None

@@ -4,8 +4,9 @@ Given a bot token, Bolt's default (SingleTeamAuthorization) calls Slack's ``auth
 first time each worker handles a request, *before* the listener can ack: a slow or unreachable
 Slack then makes the request slow or a 500, and Slack shows the user a timeout. Here the
 AuthorizeResult is built from the configured bot token at once; the bot's own ids (which Bolt
-uses only to ignore the bot's own events) are filled in by one ``auth.test`` in a background
-thread, retried at most every ``RETRY_SECONDS`` while it fails.
+uses only to ignore the bot's own events) and its workspace id (app.slack_workspace, when
+SLACK_TEAM_ID is empty) are filled in by one ``auth.test`` in a background thread, retried at
+most every ``RETRY_SECONDS`` while it fails.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class BotAuthorization:
         self._lock = threading.Lock()
         self._bot_user_id: str | None = None
         self._bot_id: str | None = None
+        self._team_id: str | None = None
         self._last_attempt: float | None = None
         self._running = False
 
@@ -66,6 +68,11 @@ class BotAuthorization:
         )
 
     @property
+    def team_id(self) -> str | None:
+        """The bot token's workspace id, once auth.test has answered."""
+        return self._team_id
+
+    @property
     def bot_user_id(self) -> str | None:
         """The bot's user id, once auth.test has answered."""
         return self._bot_user_id
@@ -87,9 +94,10 @@ class BotAuthorization:
             answer: Any = self._client.auth_test(token=self._token)
             self._bot_user_id = answer.get("user_id") or None
             self._bot_id = answer.get("bot_id") or None
-            log.info("slack: bot user is %s", self._bot_user_id)
+            self._team_id = answer.get("team_id") or None
+            log.info("slack: bot user is %s in workspace %s", self._bot_user_id, self._team_id)
         except Exception as exc:
-            report_failure("slack auth.test (bot ids, to ignore the bot's own events)", exc)
+            report_failure("slack auth.test (bot and workspace ids)", exc)
         finally:
             with self._lock:
                 self._running = False

@@ -2,9 +2,11 @@
 
 Bolt verifies the v0 signature and the timestamp (±5 minutes) and answers 401 otherwise; it
 answers url_verification with its challenge. Authorization never calls Slack before the ack
-(app.slack_authorize). Listeners run in a bounded executor: each command is acknowledged at
+(app.slack_authorize); requests from any other workspace are refused before any listener
+(app.slack_workspace). Listeners run in a bounded executor: each command is acknowledged at
 once, in the request thread (process_before_response=True), and its work
-(``app.commands.dispatch``) then runs in the bounded executor, replying through response_url.
+(``app.commands.dispatch``) then runs in the bounded executor, replying to response_url
+through our own client (app.slack_replies: Slack's hosts only, no redirects, short timeouts).
 So an ack never waits behind earlier commands' work, however slow Slack's response_url is.
 
 Repeated event deliveries: a cheap per-instance marker (app.instance.first_time) drops a repeat
@@ -12,7 +14,8 @@ that reaches this instance while or after the first is handled; it is taken only
 listener runs (after the ack) and given back if the handler fails, so a delivery that was never
 handled (say the listener queue was full and Slack got a 500) is handled on Slack's retry.
 Handlers that change data also claim the event id in the store, in the same transaction as
-their change, which holds across instances (see app.onboarding).
+their change, which holds across instances (see app.onboarding); a command that counts
+(``@user ++``) claims its ``trigger_id`` the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -36,6 +40,8 @@ from app import commands, instance
 from app.commands import CommandContext
 from app.outside import report_failure
 from app.slack_authorize import BotAuthorization
+from app.slack_replies import ReplyClient
+from app.slack_workspace import workspace_gate
 
 log = logging.getLogger("rocket2.slack")
 
@@ -95,17 +101,22 @@ def build_bolt_app(ctx: CommandContext) -> App:
     """
     config = ctx.config
     executor = BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE)
+    authorization = BotAuthorization(ctx.slack, config.slack_api_token.reveal())
     bolt = App(
         signing_secret=config.slack_signing_secret.reveal(),
         client=WebClient(base_url=ctx.slack.base_url, timeout=ctx.slack.timeout),
-        authorize=BotAuthorization(ctx.slack, config.slack_api_token.reveal()).function(),
+        authorize=authorization.function(),
         # The ack listener runs in the request thread, so the ack never waits behind earlier
         # commands' work; the work itself goes to the bounded executor (see on_command).
         process_before_response=True,
         listener_executor=executor,
         logger=logging.getLogger("slack_bolt.rocket2"),
     )
-    bolt.command(re.compile(r".*"))(_command_listener(ctx, executor))
+    # Runs after Bolt's authorization (which starts the background auth.test), before any
+    # listener: nothing from another workspace reaches a command or an event handler.
+    bolt.middleware(workspace_gate(config.slack_team_id, lambda: authorization.team_id))
+    replies = ReplyClient(config.slack_response_url_origins)
+    bolt.command(re.compile(r".*"))(_command_listener(ctx, executor, replies))
     for event_type, handler in commands.slack_event_handlers(ctx).items():
         bolt.event(event_type)(_event_listener(event_type, handler, executor))
     bolt.event(re.compile(r".*"))(_ack_only)
@@ -138,38 +149,65 @@ def _header(headers: Mapping[str, Any], name: str) -> str:
     return str(value)[:40] if value else ""
 
 
-def _command_listener(ctx: CommandContext, executor: BoundedExecutor) -> Callable[..., None]:
-    def on_command(ack: Any, body: dict[str, Any], respond: Any) -> None:
+def _command_listener(
+    ctx: CommandContext, executor: BoundedExecutor, replies: ReplyClient
+) -> Callable[..., None]:
+    def on_command(ack: Any, body: dict[str, Any]) -> None:
         # Runs in the request thread: acknowledge at once (Slack allows 3 s), work after.
         if not executor.try_reserve():
             log.warning("slack command refused: %d commands already waiting", LISTENER_QUEUE)
             ack(text=BUSY_TEXT)
             return
         ack()
-        text, user_id = str(body.get("text", "")), str(body.get("user_id", ""))
-        executor.submit_reserved(_run_command, ctx, text, user_id, respond)
+        command = Command(
+            text=str(body.get("text", "")),
+            user_id=str(body.get("user_id", "")),
+            response_url=str(body.get("response_url", "")),
+            trigger_id=str(body.get("trigger_id", "")),
+        )
+        executor.submit_reserved(_run_command, ctx, command, replies)
 
     return on_command
 
 
-def _run_command(ctx: CommandContext, text: str, user_id: str, respond: Any) -> None:
+@dataclass(frozen=True)
+class Command:
+    """What the work after a command's ack needs from its payload."""
+
+    text: str
+    user_id: str
+    response_url: str
+    trigger_id: str
+
+
+def _run_command(ctx: CommandContext, command: Command, replies: ReplyClient) -> None:
     """The work after a command's ack: dispatch it and reply through response_url."""
     started = time.monotonic()
     try:
-        message = commands.dispatch(text, user_id, ctx)
+        message = commands.dispatch(
+            command.text, command.user_id, ctx, claim=_trigger_claim(command.trigger_id)
+        )
     except Exception:
         log.exception("command failed")
         message = {"response_type": "ephemeral", "text": ERROR_TEXT}
     try:
-        respond(
-            text=message.get("text", ""),
-            blocks=message.get("blocks"),
-            response_type=message.get("response_type", "ephemeral"),
+        replies.post(
+            command.response_url,
+            {
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks"),
+                "response_type": message.get("response_type", "ephemeral"),
+            },
         )
     except Exception as exc:
         report_failure("reply to response_url", exc)
         return
     log.info("slack command answered in %d ms", (time.monotonic() - started) * 1000)
+
+
+def _trigger_claim(trigger_id: str) -> str:
+    """The store claim of a command (``trigger:ID``), or "" when Slack sent no trigger id."""
+    return f"trigger:{trigger_id[:180]}" if trigger_id else ""
 
 
 def _event_listener(

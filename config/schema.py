@@ -61,8 +61,10 @@ SETTINGS: tuple[Setting, ...] = (
         "SLACK_TEAM_ID",
         "slack_team_id",
         "Id of the club's Slack workspace (T…). Commands, mentions and events from any other "
-        "workspace are refused. Empty: the workspace of SLACK_API_TOKEN, as Slack's auth.test "
-        "names it at start.",
+        "workspace are refused, so outside Slack Connect users cannot use Rocket 2; guests of "
+        "the club's own workspace are members like anyone else. Empty: the workspace of "
+        "SLACK_API_TOKEN, as Slack's auth.test names it (until it answers, requests are "
+        "refused with a try-again-in-a-minute).",
         parsers.slack_team_id,
         "copy the T… id from auth.test or the workspace's About page, or leave empty",
         default="",

@@ -63,6 +63,7 @@ def test_every_ack_returns_while_replies_hang(gunicorn_server, env, hanging):
     slack = FakeSlack().start()
     try:
         env["SLACK_API_URL"] = slack.api_url
+        env["SLACK_RESPONSE_URL_ORIGINS"] = hanging.url.removesuffix("/hook")
         server = gunicorn_server(env)
         body = command_body("help", hanging.url)
 

@@ -59,7 +59,7 @@ def test_help_is_acked_and_answered_while_auth_test_fails(gunicorn_server, env, 
     wait_until(lambda: slack.auth_test_received >= 1, what="the background auth.test")
     assert slack.requests("/api/auth.test") == []  # still held: the replies did not wait
     slack.release_auth_test()
-    server.wait_for_output("slack auth.test (bot ids, to ignore the bot's own events) failed")
+    server.wait_for_output("slack auth.test (bot and workspace ids) failed")
     # After the failure a command is still acked and answered without waiting for a new
     # auth.test (held again, so one asked in line would hang the ack).
     slack.block_auth_test()

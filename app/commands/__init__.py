@@ -71,9 +71,10 @@ def make_context(
     )
 
 
-def dispatch(text: str, user_id: str, ctx: CommandContext) -> Message:
-    """Run one `/rocket` command and return the reply (never raises)."""
-    return _dispatch(text, user_id, ctx)
+def dispatch(text: str, user_id: str, ctx: CommandContext, claim: str = "") -> Message:
+    """Run one `/rocket` command and return the reply (never raises). ``claim`` is the
+    delivery's store claim (see app.commands.dispatcher.dispatch)."""
+    return _dispatch(text, user_id, ctx, claim)
 
 
 def slack_event_handlers(ctx: CommandContext) -> Mapping[str, SlackEventHandler]:
@@ -86,7 +87,7 @@ def slack_event_handlers(ctx: CommandContext) -> Mapping[str, SlackEventHandler]
             return
         # Drop the leading mention of the bot; later mentions are arguments (`@bot @ada ++`).
         text = _LEADING_MENTION.sub("", str(event.get("text", "")), count=1)
-        reply = dispatch(text, user, ctx)
+        reply = dispatch(text, user, ctx, claim=event_id)
         ctx.slack.chat_postEphemeral(
             channel=channel, user=user, text=reply["text"], blocks=reply.get("blocks")
         )

@@ -40,14 +40,19 @@ GENERIC_ERROR = (
 )
 
 
-def dispatch(text: str, user_id: str, ctx: CommandContext) -> replies.Message:
-    """Run one `/rocket TEXT` from ``user_id`` and return the reply (never raises)."""
+def dispatch(text: str, user_id: str, ctx: CommandContext, claim: str = "") -> replies.Message:
+    """Run one `/rocket TEXT` from ``user_id`` and return the reply (never raises).
+
+    ``claim`` names this delivery in the store (``trigger:…`` for a slash command, the event
+    id for a mention): an action that counts (``@user ++``) claims it in the same unit of
+    work as its change, so a replay, here or at another instance, counts nothing twice.
+    """
     started = time.monotonic()
     label = "?"
     try:
         words = split(text)
         label = _label(words)
-        reply = _route(words, user_id, ctx)
+        reply = _route(words, user_id, ctx, claim)
         outcome = "ok"
     except UsageError as exc:
         reply, outcome = replies.error(str(exc)), "usage"
@@ -84,7 +89,7 @@ def _label(words: list[str]) -> str:
     return f"{group.name} {command.name if command else 'help'}"
 
 
-def _route(words: list[str], user_id: str, ctx: CommandContext) -> replies.Message:
+def _route(words: list[str], user_id: str, ctx: CommandContext, claim: str) -> replies.Message:
     if not words or words[0].lower() in HELP_WORDS:
         found = find_group(words[1]) if len(words) > 1 else None
         if found is not None:
@@ -93,7 +98,7 @@ def _route(words: list[str], user_id: str, ctx: CommandContext) -> replies.Messa
     if _is_plus_one(words):
         from app.commands.karma import plus_one
 
-        return _guarded(lambda: plus_one(ctx, user_id, words[0].lstrip("@")))
+        return _guarded(lambda: plus_one(ctx, user_id, words[0].lstrip("@"), claim=claim))
     group = find_group(words[0])
     if group is None:
         return help_replies.command_list_message(unknown=words[0])

@@ -6,6 +6,7 @@ set someone's karma or reset everyone's to 1.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.commands import fields, replies
@@ -14,11 +15,15 @@ from app.commands.parsing import CommandParser, slack_user
 from app.commands.permissions import require
 from app.commands.registry import Call, CommandGroup
 from app.store import DEFAULT_KARMA, Permission
+from app.store.models import utcnow
 
 if TYPE_CHECKING:
     from app.commands import CommandContext
 
 group = CommandGroup("karma", "karma points")
+
+GIFTS_PER_HOUR = 10  # karma points one member may give with `++` in any hour
+GIFT_WINDOW = timedelta(hours=1)
 
 
 def _view_args(parser: CommandParser) -> None:
@@ -73,14 +78,27 @@ def reset(call: Call) -> replies.Message:
     return replies.ok(f"Karma reset to {DEFAULT_KARMA} for everyone ({changed} changed).")
 
 
-def plus_one(ctx: CommandContext, caller: str, target: str) -> replies.Message:
-    """`/rocket @user ++`: one karma point for ``target``, never for yourself."""
+def plus_one(ctx: CommandContext, caller: str, target: str, claim: str = "") -> replies.Message:
+    """`/rocket @user ++`: one karma point for ``target``, never for yourself.
+
+    ``claim`` (the command's ``trigger:…`` id or the mention's event id) is claimed in the
+    same unit of work as the point, so a replayed delivery counts nothing. A giver gives at
+    most GIFTS_PER_HOUR points in any hour.
+    """
     if target == caller:
         raise CommandError("Nice try, but you cannot give karma to yourself.")
     with ctx.store.unit_of_work() as uow:
+        if claim and not uow.events.claim("slack", claim):
+            raise CommandError("That karma point was counted already.")
         if uow.users.get(target) is None:
             raise CommandError(
                 f"<@{target}> has no member record yet; they can make one with `/rocket user add`."
             )
+        if uow.karma_gifts.given_since(caller, utcnow() - GIFT_WINDOW) >= GIFTS_PER_HOUR:
+            raise CommandError(
+                f"You have given {GIFTS_PER_HOUR} karma points in the last hour, the most "
+                "anyone can. Thank you for being generous: try again a little later."
+            )
+        uow.karma_gifts.record(caller, target)
         karma = uow.users.add_karma(target)
     return replies.ok(f"You gave <@{target}> a karma point: they have {karma} now.")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -146,12 +147,19 @@ class GunicornServer:
 
 
 def server_env(config_env: Mapping[str, str], port: int, **extra: str) -> dict[str, str]:
-    """A clean process environment: PATH and friends, plus the given Rocket 2 settings."""
+    """A clean process environment: PATH and friends, plus the given Rocket 2 settings.
+
+    A local SLACK_API_URL (the fake Slack, whose response_urls live on the same server) is
+    also an allowed reply origin, unless SLACK_RESPONSE_URL_ORIGINS is given.
+    """
     keep = {
         k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
     }
     env = {**keep, **config_env, "PORT": str(port), **extra}
     env.setdefault("PYTHONUNBUFFERED", "1")
+    api = urlsplit(env.get("SLACK_API_URL", ""))
+    if api.hostname == "127.0.0.1" and "SLACK_RESPONSE_URL_ORIGINS" not in env:
+        env["SLACK_RESPONSE_URL_ORIGINS"] = f"{api.scheme}://{api.netloc}"
     return env
 
 

@@ -37,6 +37,7 @@ def valid_env(key_pem: str | None = None, **overrides: str) -> dict[str, str]:
     env = {
         "SLACK_SIGNING_SECRET": "test-signing-secret-0a1b2c3d4e5f",
         "SLACK_API_TOKEN": "xoxb-1111-2222-testtokenvalue",
+        "SLACK_TEAM_ID": "T0001",  # the workspace of tests.support.slack's payloads
         "GITHUB_APP_ID": "4242",
         "GITHUB_ORG_NAME": "rocket-club",
         "GITHUB_WEBHOOK_SECRET": "test-webhook-secret-9z8y7x6w",

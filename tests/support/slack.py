@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -35,14 +37,24 @@ def signed_headers(
     return headers
 
 
+TEAM_ID = "T0001"  # the club's workspace in tests (tests.support.keys sets SLACK_TEAM_ID)
+_triggers = itertools.count(1)
+
+
 def command_body(
-    text: str, response_url: str, user_id: str = "U0123ABCDEF", command: str = "/rocket"
+    text: str,
+    response_url: str,
+    user_id: str = "U0123ABCDEF",
+    command: str = "/rocket",
+    team_id: str = TEAM_ID,
+    trigger_id: str | None = None,
 ) -> bytes:
-    """A slash-command form body as Slack posts it."""
+    """A slash-command form body as Slack posts it (a fresh trigger_id unless given)."""
+    trigger = trigger_id or f"{next(_triggers)}.{int(time.time())}.{uuid.uuid4().hex}"
     return urlencode(
         {
             "token": "deprecated-verification-token",
-            "team_id": "T0001",
+            "team_id": team_id,
             "team_domain": "club",
             "channel_id": "C0001",
             "channel_name": "general",
@@ -52,17 +64,17 @@ def command_body(
             "text": text,
             "api_app_id": "A0001",
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger,
         }
     ).encode()
 
 
-def event_body(event_id: str, event: dict[str, Any]) -> bytes:
+def event_body(event_id: str, event: dict[str, Any], team_id: str = TEAM_ID) -> bytes:
     """An Events API event_callback body."""
     return json.dumps(
         {
             "token": "deprecated-verification-token",
-            "team_id": "T0001",
+            "team_id": team_id,
             "api_app_id": "A0001",
             "type": "event_callback",
             "event_id": event_id,
@@ -93,6 +105,7 @@ class FakeSlack:
         self._auth_test_gate: threading.Event | None = None
         self._held: dict[str, threading.Event] = {}
         self._answered: set[str] = set()
+        self._arrived: dict[str, int] = {}
         self._held_lock = threading.Lock()
         self.auth_test_received = 0  # auth.test requests that reached the fake (held or not)
 
@@ -147,8 +160,14 @@ class FakeSlack:
         with self._held_lock:
             return path in self._answered
 
+    def arrived(self, path: str) -> int:
+        """How many replies reached response_url ``path`` (held or answered)."""
+        with self._held_lock:
+            return self._arrived.get(path, 0)
+
     def _respond(self, request: Request) -> Response:
         with self._held_lock:
+            self._arrived[request.path] = self._arrived.get(request.path, 0) + 1
             gate = self._held.get(request.path)
         if gate is not None:
             gate.wait(self.HOLD_LIMIT)
@@ -163,7 +182,7 @@ class FakeSlack:
             self._auth_test_gate.wait(self.HOLD_LIMIT)
         if self.auth_test_fails:
             return Response("upstream trouble", status=503)
-        body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001"}
+        body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": TEAM_ID}
         return Response(json.dumps({**body, "user": "rocket"}), content_type="application/json")
 
     def _open(self, request: Request) -> Response:

@@ -1,0 +1,145 @@
+"""Command replies to Slack's ``response_url``, through our own small httpx client.
+
+- Only https://hooks.slack.com and https://hooks.slack-gov.com, plus the origins listed in
+  SLACK_RESPONSE_URL_ORIGINS (tests and staging), are ever contacted. Any other URL is refused
+  before anything is sent, and logged by its host only (the path is a credential).
+- No redirect is followed: a 3xx answer is a failure. A reply's URL never reaches the log
+  (httpx's own request lines show its origin only).
+- Each try has a short timeout. At most ``EXTRA_TRIES`` more tries, and only when the reply
+  surely did not land or Slack asks for one: a failed connection, a 429 (its Retry-After
+  capped at ``MAX_RETRY_AFTER``) or a 5xx. Never after a 4xx or a read timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("rocket2.slack")
+
+SLACK_ORIGINS = ("https://hooks.slack.com", "https://hooks.slack-gov.com")
+TIMEOUT_SECONDS = 5.0
+EXTRA_TRIES = 2
+MAX_RETRY_AFTER = 5.0
+BACKOFF_SECONDS = 0.5
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class ReplyFailed(Exception):
+    """The reply was not accepted; the message says why, with no value from the request."""
+
+
+def origin(url: httpx.URL) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-case, the scheme's default port left out."""
+    host = url.host if ":" not in url.host else f"[{url.host}]"
+    port = url.port if url.port not in (None, _DEFAULT_PORTS.get(url.scheme)) else None
+    return f"{url.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+class ReplyClient:
+    """Posts command replies to allowed response_urls. Thread-safe; one per worker."""
+
+    def __init__(
+        self,
+        extra_origins: str = "",
+        *,
+        timeout: float = TIMEOUT_SECONDS,
+        backoff: float = BACKOFF_SECONDS,
+    ) -> None:
+        extras = [item.strip() for item in extra_origins.split(",") if item.strip()]
+        self._origins = frozenset(origin(httpx.URL(item)) for item in (*SLACK_ORIGINS, *extras))
+        self._backoff = backoff
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        _install_redaction(self._origins)
+
+    def allowed(self, url: str) -> httpx.URL | None:
+        """The parsed URL if replies may go there, else None."""
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return None
+        if parsed.userinfo or parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
+            return None
+        return parsed if origin(parsed) in self._origins else None
+
+    def post(self, url: str, message: dict[str, Any]) -> None:
+        """Post ``message`` to ``url``; raise ReplyFailed if it was refused or not accepted."""
+        target = self.allowed(url)
+        if target is None:
+            log.warning("reply not sent: response_url host %s is not allowed", _host_of(url))
+            raise ReplyFailed("response_url not allowed")
+        body = {key: value for key, value in message.items() if value is not None}
+        for attempt in range(EXTRA_TRIES + 1):
+            last = attempt == EXTRA_TRIES
+            try:
+                response = self._http.post(target, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if last:
+                    raise ReplyFailed(f"could not connect ({type(exc).__name__})") from None
+                time.sleep(self._backoff * (attempt + 1))
+                continue
+            except httpx.TimeoutException as exc:
+                raise ReplyFailed(f"timed out ({type(exc).__name__})") from None
+            except httpx.HTTPError as exc:
+                raise ReplyFailed(type(exc).__name__) from None
+            status = response.status_code
+            if status < 300:
+                return
+            if last or not (status == 429 or status >= 500):
+                raise ReplyFailed(f"answered {status}")
+            time.sleep(self._wait(response, attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, response: httpx.Response, attempt: int) -> float:
+        if response.status_code == 429:
+            try:
+                asked = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                asked = 1.0
+            return min(max(asked, 0.0), MAX_RETRY_AFTER) if math.isfinite(asked) else 1.0
+        return self._backoff * (attempt + 1)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+
+class _RedactReplyUrls(logging.Filter):
+    """httpx logs each request's URL at INFO: for a reply, keep only its origin."""
+
+    def __init__(self, origins: frozenset[str]) -> None:
+        super().__init__()
+        self.origins = origins
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(
+                f"{origin(arg)}/(response_url)"
+                if isinstance(arg, httpx.URL) and origin(arg) in self.origins
+                else arg
+                for arg in args
+            )
+        return True
+
+
+def _install_redaction(origins: frozenset[str]) -> None:
+    """Redact reply URLs in httpx's own request log lines (once per set of origins)."""
+    httpx_log = logging.getLogger("httpx")
+    for existing in httpx_log.filters:
+        if isinstance(existing, _RedactReplyUrls):
+            existing.origins = existing.origins | origins
+            return
+    httpx_log.addFilter(_RedactReplyUrls(origins))
+
+
+def _host_of(url: str) -> str:
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "(unparsable)"
+    return repr(host[:100]) if host else "(none)"
