@@ -39,7 +39,7 @@ def valid_env(key_pem: str | None = None, **overrides: str) -> dict[str, str]:
         "SLACK_API_TOKEN": "xoxb-1111-2222-testtokenvalue",
         "GITHUB_APP_ID": "4242",
         "GITHUB_ORG_NAME": "rocket-club",
-        "GITHUB_WEBHOOK_SECRET": "test-webhook-secret-9z8y7x6w",
+        "GITHUB_WEBHOOK_SECRET": "test-webhook-secret-9z8y7x6w5v4u",
         "GITHUB_KEY": key_pem if key_pem is not None else pem_pkcs1(rsa_key()),
     }
     env.update(overrides)
