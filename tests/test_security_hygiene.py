@@ -23,6 +23,7 @@ import pytest
 from app.logs import configure_logging
 from app.store import Permission
 from config import load_config
+from config.model import redact_url
 from tests.conftest import require_binary
 from tests.support import rocket as rocket_support
 from tests.support.db import create_postgres_database, drop_postgres_database, postgres_server_url
@@ -177,6 +178,26 @@ def test_every_c0_c1_control_is_escaped_by_both_formatters(env):
 
 
 # ---- finding 9: secrets ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:///data/rocket2.db", "sqlite:///data/rocket2.db"),
+        ("postgresql+psycopg://u:p%40w@h:5432/d", "postgresql+psycopg://u:***@h:5432/d"),
+        (
+            "postgresql+psycopg://h/d?password=x&sslmode=require",
+            "postgresql+psycopg://h/d?password=***&sslmode=require",
+        ),
+        (
+            "postgresql+psycopg://u:a@h/d?SSLPassword=k#f",
+            "postgresql+psycopg://u:***@h/d?SSLPassword=***#f",
+        ),
+        ("postgresql+psycopg://u:p@[::1/d", "postgresql+psycopg://***"),
+    ],
+)
+def test_redact_url_hides_every_password(url, shown):
+    assert redact_url(url) == shown
 
 
 def test_database_url_query_password_is_masked_in_config_check_and_logs(env, tmp_path):

@@ -128,7 +128,7 @@ def user_card(
     """A member's record as Block Kit; without ``show_email`` the e-mail says "hidden"."""
     e = replies.escape
     github = (
-        f"<https://github.com/{user.github_username}|{e(user.github_username)}>"
+        f"<https://github.com/{e(user.github_username)}|{e(user.github_username)}>"
         if user.github_username
         else "_not linked_"
     )
