@@ -35,8 +35,8 @@ RUN pip install --no-cache-dir --disable-pip-version-check --no-index --find-lin
 WORKDIR /app
 COPY gunicorn.conf.py ./
 # DATABASE_URL defaults to sqlite:///data/rocket2.db (relative to /app); compose mounts a named
-# volume here, which Docker initialises with this directory's ownership.
-RUN mkdir data && chown 10001:10001 data
+# volume here, which Docker initialises with this directory's ownership and mode (0700).
+RUN mkdir -m 0700 data && chown 10001:10001 data
 USER 10001:10001
 
 EXPOSE 5000

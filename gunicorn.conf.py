@@ -60,8 +60,15 @@ proc_name = "rocket2"
 control_socket_disable = True
 
 
+# Files the server creates (data/, the SQLite database and its -wal/-shm, the runtime
+# directory) are its own alone: member e-mails must not be readable by other local users.
+PRIVATE_UMASK = 0o077
+
+
 def on_starting(server):  # type: ignore[no-untyped-def]
-    """Master, before binding: refuse a bad config, else create the runtime directory."""
+    """Master, before binding: umask 077 (workers inherit it), refuse a bad config, else
+    migrate and create the runtime directory."""
+    os.umask(PRIVATE_UMASK)
     _hooks.on_starting(server, _error)
 
 

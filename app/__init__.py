@@ -20,7 +20,12 @@ def create_app(config: Config) -> Flask:
     (app.gunicorn_hooks).
     """
     from app import commands, github_webhook, health, slack_endpoint
-    from app.http import TrustedProxyFix, install_error_pages, install_request_ids
+    from app.http import (
+        TrustedProxyFix,
+        install_error_pages,
+        install_request_ids,
+        install_security_headers,
+    )
     from app.linking import views as linking_views
     from app.outside import slack_client
 
@@ -32,6 +37,7 @@ def create_app(config: Config) -> Flask:
 
     install_request_ids(app)
     install_error_pages(app)
+    install_security_headers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(
         slack_endpoint.create_blueprint(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import Sequence
 
 from app.store import cli as store_cli
@@ -52,8 +53,13 @@ def cmd_app_json(args: argparse.Namespace) -> int:
     return 0
 
 
+# What `rocket2 db upgrade` or `dev-env` create (the database, .env) is the operator's alone.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the rocket2 command line; return the exit status."""
+    """Run the rocket2 command line (umask 077); return the exit status."""
+    os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     args = build_parser().parse_args(argv)
     status: int = args.func(args)

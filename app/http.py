@@ -1,4 +1,4 @@
-"""HTTP plumbing: request ids, trusted-proxy handling and JSON error pages."""
+"""HTTP plumbing: request ids, trusted-proxy handling, security headers and JSON error pages."""
 
 from __future__ import annotations
 
@@ -21,16 +21,18 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class TrustedProxyFix:
-    """Werkzeug's ProxyFix (x_for, x_proto, x_host = 1), applied only to trusted peers.
+    """Werkzeug's ProxyFix for X-Forwarded-For and -Proto (one hop), for trusted peers only.
 
     ProxyFix on its own believes X-Forwarded-* from anyone. Here it applies only when the
     peer is in FORWARDED_ALLOW_IPS (or that is ``*``, as on Heroku, whose router is the only
     way in), so a client talking to Gunicorn directly cannot fake its address or scheme.
+    X-Forwarded-Host, -Port and -Prefix are never trusted: the app needs none of them, and
+    Heroku's router passes a client's own X-Forwarded-Host on.
     """
 
     def __init__(self, wsgi_app: Any, allowed: str) -> None:
         self._plain = wsgi_app
-        self._fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1)
+        self._fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=0)
         self._any = allowed.strip() == "*"
         self._networks: list[Network] = [] if self._any else list(_networks(allowed.split(",")))
 
@@ -84,6 +86,28 @@ def install_request_ids(app: Flask) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             REQUEST_ID.reset(token)
+
+
+# On every response the app makes (Heroku has no nginx; nginx.conf adds the same to its own).
+# The app serves JSON and plain text, so the policy allows nothing at all.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+}
+
+
+def install_security_headers(app: Flask) -> None:
+    """Set SECURITY_HEADERS on every response, error pages included (a route may set its own)."""
+
+    @app.after_request
+    def _secure(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def install_error_pages(app: Flask) -> None:

@@ -41,8 +41,24 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _control_escapes() -> dict[int, str]:
+    """Every C0 and C1 control, DEL, U+2028 and U+2029, mapped to a visible escape."""
+    table = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+    table.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+    table.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+    return table
+
+
+# For the text format: a record can never break its line or send a terminal escape.
+TEXT_ESCAPES = _control_escapes()
+# For JSON: json.dumps escapes C0 already; with ensure_ascii=False it leaves C1, DEL and the
+# two Unicode line separators raw, which some readers (and terminals) treat as line breaks.
+JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)}
+
+
 class OneLineFormatter(logging.Formatter):
-    """Readable text, one line per record: newlines (tracebacks too) are escaped as ``\\n``."""
+    """Readable text, one line per record: every control character (C0, C1, DEL) and U+2028/9
+    is shown as a visible escape (``\\n``, ``\\x1b``, ``\\u2028``), tracebacks included."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT, DATE_FORMAT)
@@ -53,11 +69,12 @@ class OneLineFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None)
         if request_id:
             text += f" request_id={request_id}"
-        return text.replace("\r", "").replace("\n", "\\n")
+        return text.translate(TEXT_ESCAPES)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, pid, message, request_id, exc."""
+    """One JSON object per line: time, level, logger, pid, message, request_id, exc. Control
+    characters and U+2028/9 are ``\\uXXXX`` escapes, so the line is plain printable text."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Format the record as a single-line JSON object."""
@@ -75,7 +92,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exc"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False).translate(JSON_ESCAPES)
 
 
 def make_formatter(log_format: str) -> logging.Formatter:

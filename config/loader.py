@@ -182,6 +182,55 @@ def _together(values: Mapping[str, str], failed: set[str]) -> list[Problem]:
     return problems
 
 
+# Secrets shorter than the ones Slack and GitHub themselves issue (Slack's signing secret is
+# 32 hex digits, a GitHub App's client secret 40) are guessable or mistyped.
+MIN_SECRET_LENGTHS = {
+    "SLACK_SIGNING_SECRET": 32,
+    "GITHUB_WEBHOOK_SECRET": 32,
+    "GITHUB_CLIENT_SECRET": 40,
+}
+
+
+def _short_secrets(parsed: Mapping[str, Any]) -> list[str]:
+    """A warning for each set secret shorter than its minimum (the name, never the value)."""
+    return [
+        f"{name}: shorter than {minimum} characters; use a long random value "
+        "(Slack and GitHub issue secrets at least this long)"
+        for name, minimum in MIN_SECRET_LENGTHS.items()
+        if parsed.get(name) and len(str(parsed[name])) < minimum
+    ]
+
+
+def _readable_files(
+    env_file: str | os.PathLike[str] | None,
+    values: Mapping[str, str],
+    sources: Mapping[str, Source],
+    environ: Mapping[str, str],
+    dotenv: Mapping[str, str],
+) -> list[str]:
+    """A warning for the .env file, and each secret's NAME_FILE, that group or others may read."""
+    files: list[tuple[str, str]] = []
+    if env_file is not None:
+        files.append(("the .env file", str(env_file)))
+    for setting in SETTINGS:
+        if setting.secret and sources.get(setting.name) == "_FILE" and setting.name in values:
+            key = setting.name + FILE_SUFFIX
+            raw = environ.get(key) or dotenv.get(key) or ""
+            files.append((key, _strip_one_pair_of_quotes(raw)[0]))
+    warnings = []
+    for what, path in files:
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError:
+            continue
+        if mode & 0o044:
+            warnings.append(
+                f"{what} {path} is readable by its group or by everyone "
+                f"(mode {mode & 0o777:o}); run chmod 600 on it"
+            )
+    return warnings
+
+
 def load_config(
     environ: Mapping[str, str] | None = None,
     env_file: str | os.PathLike[str] | None = None,
@@ -201,6 +250,8 @@ def load_config(
         order = {s.name: i for i, s in enumerate(SETTINGS)}
         problems.sort(key=lambda p: order.get(p.name, -1))
         raise ConfigError(problems)
+    warnings += _short_secrets(parsed)
+    warnings += _readable_files(env_file, values, sources, environ, dotenv)
     for warning in warnings:
         log.warning("%s", warning)
     fields: dict[str, Any] = {}

@@ -18,22 +18,24 @@ ESCAPED_PEM_BLOCK = re.compile(
     r".*?((\\?-){5}END [A-Z0-9 ]*PRIVATE KEY(\\?-){5}|\Z)",
     re.DOTALL,
 )
-MIN_SECRET_LENGTH = 4
 
 
 class SecretFilter(logging.Filter):
-    """Replace every configured secret value, and any private key block, with a mask.
+    """Replace every configured secret value, whatever its length, and any private key block,
+    with a mask.
 
     It rewrites the record's message in place (after %-formatting), and the formatted
-    exception text, so no handler or formatter downstream ever sees the secret.
+    exception text, so no handler or formatter downstream ever sees the secret. A mask already
+    in the text is kept as it is, so a short secret that is part of the mask (``*``) cannot
+    make masking run away when two filters see one record.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        values = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
-        # Longest first, so a secret containing another is masked whole.
-        ordered = sorted(values, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+        values = {s for s in secrets if s}
+        # The mask first, then longest first, so a secret containing another is masked whole.
+        ordered = [MASK, *sorted(values - {MASK}, key=len, reverse=True)]
+        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if values else None
 
     def mask(self, text: str) -> str:
         """Return ``text`` with every secret and key block masked."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
+from urllib.parse import unquote_plus, urlsplit
 
 from config.github_key import GitHubKey
 from config.secret import Secret
@@ -59,9 +60,7 @@ class Config:
             self.github_key.pem,
             self.github_client_secret.reveal(),
         ]
-        password = _url_password(self.database_url.reveal())
-        if password:
-            values.append(password)
+        values.extend(url_passwords(self.database_url.reveal()))
         return tuple(v for v in values if v)
 
     @property
@@ -70,16 +69,41 @@ class Config:
         return bool(self.github_client_id and self.github_client_secret and self.public_url)
 
 
-def _url_password(url: str) -> str:
-    from urllib.parse import urlsplit
+# libpq connection parameters in a URL's query string that carry a secret.
+SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
 
+
+def url_passwords(url: str) -> tuple[str, ...]:
+    """Every password in a database URL (user info and query string), as written and decoded."""
     try:
-        return urlsplit(url).password or ""
+        parts = urlsplit(url)
+        found = [parts.password or ""]
     except ValueError:
-        return ""
+        return ()
+    for item in parts.query.split("&"):
+        key, _, value = item.partition("=")
+        if unquote_plus(key).lower() in SECRET_QUERY_KEYS:
+            found.append(value)
+    return tuple(dict.fromkeys(v for raw in found for v in (raw, unquote_plus(raw)) if v))
 
 
 def redact_url(url: str) -> str:
-    """Show a database URL with its password replaced by ***."""
-    password = _url_password(url)
-    return url.replace(f":{password}@", ":***@", 1) if password else url
+    """Show a database URL with every password (user info and query string) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}://***" if sep else "***"
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    items = []
+    for item in parts.query.split("&") if parts.query else []:
+        key, eq, _value = item.partition("=")
+        secret = eq and unquote_plus(key).lower() in SECRET_QUERY_KEYS
+        items.append(f"{key}=***" if secret else item)
+    netloc, query = f"{userinfo}{at}{host}", "&".join(items)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{'?' if query else ''}{query}{fragment}"

@@ -104,8 +104,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     workdir = root / final.last("WORKDIR").args.lstrip("/")
     workdir.mkdir(parents=True)
     _copy_context(final, workdir, ignore)
-    assert any("mkdir data" in i.args for i in final.all("RUN"))
-    (workdir / "data").mkdir()
+    assert any("mkdir -m 0700 data" in i.args for i in final.all("RUN"))
+    (workdir / "data").mkdir(mode=0o700)
 
     options, check = df.healthcheck(final)
     env = {

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from app.store import Permission
 from config.parsers import github_login as _github_login
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# A sane local@domain.tld: letters, digits and ``.!#$%'+/=?^{}~-_`` before the @ (no Slack
+# markup ``< > & | * ` ``, no space or control character), DNS labels after it, a real TLD.
+_LOCAL = r"[\w.!#$%'+/=?^{}~-]{1,64}"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_TLD = r"(?:[^\W\d_]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+_EMAIL = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+{_TLD}")
+EMAIL_LIMIT = 254  # the longest address SMTP can carry (RFC 5321 path limit)
 
 
 def text(limit: int) -> Callable[[str], str]:
@@ -25,9 +31,17 @@ def text(limit: int) -> Callable[[str], str]:
 
 
 def email(value: str) -> str:
-    """An e-mail address (a plain shape check; Slack turns it into a mailto link, undone)."""
+    """An e-mail address of a sane shape (Slack turns it into a mailto link, undone before)."""
     value = value.strip()
-    if len(value) > 320 or not _EMAIL.match(value):
+    local = value.partition("@")[0]
+    if (
+        len(value) > EMAIL_LIMIT
+        or not _EMAIL.fullmatch(value)
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+        or "_" in value.partition("@")[2]
+    ):
         raise argparse.ArgumentTypeError("is not an e-mail address such as name@example.org")
     return value
 

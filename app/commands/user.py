@@ -16,7 +16,7 @@ from typing import Any
 from app.commands import fields, replies
 from app.commands.errors import CommandError
 from app.commands.parsing import CommandParser, slack_user
-from app.commands.permissions import require
+from app.commands.permissions import permission_of, require
 from app.commands.registry import Call, CommandGroup
 from app.github import GitHubError, GitHubUser
 from app.linking import service
@@ -88,26 +88,36 @@ def _view_args(parser: CommandParser) -> None:
 
 @group.command("view", "show a member (you, unless you name someone)", _view_args)
 def view(call: Call) -> replies.Message:
-    """Show one member's record, optionally with their teams."""
+    """Show one member's record, optionally with their teams. The e-mail is shown only to the
+    member themself, team leads and admins (docs/decisions/0004-who-sees-an-email.md)."""
     args = call.args
     with call.ctx.store.unit_of_work() as uow:
+        sees_emails = permission_of(uow, call.caller) >= Permission.team_lead
         if args.github:
             user, wanted = uow.users.by_github_username(args.github), f"GitHub user {args.github}"
         elif args.email:
             user, wanted = uow.users.by_email(args.email), f"e-mail {args.email}"
+            if user is not None and not (sees_emails or user.slack_id == call.caller):
+                user = None  # the same answer whether or not that address is on file
         else:
             slack_id = args.username or call.caller
             user, wanted = uow.users.get(slack_id), f"<@{slack_id}>"
         if user is None:
             if not (args.username or args.github or args.email):
                 raise CommandError("You have no member record yet: `/rocket user add` makes one.")
+            if args.email and not sees_emails:
+                raise CommandError(
+                    f"No member record for {_wanted(wanted)} that you may look up: only team "
+                    "leads and admins can find members by someone else's e-mail."
+                )
             raise CommandError(f"No member record for {_wanted(wanted)}.")
         member_of: list[Team] = []
         leads: list[Team] = []
         if args.inspect and user.github_id is not None:
             member_of = uow.teams.teams_of(user.github_id)
             leads = uow.teams.teams_led_by(user.github_id)
-    return user_card(user, args.inspect, member_of, leads)
+        show_email = sees_emails or user.slack_id == call.caller
+    return user_card(user, args.inspect, member_of, leads, show_email=show_email)
 
 
 def _wanted(wanted: str) -> str:
@@ -119,18 +129,20 @@ def user_card(
     inspect: bool = False,
     member_of: list[Team] | None = None,
     leads: list[Team] | None = None,
+    *,
+    show_email: bool = True,
 ) -> replies.Message:
-    """A member's record as Block Kit."""
+    """A member's record as Block Kit; without ``show_email`` the e-mail says "hidden"."""
     e = replies.escape
     github = (
-        f"<https://github.com/{user.github_username}|{e(user.github_username)}>"
+        f"<https://github.com/{e(user.github_username)}|{e(user.github_username)}>"
         if user.github_username
         else "_not linked_"
     )
     card = [
         ("Slack", f"<@{user.slack_id}>"),
         ("Name", e(user.name) or "–"),
-        ("E-mail", e(user.email) or "–"),
+        ("E-mail", (e(user.email) or "–") if show_email else "_hidden_"),
         ("GitHub", github),
         ("Major", e(user.major) or "–"),
         ("Position", e(user.position) or "–"),
@@ -149,7 +161,7 @@ def user_card(
             names = ", ".join(e(t.github_team_name) for t in member_of or []) or "none"
             led = ", ".join(e(t.github_team_name) for t in leads or []) or "none"
             blocks.append(replies.section(f"*Teams*: {names}\n*Leads*: {led}"))
-    text = f"Member <@{user.slack_id}>: {user.name or 'no name'}, karma {user.karma}"
+    text = f"Member <@{user.slack_id}>: {e(user.name) or 'no name'}, karma {user.karma}"
     return replies.message(text, blocks)
 
 

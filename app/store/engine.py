@@ -1,10 +1,11 @@
 """Build the SQLAlchemy engine from DATABASE_URL.
 
-SQLite (the default, ``sqlite:///data/rocket2.db``): the file's directory is created if missing,
-and every connection gets WAL mode, foreign keys on and a busy timeout. pysqlite's own implicit
-transaction handling is switched off and every transaction starts with ``BEGIN IMMEDIATE``, so
-two writers (two Gunicorn workers, two containers on one volume) queue on the busy timeout
-instead of failing half-way with "database is locked".
+SQLite (the default, ``sqlite:///data/rocket2.db``): the file's directory is created if missing
+(mode 0700; the server's umask 077 makes the database 0600), and every connection gets WAL
+mode, foreign keys on and a busy timeout. pysqlite's own implicit transaction handling is
+switched off and every transaction starts with ``BEGIN IMMEDIATE``, so two writers (two
+Gunicorn workers, two containers on one volume) queue on the busy timeout instead of failing
+half-way with "database is locked".
 
 PostgreSQL goes through psycopg 3 (config already turned ``postgres://`` into
 ``postgresql+psycopg://``); connections are checked before use (``pool_pre_ping``) because
@@ -49,6 +50,7 @@ def sqlite_path(url: URL) -> Path | None:
 
 
 PG_CONNECT_TIMEOUT = 10  # seconds
+DATA_DIR_MODE = 0o700  # the SQLite directory holds member e-mails: the server's user only
 
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
@@ -83,7 +85,7 @@ def _sqlite_engine(url: URL, echo: bool) -> Engine:
         # One shared connection, or every checkout would see a different empty database.
         kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
         kwargs.update(connect_args={"check_same_thread": False})
     engine = create_engine(url, **kwargs)
 

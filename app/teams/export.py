@@ -56,7 +56,7 @@ def email_pieces(users: list[User], max_pieces: int = MAX_PIECES) -> EmailPieces
     """The addresses, then who has none, in at most ``max_pieces`` pieces. When it all does not
     fit, one piece is kept free for a warning; addresses come first, then as much of the list
     of who has none as still fits. The counts say what was left out."""
-    emails = sorted({escape(u.email.strip()) for u in users if u.email.strip()}, key=str.lower)
+    emails = sorted({_shown(u.email) for u in users if u.email.strip()}, key=str.lower)
     missing = [mention(u.slack_id) for u in users if not u.email.strip()]
     packed = [(f"```{p}```", n) for p, n in pack(emails, ", ", PIECE_LIMIT - 6)]
     no_email = [(f"Without an e-mail: {p}", n) for p, n in pack(missing, ", ", PIECE_LIMIT - 20)]
@@ -71,6 +71,11 @@ def email_pieces(users: list[User], max_pieces: int = MAX_PIECES) -> EmailPieces
         len(emails) - sum(n for _, n in kept),
         len(missing) - sum(n for _, n in kept_missing),
     )
+
+
+def _shown(address: str) -> str:
+    """An address as it goes into a code block: escaped, and no backtick to close the block."""
+    return escape(address.strip().replace("`", "'"))
 
 
 def truncation_warning(result: EmailPieces) -> str:

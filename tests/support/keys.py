@@ -40,7 +40,7 @@ def valid_env(key_pem: str | None = None, **overrides: str) -> dict[str, str]:
         "SLACK_TEAM_ID": "T0001",  # the workspace of tests.support.slack's payloads
         "GITHUB_APP_ID": "4242",
         "GITHUB_ORG_NAME": "rocket-club",
-        "GITHUB_WEBHOOK_SECRET": "test-webhook-secret-9z8y7x6w",
+        "GITHUB_WEBHOOK_SECRET": "test-webhook-secret-9z8y7x6w5v4u",
         "GITHUB_KEY": key_pem if key_pem is not None else pem_pkcs1(rsa_key()),
     }
     env.update(overrides)
