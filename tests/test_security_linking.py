@@ -24,7 +24,10 @@ from config import ConfigError, load_config
 from tests.support import rocket as rocket_support
 from tests.support.keys import valid_env
 
-rocket_module = rocket_support.rocket_module
+# The store's copy of the admin and leads teams is pinned under these names (mirror_powers).
+rocket_module = rocket_support.rocket_module_with(
+    GITHUB_ADMIN_TEAM_NAME="admins", GITHUB_LEADS_TEAM_NAME="leads"
+)
 rocket = rocket_support.rocket
 memory_context = rocket_support.memory_context
 ME, OTHER, ADMIN = rocket_support.ME, rocket_support.OTHER, rocket_support.ADMIN
@@ -331,6 +334,30 @@ def test_admins_are_told_when_a_maintainer_or_special_team_account_is_linked(roc
     assert len(notices) == 2 and "`dave`" in notices[1]["text"]
     assert "is in the leads team" in notices[1]["text"]
     assert "admin team" not in notices[1]["text"]
+
+
+def test_a_proven_link_gets_its_special_team_role_at_once_and_a_typed_one_does_not(rocket):
+    ids = rocket.github.seed_small_org()
+    mirror_powers(rocket, ids)
+    rocket.add_user(ADMIN, Permission.admin)
+    rocket.add_user(OTHER)
+
+    # An admin types alice's login for OTHER: stored, but GitHub's admin team gives no role.
+    rocket.command(f"user edit --username <@{OTHER}> --github alice", ADMIN)
+    assert rocket.user(OTHER).github_username == "alice"
+    assert rocket.user(OTHER).permission is Permission.member
+
+    # ME links alice's account with GitHub's proof... but it is OTHER's now: refused.
+    assert follow(rocket, ME, "alice").status_code == 409
+    assert rocket.user(ME) is None or rocket.user(ME).permission is Permission.member
+
+    # OTHER links it with proof: admin at once, told in the DM and in the notice.
+    assert follow(rocket, OTHER, "alice").status_code == 200
+    user = rocket.user(OTHER)
+    assert (user.github_verified, user.permission) == (True, Permission.admin)
+    dms = [b for b in rocket.slack.bodies("/api/chat.postMessage") if b.get("channel") == OTHER]
+    assert "make you admin" in dms[-1]["text"]
+    assert "promoted to admin" in posted(rocket, NOTICE_CHANNEL)[-1]["text"]
 
 
 # ---- commands and settings ------------------------------------------------------------------

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,8 @@ from app.store import Permission
 from app.teams.mirror import apply_roles, pin_status
 from config import Config, load_config
 from tests.support import rocket as rocket_support
-from tests.support.db import (
-    BACKENDS,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_server_url,
-)
 from tests.support.gunicorn import server_env
-from tests.support.rocket import Rocket, assert_refused, sqlite_url, start_rocket, stop_rocket
+from tests.support.rocket import Rocket, assert_refused
 from tests.support.teams import snapshot
 
 HOOK = "/github/hook"
@@ -47,26 +40,7 @@ BOB = "U0BOB00001"
 DAVE = "U0DAVE0001"
 
 
-@pytest.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
-def rocket_module(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, key_pem: str
-) -> Iterator[Rocket]:
-    """One Rocket 2 per database, with GITHUB_ADMIN_TEAM_NAME=core and leads=leads."""
-    directory = tmp_path_factory.mktemp(f"roles-{request.param}")
-    if request.param == "sqlite":
-        url, server_url = sqlite_url(directory), None
-    else:
-        server_url = postgres_server_url()
-        url = create_postgres_database(server_url)
-    started = start_rocket(directory, key_pem, url, request.param, **SETTINGS)
-    try:
-        yield started
-    finally:
-        stop_rocket(started)
-        if server_url is not None:
-            drop_postgres_database(server_url, url)
-
-
+rocket_module = rocket_support.rocket_module_with(**SETTINGS)  # admin team "core"
 rocket = rocket_support.rocket
 
 

@@ -23,6 +23,7 @@ from app.github import GitHubClient, GitHubError, GitHubNotFound, GitHubUser
 from app.linking.state import LinkState
 from app.outside import report_failure
 from app.store import AlreadyExists, UnitOfWork
+from app.teams.mirror import RoleChange, apply_roles, pinned_team_id
 
 if TYPE_CHECKING:
     from app.commands import CommandContext
@@ -61,11 +62,13 @@ class InviteFailed(LinkRefused):
 
 @dataclass(frozen=True, slots=True)
 class Linked:
-    """A stored link: the account, whether an invitation waits, the login it replaced."""
+    """A stored link: the account, whether an invitation waits, the login it replaced, and
+    the role the account's special teams gave (verified links only)."""
 
     account: GitHubUser
     pending: bool
     previous: str
+    role_change: RoleChange | None = None
 
 
 def check_free(uow: UnitOfWork, account: GitHubUser, slack_id: str) -> None:
@@ -123,13 +126,14 @@ def link_with_proof(ctx: CommandContext, state: LinkState, account: GitHubUser) 
         if not uow.events.claim("link", state.nonce):
             raise LinkUsed("this link was used already")
         previous = record(uow, state.slack_user, account, verified=True)
+        change = apply_roles(uow, ctx.config, uow.users.require(state.slack_user))
     log.info(
         "%s linked GitHub account %s (id %d) with GitHub's proof",
         state.slack_user,
         account.login,
         account.id,
     )
-    linked = Linked(account, pending, previous)
+    linked = Linked(account, pending, previous, change)
     after_link(ctx, state.slack_user, linked, by=None)
     return linked
 
@@ -139,7 +143,7 @@ def after_link(ctx: CommandContext, slack_id: str, linked: Linked, *, by: str | 
     (when the account holds power on GitHub) and the member. Never raises."""
     if linked.previous and linked.previous.lower() != linked.account.login.lower():
         cancel_pending_invitation(ctx.github, linked.previous)
-    notify_admins(ctx, slack_id, linked.account, by=by)
+    notify_admins(ctx, slack_id, linked.account, by=by, change=linked.role_change)
     tell_member(ctx, slack_id, linked, by=by)
 
 
@@ -165,15 +169,19 @@ def powers(ctx: CommandContext, github_id: int) -> list[str]:
         member_of = {team.github_team_id for team in uow.teams.teams_of(github_id)}
         special = []
         for role, label in SPECIAL_ROLES:
-            pin = uow.special_teams.get(role)
-            if pin is not None and pin.github_team_id in member_of:
+            if pinned_team_id(uow, ctx.config, role) in member_of:
                 special.append(f"is in the {label}")
     held = [f"maintains {', '.join(led)}"] if led else []
     return held + special
 
 
 def notify_admins(
-    ctx: CommandContext, slack_id: str, account: GitHubUser, *, by: str | None
+    ctx: CommandContext,
+    slack_id: str,
+    account: GitHubUser,
+    *,
+    by: str | None,
+    change: RoleChange | None = None,
 ) -> bool:
     """Post to the notification channel when ``account`` maintains a team or sits in a
     special team; True if posted."""
@@ -185,6 +193,8 @@ def notify_admins(
         f":key: <@{slack_id}> is now linked to the GitHub account {code(account.login)} "
         f"({how}), which {' and '.join(held)}."
     )
+    if change is not None:
+        text += f" They are {change.describe()}."
     try:
         ctx.slack.chat_postMessage(channel=ctx.config.slack_notification_channel, text=text)
     except Exception as exc:
@@ -203,6 +213,8 @@ def tell_member(ctx: CommandContext, slack_id: str, linked: Linked, *, by: str |
         )
     else:
         text = f"Your GitHub account {login} is linked to Rocket 2: GitHub confirmed it is yours."
+        if linked.role_change is not None:
+            text += f" Its GitHub teams make you {linked.role_change.after.value} here."
     if linked.pending:
         org = escape(ctx.config.github_org_name)
         text += f" GitHub sent an invitation to the {org} organisation: accept it."

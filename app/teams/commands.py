@@ -111,7 +111,7 @@ def _with_github(uow: UnitOfWork, slack_id: str) -> User:
     if user.github_id is None or not user.github_username:
         raise TeamCommandError(
             f"{mention(slack_id)} has no GitHub account on record: they can add it with "
-            "`/rocket user edit --github USERNAME`."
+            "`/rocket user link`."
         )
     return user
 
@@ -211,8 +211,7 @@ def team_create(
         me = require_lead(uow, caller, "create teams")
         if me.github_id is None or not me.github_username:
             raise TeamPermissionDenied(
-                "You need a GitHub account on record to create teams: "
-                "`/rocket user edit --github USERNAME`."
+                "You need a GitHub account on record to create teams: `/rocket user link`."
             )
         require_admin_for_special(uow, deps, me, None, name, "create the team")
         if uow.teams.by_name(name) is not None:

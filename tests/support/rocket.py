@@ -190,24 +190,32 @@ def stop_rocket(rocket: Rocket) -> None:
             rocket.github.server.stop()
 
 
-@pytest.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
-def rocket_module(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, key_pem: str
-) -> Iterator[Rocket]:
-    """One running Rocket 2 per test module and database."""
-    directory = tmp_path_factory.mktemp(f"rocket-{request.param}")
-    if request.param == "sqlite":
-        url, server_url = sqlite_url(directory), None
-    else:
-        server_url = postgres_server_url()
-        url = create_postgres_database(server_url)
-    rocket = start_rocket(directory, key_pem, url, request.param)
-    try:
-        yield rocket
-    finally:
-        stop_rocket(rocket)
-        if server_url is not None:
-            drop_postgres_database(server_url, url)
+def rocket_module_with(**settings: str) -> Any:
+    """A module-scoped fixture: one running Rocket 2 per test module and database, started
+    with these extra ``settings``. Bind it as ``rocket_module`` in the test module."""
+
+    @pytest.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
+    def rocket_module(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, key_pem: str
+    ) -> Iterator[Rocket]:
+        directory = tmp_path_factory.mktemp(f"rocket-{request.param}")
+        if request.param == "sqlite":
+            url, server_url = sqlite_url(directory), None
+        else:
+            server_url = postgres_server_url()
+            url = create_postgres_database(server_url)
+        rocket = start_rocket(directory, key_pem, url, request.param, **settings)
+        try:
+            yield rocket
+        finally:
+            stop_rocket(rocket)
+            if server_url is not None:
+                drop_postgres_database(server_url, url)
+
+    return rocket_module
+
+
+rocket_module = rocket_module_with()
 
 
 @pytest.fixture
