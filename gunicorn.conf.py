@@ -39,13 +39,16 @@ worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 
 # Access log to stdout, error log to stderr; one line per record through our formatter
 # (text or JSON), with the secret filter on every handler. The request id is echoed in the
-# X-Request-ID response header, so the access line carries it. No headers, no bodies.
+# X-Request-ID response header, so the access line carries it. No headers, no bodies, no
+# query strings.
 accesslog = "-"
 errorlog = "-"
 loglevel = (_config.log_level if _config else "INFO").lower()
 logger_class = "app.logs.RocketGunicornLogger"
+# The path without its query string: GitHub's link callback carries a code and a state there.
 access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms scheme=%({wsgi.url_scheme}e)s request_id=%({x-request-id}o)s'
+    '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms scheme=%({wsgi.url_scheme}e)s '
+    "request_id=%({x-request-id}o)s"
 )
 
 # Trust X-Forwarded-* only from these addresses (127.0.0.1 unless the environment says

@@ -158,6 +158,9 @@ def test_link_end_to_end_stores_githubs_identity_and_revokes_the_token(rocket):
     assert posted(rocket, NOTICE_CHANNEL) == []  # Octo-Cat holds nothing on GitHub
     output = rocket.server.output()
     assert not [s for s in rocket.github.issued_secrets if s.startswith("gh") and s in output]
+    callback = parse_qs(urlsplit(redirect).query)
+    assert "GET /github/link HTTP/1.1" in output  # the access line, without its query string
+    assert callback["code"][0] not in output and callback["state"][0] not in output
 
     # The same link again: used (the code is spent, and a fresh code with that state too).
     assert exchanges(rocket) == 1
