@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from contextvars import ContextVar
@@ -17,6 +18,8 @@ from gunicorn import glogging
 
 from app import instance
 from config import Config, SecretFilter
+
+_LOGGABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,80}")
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("rocket2_request_id", default=None)
 
@@ -29,6 +32,13 @@ QUIET_LOGGERS = ("slack_bolt", "urllib3", "httpx", "httpcore")
 SILENT_LOGGERS = ("slack_sdk",)
 # APScheduler's own "Scheduler started" would double ours; its warnings still show.
 WARNING_LOGGERS = ("apscheduler",)
+
+
+def log_id(value: object) -> str:
+    """``value`` when it looks like an id Slack or GitHub sends (letters, digits, ``._:-``, at
+    most 80), else a placeholder: a log line never carries arbitrary request text."""
+    text = value if isinstance(value, str) else ""
+    return text if _LOGGABLE_ID.fullmatch(text) else "(malformed id)"
 
 
 class RequestIdFilter(logging.Filter):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from app.commands import replies
+from app.logs import log_id
 from app.outside import report_failure
 from app.slack_ids import SLACK_USER_ID
 
@@ -53,22 +54,25 @@ def on_team_join(ctx: CommandContext, event: dict[str, Any], event_id: str) -> N
     """Handle one ``team_join`` delivery (see the module docstring)."""
     user = event.get("user")
     if not isinstance(user, dict):
-        log.warning("team_join %s without a user object; ignored", event_id)
+        log.warning("team_join %s without a user object; ignored", log_id(event_id))
         return
     slack_id = str(user.get("id") or "")
     if not SLACK_USER_ID.match(slack_id):
-        log.warning("team_join %s with an unusable user id; ignored", event_id)
+        log.warning("team_join %s with an unusable user id; ignored", log_id(event_id))
         return
     if user.get("is_bot") or user.get("deleted"):
-        log.info("team_join %s: %s is a bot or deleted; no record", event_id, slack_id)
+        log.info("team_join %s: %s is a bot or deleted; no record", log_id(event_id), slack_id)
         return
     with ctx.store.unit_of_work() as uow:
         if event_id and not uow.events.claim("slack", event_id):
-            log.info("team_join %s already processed; skipping", event_id)
+            log.info("team_join %s already processed; skipping", log_id(event_id))
             return
         _record, created = uow.users.create_if_absent(slack_id, **profile_fields(user))
     log.info(
-        "team_join %s: %s %s", event_id, slack_id, "recorded" if created else "already recorded"
+        "team_join %s: %s %s",
+        log_id(event_id),
+        slack_id,
+        "recorded" if created else "already recorded",
     )
     send_welcome(ctx, slack_id)
 

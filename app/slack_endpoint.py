@@ -38,6 +38,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from app import commands, instance
 from app.commands import CommandContext
+from app.logs import log_id
 from app.outside import report_failure
 from app.slack_authorize import BotAuthorization
 from app.slack_replies import ReplyClient
@@ -136,9 +137,9 @@ def first_delivery(body: dict[str, Any], request: Any) -> str | None:
     headers = getattr(request, "headers", {}) or {}
     log.info(
         "slack event %s already received; skipping repeat (retry %s, %s)",
-        event_id,
-        _header(headers, "x-slack-retry-num") or "-",
-        _header(headers, "x-slack-retry-reason") or "-",
+        log_id(event_id),
+        log_id(_header(headers, "x-slack-retry-num") or "-"),
+        log_id(_header(headers, "x-slack-retry-reason") or "-"),
     )
     return None
 

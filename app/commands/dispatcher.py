@@ -24,7 +24,7 @@ from app.commands.errors import CommandError, PermissionDenied, UsageError
 from app.commands.parsing import split
 from app.commands.registry import Call, Command, find_group
 from app.github import GitHubError
-from app.logs import REQUEST_ID
+from app.logs import REQUEST_ID, log_id
 from app.slack_ids import SLACK_USER_ID
 from app.store import NotFound
 
@@ -65,7 +65,7 @@ def dispatch(text: str, user_id: str, ctx: CommandContext, claim: str = "") -> r
     log.info(
         "command %s by %s: %s in %d ms",
         label,
-        user_id,
+        log_id(user_id),
         outcome,
         (time.monotonic() - started) * 1000,
     )

@@ -17,6 +17,9 @@ first, then open the unit of work), since on SQLite every transaction takes the 
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,35 @@ def sqlite_path(url: URL) -> Path | None:
 
 PG_CONNECT_TIMEOUT = 10  # seconds
 DATA_DIR_MODE = 0o700  # the SQLite directory holds member e-mails: the server's user only
+DATA_FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+log = logging.getLogger("rocket2.store")
+
+
+def make_private(database: Path) -> None:
+    """Make an existing SQLite database (and its -wal/-shm/-journal) 0600 when it is ours and
+    others can read it, as a database from before umask 077 is; warn when its directory is
+    open to others (the directory is never changed: it may be shared, like /tmp)."""
+    for suffix in SQLITE_SIDE_FILES:
+        file = database.with_name(database.name + suffix)
+        try:
+            info = file.stat()
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:
+                file.chmod(DATA_FILE_MODE)
+                log.warning("%s was readable by others; it is now 0600", file.name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("could not make %s private: %s", file.name, exc.strerror)
+    try:
+        mode = database.parent.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077 and not mode & stat.S_ISVTX:
+        log.warning(
+            "the database directory %s is open to others: chmod 700 it", database.parent.name
+        )
 
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
@@ -86,6 +118,7 @@ def _sqlite_engine(url: URL, echo: bool) -> Engine:
         kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         path.parent.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+        make_private(path)
         kwargs.update(connect_args={"check_same_thread": False})
     engine = create_engine(url, **kwargs)
 
