@@ -28,6 +28,7 @@ def create_app(config: Config) -> Flask:
     )
     from app.linking import views as linking_views
     from app.outside import slack_client
+    from app.slack_authorize import BotAuthorization
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
@@ -39,9 +40,11 @@ def create_app(config: Config) -> Flask:
     install_error_pages(app)
     install_security_headers(app)
     app.register_blueprint(health.bp)
+    authorization = BotAuthorization(ctx.slack, config.slack_api_token.reveal())
+    app.extensions["rocket2.slack_authorization"] = authorization
     app.register_blueprint(
         slack_endpoint.create_blueprint(
-            slack_endpoint.build_bolt_app(ctx), config.slack_signing_secret.reveal()
+            slack_endpoint.build_bolt_app(ctx, authorization), config.slack_signing_secret.reveal()
         )
     )
     app.register_blueprint(

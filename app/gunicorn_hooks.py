@@ -135,6 +135,9 @@ def post_worker_init(worker: Any) -> None:
     config = instance.current_config()
     client = slack_client(config)
     store = _worker_store(worker)
+    authorization = _extension(worker, "rocket2.slack_authorization")
+    if authorization is not None:
+        authorization.start()  # the workspace id, before the first request needs it
     try:
         notify_once(client, config.slack_notification_channel)
     except Exception:
@@ -153,11 +156,15 @@ def post_worker_init(worker: Any) -> None:
     signal.signal(signal.SIGUSR2, run_now)
 
 
+def _extension(worker: Any, name: str) -> Any:
+    """One of the worker's app's extensions, or None."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
+    return extensions.get(name)
+
+
 def _worker_store(worker: Any) -> Any:
     """The store of the worker's app (one connection pool per process), or None."""
-    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
-    ctx = extensions.get("rocket2.commands")
-    return getattr(ctx, "store", None)
+    return getattr(_extension(worker, "rocket2.commands"), "store", None)
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -57,7 +57,7 @@ class BotAuthorization:
         self, enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult:
         """The AuthorizeResult for a request; starts the background auth.test if needed."""
-        self._refresh_in_background()
+        self.start()
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
@@ -77,7 +77,10 @@ class BotAuthorization:
         """The bot's user id, once auth.test has answered."""
         return self._bot_user_id
 
-    def _refresh_in_background(self) -> None:
+    def start(self) -> None:
+        """Ask auth.test for the bot's and the workspace's ids in the background, unless known
+        or asked less than ``retry_seconds`` ago. Gunicorn's worker hook calls it at start, so
+        the workspace is known before the first request."""
         if self._bot_user_id is not None:
             return
         with self._lock:

@@ -93,16 +93,15 @@ class BoundedExecutor(ThreadPoolExecutor):
         return self.submit_reserved(fn, *args, **kwargs)
 
 
-def build_bolt_app(ctx: CommandContext) -> App:
+def build_bolt_app(ctx: CommandContext, authorization: BotAuthorization) -> App:
     """The Bolt app. Makes no network call here, nor before any ack.
 
-    Bolt gets a token-less WebClient at SLACK_API_URL and ``authorize=BotAuthorization``, which
+    Bolt gets a token-less WebClient at SLACK_API_URL and ``authorize=authorization``, which
     hands it the bot token per request without calling Slack (Bolt's default calls auth.test
     first). Our own calls use ``ctx.slack``.
     """
     config = ctx.config
     executor = BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE)
-    authorization = BotAuthorization(ctx.slack, config.slack_api_token.reveal())
     bolt = App(
         signing_secret=config.slack_signing_secret.reveal(),
         client=WebClient(base_url=ctx.slack.base_url, timeout=ctx.slack.timeout),

@@ -237,6 +237,21 @@ def test_with_no_team_id_set_the_workspace_is_the_one_auth_test_names(gunicorn_s
     assert slack.requests("/respond/early") == [] and slack.requests("/respond/theirs") == []
 
 
+def test_the_workspace_is_asked_for_at_worker_start_not_at_the_first_request(
+    gunicorn_server, env, slack
+):
+    env.update(SLACK_API_URL=slack.api_url, SLACK_TEAM_ID="", WEB_CONCURRENCY="2")
+    server = gunicorn_server(env)
+    # Both workers ask auth.test as they start, before any request reaches them.
+    server.wait_for_output("slack: bot user is UBOT in workspace T0001", count=2)
+    assert slack.auth_test_received >= 2
+    for n in range(4):  # whichever worker takes it, the first commands are served
+        body = command_body("help", slack.response_url_for(f"first{n}"))
+        headers = signed_headers(env["SLACK_SIGNING_SECRET"], body, content_type=FORM)
+        assert httpx.post(server.url + "/slack/commands", content=body, headers=headers).text == ""
+        slack.wait_for(f"/respond/first{n}")
+
+
 # ---- claims and the rate limit ------------------------------------------------------------
 
 
