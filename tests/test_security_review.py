@@ -8,8 +8,10 @@ import uuid
 from tests.support import rocket as rocket_support
 from tests.support.rocket import Rocket
 from tests.test_security_roles import (
+    ADMIN,
     SETTINGS,
     hook_body,
+    linked,
     org_with_core,
     refreshed,
 )
@@ -17,6 +19,7 @@ from tests.test_security_roles import (
 rocket_module = rocket_support.rocket_module_with(**SETTINGS)
 rocket = rocket_support.rocket
 ORG = "rocket-club"
+BOB = "U0BOB00001"
 
 
 def member_added(login: str, user_id: int) -> dict[str, object]:
@@ -44,3 +47,23 @@ def test_a_replayed_member_added_body_invites_nobody_back(rocket: Rocket) -> Non
     replay = hook_body(rocket, "organization", old, str(uuid.uuid4()))
     assert replay.status_code == 200 and replay.json()["status"] == "processed", replay.text
     assert "bob" not in gh.invitations and "bob" not in gh.team_logins("all")
+
+
+def test_team_add_by_a_stale_login_adds_nobody_else(rocket: Rocket) -> None:
+    """Bob is linked with proof; he renames his GitHub account and someone else takes "bob".
+    A lead then adds Bob to a team before the next refresh."""
+    ids = org_with_core(rocket)
+    linked(rocket, BOB, "bob", ids, proven=True)
+    refreshed(rocket)
+    gh = rocket.github
+    with gh.lock:
+        gh.users["bobby"] = {"id": ids["bob"], "login": "bobby"}
+        gh.org_members["bobby"] = gh.org_members.pop("bob")
+        for team in gh.teams.values():
+            if "bob" in team.members:
+                team.members["bobby"] = team.members.pop("bob")
+        gh.users["bob"] = {"id": 99999, "login": "bob"}  # a stranger takes the login
+    reply = rocket.command("team add design @" + BOB, ADMIN)
+    assert "bob" not in gh.team_logins("design"), reply
+    assert "bob" not in gh.invitations, reply
+    assert "bobby" in gh.team_logins("design")  # the account linked with proof, by its id
