@@ -240,6 +240,24 @@ def test_nginx_starts_while_rocket2_does_not_resolve_and_serves_once_it_does(
     assert_not_reloaded(proxy)
 
 
+def test_nginx_answers_its_page_within_seconds_when_dns_does_not_answer(tmp_path) -> None:
+    binary = require_binary("nginx")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # never reads, never answers
+        silent.bind(("127.0.0.1", 0))
+        resolver = f"127.0.0.1:{silent.getsockname()[1]}"
+        with NginxServer(
+            upstream=f"rocket2:{free_port()}", resolver=resolver, workdir=tmp_path, binary=binary
+        ) as proxy:
+            started = time.monotonic()
+            with client(proxy) as http:
+                page = http.get(proxy.https_url + "/healthz")
+            waited = time.monotonic() - started
+    assert page.status_code == 502
+    assert page.text.startswith("Rocket 2 is not reachable right now"), page.text
+    assert waited < 5  # resolver_timeout 2s, not nginx's default 30 s
+    assert "could not be resolved (110: Operation timed out)" in proxy.output()
+
+
 def test_posts_around_gunicorns_keepalive_close_never_get_502(app, dns, nginx) -> None:
     """POSTs spaced across Gunicorn's idle-connection close never meet a closed connection.
 
@@ -337,9 +355,7 @@ def test_a_request_nginx_could_not_send_goes_to_the_other_address(app, dns, ngin
     assert refused and all(f'upstream: "http://{A_ADDRESS}:{port}' in x for x in refused)
 
 
-def test_a_post_the_upstream_took_is_never_replayed_to_the_other_address(
-    app, dns, nginx
-) -> None:
+def test_a_post_the_upstream_took_is_never_replayed_to_the_other_address(app, dns, nginx) -> None:
     port = free_port()
     b = app(B_ADDRESS, port)
     dying = DyingUpstream(A_ADDRESS, port)
