@@ -227,6 +227,8 @@ def test_nginx_starts_while_rocket2_does_not_resolve_and_serves_once_it_does(
     assert "could not be resolved (3: Host not found)" in proxy.output()
 
     app(A_ADDRESS, port)
+    with client(proxy) as http:  # the app listens, but its name does not resolve yet
+        assert http.get(proxy.https_url + "/").status_code == 502
     resolvable = time.monotonic()
     dns.answer("rocket2", A_ADDRESS)
 
