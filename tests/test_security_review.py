@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from app.store import Permission
 from tests.support import rocket as rocket_support
 from tests.support.rocket import Rocket
 from tests.test_security_roles import (
@@ -67,3 +68,22 @@ def test_team_add_by_a_stale_login_adds_nobody_else(rocket: Rocket) -> None:
     assert "bob" not in gh.team_logins("design"), reply
     assert "bob" not in gh.invitations, reply
     assert "bobby" in gh.team_logins("design")  # the account linked with proof, by its id
+
+
+def test_team_create_with_a_stale_lead_login_makes_nobody_else_maintainer(rocket: Rocket) -> None:
+    """The same rename, then Bob runs `team create`: GitHub's login for Bob's id leads it."""
+    ids = org_with_core(rocket)
+    linked(rocket, BOB, "bob", ids, proven=True)
+    refreshed(rocket)
+    gh = rocket.github
+    with gh.lock:
+        gh.users["bobby"] = {"id": ids["bob"], "login": "bobby"}
+        gh.org_members["bobby"] = gh.org_members.pop("bob")
+        gh.users["bob"] = {"id": 99999, "login": "bob"}  # a stranger takes the login
+    with rocket.store.unit_of_work() as uow:
+        uow.users.set_permission(BOB, Permission.team_lead)
+    reply = rocket.command("team create rockets", BOB)  # Bob leads it
+    assert gh.team("rockets") is not None, reply
+    assert "bob" not in gh.team_logins("rockets", role="maintainer"), reply
+    assert "bobby" in gh.team_logins("rockets", role="maintainer"), reply
+    assert "bob" not in gh.invitations

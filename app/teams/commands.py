@@ -229,7 +229,7 @@ def team_create(
                 f"Team {code(name)} exists already: {code(f'/rocket team view {name}')}."
             )
         leader = _with_github(uow, lead) if lead else me
-        lead_login, lead_id = leader.github_username, leader.github_id
+        lead_id = leader.github_id
     slack_ids = [caller]
     if channel:
         if not CHANNEL_ID.match(channel):
@@ -250,6 +250,7 @@ def team_create(
             for u in (uow.users.get(s) for s in dict.fromkeys(slack_ids))
             if u is not None and u.github_id is not None and u.github_username
         ]
+    lead_login = _login_now(deps, leader)  # stored logins may be stale: GitHub's, by id
     try:
         gh_team = deps.github.create_team(
             name, description=displayname or "", maintainers=(lead_login,)
@@ -264,6 +265,7 @@ def team_create(
         if github_id in added:
             continue
         try:
+            login = deps.github.get_user_by_id(github_id).login  # by id: the login may be stale
             membership = deps.github.add_team_member(gh_team.slug, login)
         except GitHubError as exc:
             failures.append(f"GitHub did not add {code(login)}: {escape(exc.detail)}")
