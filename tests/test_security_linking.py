@@ -290,6 +290,24 @@ def test_linking_another_account_cancels_the_pending_invitation(rocket):
     assert rocket.user(ME).github_username == "third-acct"
 
 
+def test_the_previous_invitation_is_cancelled_by_account_never_a_login_that_changed_hands(
+    rocket,
+):
+    old_id = rocket.github.add_user("x-old")
+    rocket.github.add_user("x-two")
+    assert follow(rocket, ME, "x-old").status_code == 200
+    assert "x-old" in rocket.github.invitations
+    gh = rocket.github
+    with gh.lock:  # x-old renames itself; a stranger registers x-old and is invited too
+        gh.users["x-renamed"] = {"id": old_id, "login": "x-renamed"}
+        gh.invitations["x-renamed"] = gh.invitations.pop("x-old")
+        gh.users["x-old"] = {"id": 424242, "login": "x-old"}
+        gh.invitations["x-old"] = "member"
+    assert follow(rocket, ME, "x-two").status_code == 200
+    assert "x-renamed" not in gh.invitations  # ME's own previous invitation: cancelled
+    assert "x-old" in gh.invitations  # the stranger's: untouched
+
+
 def test_an_admin_link_is_unverified_logged_and_keeps_one_invitation(rocket):
     for login in ("x-one", "x-two"):
         rocket.github.add_user(login)

@@ -221,7 +221,7 @@ def edit(call: Call) -> replies.Message:
 
     # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
     # the last other admin removed) while GitHub was being asked.
-    previous = ""
+    previous = None
     with call.ctx.store.unit_of_work() as uow:
         _check_edit(uow, call.caller, target, args.permission)
         if target == call.caller:

@@ -67,7 +67,7 @@ class Linked:
 
     account: GitHubUser
     pending: bool
-    previous: str
+    previous: GitHubUser | None
     role_change: RoleChange | None = None
 
 
@@ -111,14 +111,18 @@ def invite(github: GitHubClient, login: str) -> tuple[GitHubUser, bool]:
     return account, membership.pending
 
 
-def record(uow: UnitOfWork, slack_id: str, account: GitHubUser, *, verified: bool) -> str:
-    """Store the link on ``slack_id``'s record (created if absent); the login it replaced
-    ("" when none, or when it was the same account)."""
+def record(
+    uow: UnitOfWork, slack_id: str, account: GitHubUser, *, verified: bool
+) -> GitHubUser | None:
+    """Store the link on ``slack_id``'s record (created if absent); the account it replaced
+    (None when none, or when it was the same account)."""
     check_free(uow, account, slack_id, proof=verified)
     if verified:
         _release_unverified(uow, account, slack_id)
     user, _created = uow.users.create_if_absent(slack_id)
-    previous = user.github_username if user.github_id != account.id else ""
+    previous = None
+    if user.github_id is not None and user.github_id != account.id:
+        previous = GitHubUser(user.github_id, user.github_username)
     try:
         uow.users.update(
             slack_id,
@@ -168,18 +172,24 @@ def link_with_proof(ctx: CommandContext, state: LinkState, account: GitHubUser) 
 def after_link(ctx: CommandContext, slack_id: str, linked: Linked, *, by: str | None) -> None:
     """After the link is committed: cancel the previous pending invitation, tell the admins
     (when the account holds power on GitHub) and the member. Never raises."""
-    if linked.previous and linked.previous.lower() != linked.account.login.lower():
+    if linked.previous is not None:
         cancel_pending_invitation(ctx.github, linked.previous)
     notify_admins(ctx, slack_id, linked.account, by=by, change=linked.role_change)
     tell_member(ctx, slack_id, linked, by=by)
 
 
-def cancel_pending_invitation(github: GitHubClient, login: str) -> bool:
-    """Cancel ``login``'s invitation to the organisation if it is still pending; True if
-    cancelled. An active membership is left alone. Logs (never raises) on failure."""
+def cancel_pending_invitation(github: GitHubClient, account: GitHubUser) -> bool:
+    """Cancel ``account``'s invitation to the organisation if it is still pending; True if
+    cancelled. An active membership is left alone, and so is anyone else's: the login is
+    GitHub's for the account's id now (a stored login may have changed hands). Logs (never
+    raises) on failure."""
+    login = account.login
     try:
+        login = github.get_user_by_id(account.id).login
         membership = github.get_org_membership(login)
         if membership is None or not membership.pending:
+            return False
+        if membership.user is not None and membership.user.id != account.id:
             return False
         github.remove_org_member(login)  # DELETE membership cancels a pending invitation
     except GitHubError as exc:
