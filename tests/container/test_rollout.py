@@ -79,11 +79,20 @@ def loop_factory(
         loop._stop.set()
 
 
-def warm(loop: ClientLoop) -> int:
-    """Wait until the loop has sent WARM_REQUESTS more requests; return how many so far."""
+def warm(loop: ClientLoop) -> None:
+    """Wait until the loop has had WARM_REQUESTS answers, all of them 200 (before a change)."""
     target = len(loop.outcomes) + WARM_REQUESTS
     wait_until(lambda: len(loop.outcomes) >= target, timeout=60, what="client loop traffic")
-    return len(loop.outcomes)
+    assert all(o.status == 200 for o in loop.outcomes), loop.summary().describe()
+
+
+def settle(loop: ClientLoop, bound: float = 30.0) -> None:
+    """After a change: let the loop send WARM_REQUESTS more, or give up after ``bound`` seconds
+    (requests to a vanished upstream can each take seconds; the summary then tells)."""
+    target = len(loop.outcomes) + WARM_REQUESTS
+    deadline = time.monotonic() + bound
+    while len(loop.outcomes) < target and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def report(name: str, summary: Summary, **extra: object) -> None:
@@ -144,7 +153,7 @@ def test_deploy_sh_swaps_the_app_with_no_failed_request(
     started = time.monotonic()
     result = rollout.deploy(ROCKET2_IMAGE=image, ROCKET2_PULL="missing")
     took = time.monotonic() - started
-    warm(loop)
+    settle(loop)
     summary = loop.stop()
     report("deploy.sh", summary, seconds=round(took, 1))
 
@@ -185,7 +194,7 @@ def test_deploy_sh_is_followed_when_another_container_takes_the_old_address(
             "--ip", old_address, "python:3.12-slim", "python3", "-m", "http.server", "5000",
         )  # fmt: skip
         stdout, stderr = proc.communicate(timeout=300)
-        warm(loop)
+        settle(loop)
         summary = loop.stop()
         report("deploy.sh, old address taken", summary)
         assert app_address(rollout, squatter) == old_address
@@ -216,7 +225,7 @@ def test_deploy_sh_refuses_a_version_that_never_turns_healthy(
     result = rollout.deploy(
         ROCKET2_IMAGE=broken, ROCKET2_PULL="missing", ROCKET2_DEPLOY_TIMEOUT=NEVER_HEALTHY_TIMEOUT
     )
-    warm(loop)
+    settle(loop)
     summary = loop.stop()
     report("deploy.sh, new version never healthy", summary)
 
@@ -252,7 +261,7 @@ def test_plain_compose_up_recovers_without_an_nginx_reload(
         interval=0.2,
         what="the app to answer through nginx again",
     )
-    warm(loop)
+    settle(loop)
     summary = loop.stop()
     report("docker compose up -d", summary, seconds=round(took, 1))
 
