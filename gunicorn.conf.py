@@ -26,8 +26,20 @@ worker_class = "gthread"
 threads = 4
 
 # Requests finish in milliseconds (work happens after the ack); 30 s is the worker
-# heartbeat limit. graceful_timeout 25 s fits inside Heroku's and compose's 30 s stop window
-# (SIGTERM → SIGKILL) so in-flight replies finish before a kill.
+# heartbeat limit.
+#
+# graceful_timeout is the drain budget after TERM (app.slack_drain, decision 0006), and these
+# must agree with it:
+# - Heroku kills 30 s after TERM; compose's stop_grace_period (docker-compose.yml) is 40 s:
+#   both above 25 s + the master's own exit (< 1 s), so Gunicorn, not a SIGKILL, ends it.
+# - Queued commands start while they can; the ones the measured start rate says cannot are
+#   given up about 1 s after TERM. The final notices (the running commands, at most
+#   LISTENER_THREADS = 8, plus up to 8 queued) start NOTICE_MARGIN = 3 s before the end, 16 at
+#   a time: one round. Measured: even the whole bound, LISTENER_THREADS + LISTENER_QUEUE = 1008
+#   notices, takes 1.2 s at 16 at a time to a local fake Slack.
+# - A reply can take TIMEOUT_SECONDS 5 s × 3 tries + backoff + Retry-After (app.slack_replies),
+#   more than the grace: while draining, no try starts after 25 − EXIT_MARGIN 0.5 s and each
+#   try's timeout is cut to the time left, so the worker exits by itself before the kill.
 timeout = 30
 graceful_timeout = 25
 keepalive = 5

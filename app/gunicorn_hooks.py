@@ -8,12 +8,16 @@ message), create the instance runtime directory, and remove it on exit.
 
 Workers: after the app is loaded, start the scheduler election, install the SIGUSR2
 "run scheduled jobs now" handler, and send the start-up notice if no worker of this
-instance has.
+instance has. On TERM (Gunicorn's gthread worker then stops accepting, serves its open
+connections for a moment and returns from its loop) the acknowledged Slack work is drained
+within graceful_timeout (app.slack_drain); ``worker_exit`` waits for that, and exits at once
+if a given-up command is still stuck in a call, instead of waiting for Gunicorn's SIGKILL.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -132,6 +136,7 @@ def post_worker_init(worker: Any) -> None:
     from app.scheduler import SchedulerService
     from app.startup import notify_once
 
+    _drain_on_term(worker)
     config = instance.current_config()
     client = slack_client(config)
     store = _worker_store(worker)
@@ -156,6 +161,22 @@ def post_worker_init(worker: Any) -> None:
     signal.signal(signal.SIGUSR2, run_now)
 
 
+def _drain_on_term(worker: Any) -> None:
+    """Start draining the Slack work when TERM arrives, after Gunicorn's own handler."""
+    from app import slack_drain
+
+    slack_drain.prepare(float(worker.cfg.graceful_timeout))
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        if callable(previous):
+            previous(signum, frame)
+        slack_drain.signal_term()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.siginterrupt(signal.SIGTERM, False)  # as Gunicorn sets it: no EINTR in requests
+
+
 def _extension(worker: Any, name: str) -> Any:
     """One of the worker's app's extensions, or None."""
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
@@ -168,10 +189,22 @@ def _worker_store(worker: Any) -> Any:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Worker, exiting: stop the scheduler so the lock is released promptly."""
+    """Worker, exiting: let the acknowledged Slack work drain (bounded by graceful_timeout),
+    stop the scheduler so the lock is released promptly, and exit at once if a given-up job
+    is still stuck (its thread would otherwise hold the exit until Gunicorn kills us)."""
+    from app import slack_drain
+
+    drained = slack_drain.wait_drained()
     service = _services.pop("scheduler", None)
     if service is not None:
         service.stop()
+    if not drained:
+        log.warning("stopping: exiting with given-up Slack work still running")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def on_exit(server: Any) -> None:

@@ -20,13 +20,12 @@ their change, which holds across instances (see app.onboarding); a command that 
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +37,12 @@ from slack_sdk.signature import SignatureVerifier
 
 from app import commands, instance
 from app.commands import CommandContext
+from app.commands.replies import escape
 from app.logs import log_id
 from app.outside import report_failure
 from app.slack_authorize import BotAuthorization
-from app.slack_replies import ReplyClient
+from app.slack_drain import Job, Outcome, TrackedExecutor
+from app.slack_replies import ReplyClient, ReplySlot
 from app.slack_workspace import workspace_gate
 
 log = logging.getLogger("rocket2.slack")
@@ -53,18 +54,20 @@ LISTENER_THREADS = 8
 LISTENER_QUEUE = 1000
 ERROR_TEXT = "Sorry, something went wrong on Rocket 2's side. Please try again in a minute."
 BUSY_TEXT = "Rocket 2 is busy right now. Please try again in a minute."
+RESTARTING_TEXT = "Rocket 2 is restarting right now. Please run `{command}` again in a moment."
+RESTARTED_TEXT = "Rocket 2 restarted before it could finish `{command}`; please run it again."
 EVENT_MARKER_TTL = 3600.0
 EVENT_NAMESPACE = "slack-events"
 
 
-class BoundedExecutor(ThreadPoolExecutor):
+class BoundedExecutor(TrackedExecutor):
     """A thread pool with a fixed number of threads and a bounded backlog; keeps the request id.
 
-    The old bot started one thread per command with no limit. Here at most ``max_workers``
-    listeners run and at most ``max_pending`` wait. A caller first takes a slot with
-    ``try_reserve()`` — so it can still answer "busy" in its ack when there is none — then
-    hands the work over with ``submit_reserved()``. ``submit()`` (what Bolt calls for event
-    listeners) reserves on its own and raises when the backlog is full.
+    At most ``max_workers`` listeners run and at most ``max_pending`` wait. A caller first
+    takes a slot with ``try_reserve()`` — so it can still answer "busy" in its ack when there
+    is none — then hands the work over with ``submit_reserved()`` (a ``Job``, which a draining
+    worker can give up: app.slack_drain). ``submit()`` (what Bolt calls for event listeners)
+    reserves on its own and raises when the backlog is full.
     """
 
     def __init__(self, max_workers: int, max_pending: int) -> None:
@@ -75,11 +78,14 @@ class BoundedExecutor(ThreadPoolExecutor):
         """Take a slot for one piece of work; False when the backlog is full."""
         return self._slots.acquire(blocking=False)
 
-    def submit_reserved(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run ``fn`` in a slot taken by try_reserve(), with the caller's context variables."""
-        context = contextvars.copy_context()
+    def release(self) -> None:
+        """Give back a slot taken by try_reserve() that is not used after all."""
+        self._slots.release()
+
+    def submit_reserved(self, job: Job) -> Future[Any]:
+        """Run ``job`` in a slot taken by try_reserve(), with the caller's context variables."""
         try:
-            future = super().submit(context.run, fn, *args, **kwargs)
+            future = self.submit_job(job)
         except BaseException:
             self._slots.release()
             raise
@@ -90,7 +96,16 @@ class BoundedExecutor(ThreadPoolExecutor):
         """Reserve a slot and run ``fn`` in it; raise RuntimeError when the backlog is full."""
         if not self.try_reserve():
             raise RuntimeError("the Slack listener queue is full")
-        return self.submit_reserved(fn, *args, **kwargs)
+        job = Job(_callable_name(fn), "event", lambda: fn(*args, **kwargs), _log_given_up)
+        return self.submit_reserved(job)
+
+
+def _callable_name(fn: Callable[..., Any]) -> str:
+    return f"listener {getattr(fn, '__name__', type(fn).__name__)}"
+
+
+def _log_given_up(running: bool) -> Outcome:
+    return "logged"
 
 
 def build_bolt_app(ctx: CommandContext, authorization: BotAuthorization) -> App:
@@ -116,6 +131,7 @@ def build_bolt_app(ctx: CommandContext, authorization: BotAuthorization) -> App:
     # listener: nothing from another workspace reaches a command or an event handler.
     bolt.middleware(workspace_gate(config.slack_team_id, lambda: authorization.team_id))
     replies = ReplyClient(config.slack_response_url_origins)
+    executor.stop_by = replies.stop_by  # a draining worker's replies end before it is killed
     bolt.command(re.compile(r".*"))(_command_listener(ctx, executor, replies))
     for event_type, handler in commands.slack_event_handlers(ctx).items():
         bolt.event(event_type)(_event_listener(event_type, handler, executor))
@@ -154,18 +170,33 @@ def _command_listener(
 ) -> Callable[..., None]:
     def on_command(ack: Any, body: dict[str, Any]) -> None:
         # Runs in the request thread: acknowledge at once (Slack allows 3 s), work after.
-        if not executor.try_reserve():
-            log.warning("slack command refused: %d commands already waiting", LISTENER_QUEUE)
-            ack(text=BUSY_TEXT)
-            return
-        ack()
         command = Command(
             text=str(body.get("text", "")),
             user_id=str(body.get("user_id", "")),
             response_url=str(body.get("response_url", "")),
             trigger_id=str(body.get("trigger_id", "")),
+            name=str(body.get("command", "")) or "/rocket",
         )
-        executor.submit_reserved(_run_command, ctx, command, replies)
+        if executor.draining:
+            # Arrived on a kept-alive connection while this worker stops: say so at once
+            # (nginx never replays a POST it sent, so a 5xx would only show Slack's error).
+            log.info("slack %s refused: this worker is stopping", command.label)
+            ack(text=RESTARTING_TEXT.format(command=escape(command.shown)))
+            return
+        if not executor.try_reserve():
+            log.warning("slack command refused: %d commands already waiting", LISTENER_QUEUE)
+            ack(text=BUSY_TEXT)
+            return
+        ack()
+        slot = ReplySlot()
+        executor.submit_reserved(
+            Job(
+                command.label,
+                "command",
+                lambda: _run_command(ctx, command, replies, slot),
+                lambda running: _restart_notice(command, replies, slot),
+            )
+        )
 
     return on_command
 
@@ -178,10 +209,29 @@ class Command:
     user_id: str
     response_url: str
     trigger_id: str
+    name: str = "/rocket"
+
+    @property
+    def shown(self) -> str:
+        """The command and its leading words (no argument values), e.g. ``/rocket team
+        refresh``: safe to show and to log."""
+        words = _LEADING_WORDS.match(self.text.strip())
+        return " ".join(part for part in (self.name[:40], words[0] if words else "") if part)
+
+    @property
+    def label(self) -> str:
+        """How log lines name this command."""
+        return f"command `{self.shown}`"
 
 
-def _run_command(ctx: CommandContext, command: Command, replies: ReplyClient) -> None:
-    """The work after a command's ack: dispatch it and reply through response_url."""
+_LEADING_WORDS = re.compile(r"[a-z]+(?: [a-z]+)?")
+
+
+def _run_command(
+    ctx: CommandContext, command: Command, replies: ReplyClient, slot: ReplySlot
+) -> None:
+    """The work after a command's ack: dispatch it and reply through response_url, unless the
+    restart notice took the reply first."""
     started = time.monotonic()
     try:
         message = commands.dispatch(
@@ -190,6 +240,9 @@ def _run_command(ctx: CommandContext, command: Command, replies: ReplyClient) ->
     except Exception:
         log.exception("command failed")
         message = {"response_type": "ephemeral", "text": ERROR_TEXT}
+    if not slot.take():
+        log.info("%s finished after its restart notice; its result is not sent", command.label)
+        return
     try:
         replies.post(
             command.response_url,
@@ -205,6 +258,19 @@ def _run_command(ctx: CommandContext, command: Command, replies: ReplyClient) ->
     log.info("slack command answered in %d ms", (time.monotonic() - started) * 1000)
 
 
+def _restart_notice(command: Command, replies: ReplyClient, slot: ReplySlot) -> Outcome:
+    """Tell the user the command was not done (unless its result already went out)."""
+    if not slot.take():
+        return "answered"
+    text = RESTARTED_TEXT.format(command=escape(command.shown))
+    try:
+        replies.post(command.response_url, {"text": text, "response_type": "ephemeral"})
+    except Exception as exc:
+        log.warning("restart notice for %s not sent (%s)", command.label, exc)
+        return "failed"
+    return "noticed"
+
+
 def _trigger_claim(trigger_id: str) -> str:
     """The store claim of a command (``trigger:ID``), or "" when Slack sent no trigger id."""
     return f"trigger:{trigger_id[:180]}" if trigger_id else ""
@@ -216,16 +282,40 @@ def _event_listener(
     def on_event(
         ack: Any, event: dict[str, Any], body: dict[str, Any], request: Any
     ) -> BoltResponse | None:
-        # Runs in the request thread: ack, then handle in the bounded executor. With no room,
-        # answer 503 without acking, so Slack retries the delivery later.
+        # Runs in the request thread: ack, then handle in the bounded executor. With no room
+        # (or while this worker stops), answer 503 without acking, so Slack retries the
+        # delivery later (at another worker).
+        if executor.draining:
+            log.info("slack event %s deferred: this worker is stopping", event_type)
+            return BoltResponse(status=503, body="")
         if not executor.try_reserve():
             log.warning("slack event %s deferred: listener backlog full", event_type)
             return BoltResponse(status=503, body="")
         ack()
-        executor.submit_reserved(_handle_event, event_type, handler, event, body, request)
+        event_id = log_id(str(body.get("event_id") or "-"))
+        executor.submit_reserved(
+            Job(
+                f"slack event {event_type} {event_id}",
+                "event",
+                lambda: _handle_event(event_type, handler, event, body, request),
+                lambda running: _event_not_handled(event_type, event_id, running),
+            )
+        )
         return None
 
     return on_event
+
+
+def _event_not_handled(event_type: str, event_id: str, running: bool) -> Outcome:
+    """An acked event the worker stops before handling: Slack will not send it again."""
+    log.error(
+        "slack event %s %s was acknowledged but %s when this worker stopped; Slack will not "
+        "send it again",
+        event_type,
+        event_id,
+        "still running" if running else "never handled",
+    )
+    return "logged"
 
 
 def _handle_event(

@@ -8,12 +8,17 @@
 - Each try has a short timeout. At most ``EXTRA_TRIES`` more tries, and only when the reply
   surely did not land or Slack asks for one: a failed connection, a 429 (its Retry-After
   capped at ``MAX_RETRY_AFTER``) or a 5xx. Never after a 4xx or a read timeout.
+- A command has one reply: its ``ReplySlot`` is taken by whichever goes first, its result or
+  the restart notice of a draining worker (app.slack_endpoint), never both.
+- ``stop_by(deadline)`` (a draining worker): no try starts after the deadline, and each try's
+  timeout is cut to the time left, so a reply ends before the worker is killed.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from typing import Any
 
@@ -31,6 +36,27 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 class ReplyFailed(Exception):
     """The reply was not accepted; the message says why, with no value from the request."""
+
+
+class ReplySlot:
+    """The one reply a command may get: ``take()`` is True for the first caller only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+
+    def take(self) -> bool:
+        """Claim the reply; False if something else (result or notice) already has."""
+        with self._lock:
+            if self._taken:
+                return False
+            self._taken = True
+            return True
+
+    @property
+    def taken(self) -> bool:
+        """Whether the reply was claimed."""
+        return self._taken
 
 
 def origin(url: httpx.URL) -> str:
@@ -53,6 +79,8 @@ class ReplyClient:
         extras = [item.strip() for item in extra_origins.split(",") if item.strip()]
         self._origins = frozenset(origin(httpx.URL(item)) for item in (*SLACK_ORIGINS, *extras))
         self._backoff = backoff
+        self._timeout = timeout
+        self._deadline: float | None = None  # time.monotonic() after which no try starts
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
         _install_redaction(self._origins)
 
@@ -66,8 +94,13 @@ class ReplyClient:
             return None
         return parsed if origin(parsed) in self._origins else None
 
+    def stop_by(self, deadline: float) -> None:
+        """From now on, end every reply by ``deadline`` (a ``time.monotonic()`` value)."""
+        self._deadline = deadline
+
     def post(self, url: str, message: dict[str, Any]) -> None:
-        """Post ``message`` to ``url``; raise ReplyFailed if it was refused or not accepted."""
+        """Post ``message`` to ``url``; raise ReplyFailed if it was refused, not accepted, or
+        the deadline set by ``stop_by`` left no time."""
         target = self.allowed(url)
         if target is None:
             log.warning("reply not sent: response_url host %s is not allowed", _host_of(url))
@@ -75,12 +108,15 @@ class ReplyClient:
         body = {key: value for key, value in message.items() if value is not None}
         for attempt in range(EXTRA_TRIES + 1):
             last = attempt == EXTRA_TRIES
+            timeout = self._time_left()
+            if timeout <= 0:
+                raise ReplyFailed("no time left before the worker stops")
             try:
-                response = self._http.post(target, json=body)
+                response = self._http.post(target, json=body, timeout=timeout)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if last:
                     raise ReplyFailed(f"could not connect ({type(exc).__name__})") from None
-                time.sleep(self._backoff * (attempt + 1))
+                self._pause(self._backoff * (attempt + 1))
                 continue
             except httpx.TimeoutException as exc:
                 raise ReplyFailed(f"timed out ({type(exc).__name__})") from None
@@ -91,8 +127,18 @@ class ReplyClient:
                 return
             if last or not (status == 429 or status >= 500):
                 raise ReplyFailed(f"answered {status}")
-            time.sleep(self._wait(response, attempt))
+            self._pause(self._wait(response, attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _time_left(self) -> float:
+        deadline = self._deadline
+        if deadline is None:
+            return self._timeout
+        return min(self._timeout, deadline - time.monotonic())
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before the next try, but not past the deadline."""
+        time.sleep(max(0.0, min(seconds, self._time_left())))
 
     def _wait(self, response: httpx.Response, attempt: int) -> float:
         if response.status_code == 429:

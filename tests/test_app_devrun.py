@@ -64,9 +64,14 @@ def test_run_serves_and_outside_calls_fail_softly_once(tmp_path: Path):
         wait_until(up, what="make run's server")
         wait_until(lambda: "start-up notice" in log.read_text(), what="start-up notice attempt")
         output = log.read_text()
+        wait_until(lambda: "slack auth.test" in log.read_text(), what="the auth.test attempt")
+        output = log.read_text()
         failures = [line for line in output.splitlines() if "failed, carrying on" in line]
-        assert len(failures) == 1
-        assert "unreachable" in failures[0]
+        # Each outside call (the worker's auth.test, the start-up notice) fails once, softly.
+        assert len(failures) == 2, failures
+        assert sum("slack auth.test" in line for line in failures) == 1
+        assert sum("start-up notice" in line for line in failures) == 1
+        assert all("unreachable" in line for line in failures)
         assert "Traceback" not in output
         secrets = (tmp_path / ".env").read_text()
         for line in secrets.splitlines():

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import require_binary
 from tests.support.gunicorn import wait_until
-from tests.support.nginx import NginxServer
+from tests.support.nginx import NGINX_CONF, NginxServer
 
 pytestmark = pytest.mark.nginx
 
@@ -176,3 +176,22 @@ def test_reload_serves_a_renewed_certificate(stack) -> None:
     wait_until(lambda: nginx.served_certificate() != before, timeout=10, what="the new cert")
     with client(nginx) as http:
         assert http.get(nginx.https_url + "/").status_code == 200
+
+
+def test_the_conf_resolves_rocket2_at_run_time_and_reuses_no_upstream_connection() -> None:
+    """The choices tests/test_nginx_upstream.py proves on 1.22, as the file states them."""
+    text = "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text().splitlines())
+    directives = [" ".join(d.split()) for d in text.replace("{", ";").replace("}", ";").split(";")]
+    # Docker's DNS, a short validity, and a variable: no upstream block resolves once at start.
+    assert "resolver 127.0.0.11 valid=2s ipv6=off" in directives
+    assert "set $rocket2_app rocket2:5000" in directives
+    assert "proxy_pass http://$rocket2_app" in directives
+    assert not [d for d in directives if d.startswith("upstream ")]
+    # No reuse, whatever the version's default (1.29.7+ keeps upstream connections alive).
+    assert "proxy_set_header Connection close" in directives
+    assert not [d for d in directives if d.startswith("keepalive ")]
+    # Retries: unsent requests only for POST (nginx never replays one without non_idempotent).
+    assert "proxy_next_upstream error timeout" in directives
+    assert "non_idempotent" not in text
+    assert "proxy_next_upstream_tries 3" in directives
+    assert "proxy_next_upstream_timeout 5s" in directives

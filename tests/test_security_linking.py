@@ -266,7 +266,8 @@ def test_github_failing_mid_flow_stores_nothing_and_still_revokes_the_token(rock
     assert response.status_code == 502
     nothing_linked(rocket, ME)
     assert posted(rocket, ME) == []
-    rocket.server.wait_for_output("GitHub link callback: unavailable", count=3)
+    rocket.server.wait_for_output("GitHub link callback: unavailable", count=2)
+    rocket.server.wait_for_output("GitHub link confirmation: unavailable", count=1)
 
 
 # ---- at most one pending invitation (finding 3) --------------------------------------------
@@ -350,17 +351,59 @@ def test_a_proven_link_gets_its_special_team_role_at_once_and_a_typed_one_does_n
     assert rocket.user(OTHER).github_username == "alice"
     assert rocket.user(OTHER).permission is Permission.member
 
-    # ME links alice's account with GitHub's proof... but it is OTHER's now: refused.
-    assert follow(rocket, ME, "alice").status_code == 409
-    assert rocket.user(ME) is None or rocket.user(ME).permission is Permission.member
-
-    # OTHER links it with proof: admin at once, told in the DM and in the notice.
-    assert follow(rocket, OTHER, "alice").status_code == 200
-    user = rocket.user(OTHER)
-    assert (user.github_verified, user.permission) == (True, Permission.admin)
-    dms = [b for b in rocket.slack.bodies("/api/chat.postMessage") if b.get("channel") == OTHER]
-    assert "make you admin" in dms[-1]["text"]
+    # alice herself (ME on Slack) links it with GitHub's proof: proof wins over the typed link,
+    # she is admin at once, and both the DM and the admins' notice say so.
+    assert follow(rocket, ME, "alice").status_code == 200
+    user = rocket.user(ME)
+    assert (user.github_username, user.github_verified, user.permission) == (
+        "alice",
+        True,
+        Permission.admin,
+    )
+    other = rocket.user(OTHER)
+    assert (other.github_id, other.github_username, other.permission) == (
+        None,
+        "",
+        Permission.member,
+    )
+    rocket.server.wait_for_output(f"moved from {OTHER} (typed, unverified) to {ME}")
+    assert "make you admin" in posted(rocket, ME)[-1]["text"]
     assert "promoted to admin" in posted(rocket, NOTICE_CHANNEL)[-1]["text"]
+
+
+def test_a_link_sent_to_someone_else_links_nothing_until_they_confirm_whose_it_is(rocket):
+    ids = rocket.github.seed_small_org()
+    mirror_powers(rocket, ids)
+    rocket.add_user(OTHER)
+    rocket.slack.display_names[OTHER] = "Mallory <b>M</b>"
+    # OTHER sends their own link to alice, who approves on GitHub: a page, not a link.
+    url = link_of(rocket.command("user link", OTHER))
+    page = rocket.callback(rocket.github.approve(url, "alice"), confirm=False)
+    assert page.status_code == 200 and "Confirm the link" in page.text
+    assert "<strong>alice</strong>" in page.text and f"({OTHER})" in page.text
+    assert "Mallory &lt;b&gt;M&lt;/b&gt;" in page.text  # Slack's name for them, escaped
+    assert "Only continue if you are that Slack member" in page.text
+    assert "form-action 'self'" in page.headers["content-security-policy"]
+    nothing_linked(rocket, OTHER)
+    assert rocket.user(OTHER).permission is Permission.member
+    assert posted(rocket, NOTICE_CHANNEL) == [] and invites(rocket, "alice") == 0
+
+    # A forged or altered confirmation links nothing; the real one, pressed, links.
+    token = rocket_support.confirmation_of(page)
+    assert token is not None
+    body, mac = token.split(".")
+    forged = base64.urlsafe_b64encode(
+        base64.urlsafe_b64decode(body + "==").replace(b'"alice"', b'"bob00"')
+    )
+    assert rocket.confirm(forged.decode().rstrip("=") + "." + mac).status_code == 400
+    assert (
+        rocket.confirm(url_state := state_of(url)).status_code == 400
+    )  # a state is no confirmation
+    assert url_state
+    nothing_linked(rocket, OTHER)
+    assert rocket.confirm(token).status_code == 200
+    assert rocket.user(OTHER).github_username == "alice"
+    assert rocket.confirm(token).status_code == 409  # once
 
 
 # ---- commands and settings ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from app.commands.replies import code, escape
 from app.github import GitHubClient, GitHubError, GitHubNotFound, GitHubUser
 from app.linking.state import LinkState
 from app.outside import report_failure
-from app.store import AlreadyExists, UnitOfWork
+from app.store import AlreadyExists, UnitOfWork, User
 from app.teams.mirror import RoleChange, apply_roles, pinned_team_id
 
 if TYPE_CHECKING:
@@ -71,11 +71,31 @@ class Linked:
     role_change: RoleChange | None = None
 
 
-def check_free(uow: UnitOfWork, account: GitHubUser, slack_id: str) -> None:
-    """AccountTaken if another member holds this GitHub id or login."""
-    for owner in (uow.users.by_github_id(account.id), uow.users.by_github_username(account.login)):
-        if owner is not None and owner.slack_id != slack_id:
+def check_free(uow: UnitOfWork, account: GitHubUser, slack_id: str, *, proof: bool) -> None:
+    """AccountTaken if another member holds this GitHub id or login. With GitHub's ``proof``,
+    a holder whose link was not verified (typed by an admin) does not count: proof wins."""
+    for owner in _holders(uow, account, slack_id):
+        if not (proof and not owner.github_verified):
             raise AccountTaken(account.login, owner.slack_id)
+
+
+def _holders(uow: UnitOfWork, account: GitHubUser, slack_id: str) -> list[User]:
+    found = (uow.users.by_github_id(account.id), uow.users.by_github_username(account.login))
+    holders = {u.slack_id: u for u in found if u is not None and u.slack_id != slack_id}
+    return list(holders.values())
+
+
+def _release_unverified(uow: UnitOfWork, account: GitHubUser, slack_id: str) -> None:
+    """Take ``account`` off every other member holding it without proof (logged)."""
+    for owner in _holders(uow, account, slack_id):
+        uow.users.update(owner.slack_id, github_username="", github_id=None, github_verified=False)
+        log.warning(
+            "GitHub account %s moved from %s (typed, unverified) to %s (GitHub's proof)",
+            account.login,
+            owner.slack_id,
+            slack_id,
+        )
+    uow.flush()
 
 
 def invite(github: GitHubClient, login: str) -> tuple[GitHubUser, bool]:
@@ -94,7 +114,9 @@ def invite(github: GitHubClient, login: str) -> tuple[GitHubUser, bool]:
 def record(uow: UnitOfWork, slack_id: str, account: GitHubUser, *, verified: bool) -> str:
     """Store the link on ``slack_id``'s record (created if absent); the login it replaced
     ("" when none, or when it was the same account)."""
-    check_free(uow, account, slack_id)
+    check_free(uow, account, slack_id, proof=verified)
+    if verified:
+        _release_unverified(uow, account, slack_id)
     user, _created = uow.users.create_if_absent(slack_id)
     previous = user.github_username if user.github_id != account.id else ""
     try:
@@ -109,16 +131,21 @@ def record(uow: UnitOfWork, slack_id: str, account: GitHubUser, *, verified: boo
     return previous
 
 
+def check_link(ctx: CommandContext, state: LinkState, account: GitHubUser) -> None:
+    """LinkUsed or AccountTaken if linking ``account`` for ``state`` would be refused now."""
+    with ctx.store.unit_of_work() as uow:
+        if uow.events.seen("link", state.nonce):
+            raise LinkUsed("this link was used already")
+        check_free(uow, account, state.slack_user, proof=True)
+
+
 def link_with_proof(ctx: CommandContext, state: LinkState, account: GitHubUser) -> Linked:
     """Link the member named by ``state`` to ``account``, which GitHub itself vouched for.
 
     The state's nonce is claimed in the unit of work that stores the link, so a link works
     once; a used one is refused before GitHub is asked to invite anyone.
     """
-    with ctx.store.unit_of_work() as uow:
-        if uow.events.seen("link", state.nonce):
-            raise LinkUsed("this link was used already")
-        check_free(uow, account, state.slack_user)
+    check_link(ctx, state, account)
     account_now, pending = invite(ctx.github, account.login)
     if account_now.id != account.id:  # the login changed hands between the two calls
         raise InviteFailed(account.login, GitHubError("invite", None, "the account changed"))

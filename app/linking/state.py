@@ -1,10 +1,13 @@
-"""The signed ``state`` of a link: which Slack member asked, in which workspace, until when.
+"""The signed ``state`` of a link: which Slack member asked, in which workspace, until when;
+and the signed confirmation that carries GitHub's answer from the callback page to its form.
 
 A token is ``base64url(payload) "." base64url(HMAC-SHA256(payload))``. The key is derived from
 GITHUB_CLIENT_SECRET with HKDF and a fixed label, so the secret itself never signs anything
 and no other use of it can produce a valid state. ``verify`` checks the MAC in constant time
 before reading the payload, then the expiry. One-time use is the store's job: the caller claims
 ``nonce`` (``uow.events.claim("link", nonce)``) in the unit of work that stores the link.
+States and confirmations are signed with different keys (another HKDF label), so neither can
+stand for the other.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 TTL_SECONDS = 600
+CONFIRM_TTL_SECONDS = 300
 MAX_TOKEN_LENGTH = 1000
 _LABEL = b"rocket2 github-link state v1"
+_CONFIRM_LABEL = b"rocket2 github-link confirmation v1"
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -47,11 +53,20 @@ class LinkState:
     expires_at: int
 
 
-def derive_key(client_secret: str) -> bytes:
-    """The state-signing key: HKDF-SHA256 of the client secret, with a fixed label."""
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """GitHub's answer for one state, waiting for the account holder to confirm the link."""
+
+    state: LinkState
+    github_id: int
+    login: str
+
+
+def derive_key(client_secret: str, label: bytes = _LABEL) -> bytes:
+    """A signing key: HKDF-SHA256 of the client secret, with a fixed label per purpose."""
     if not client_secret:
         raise ValueError("a client secret is needed to sign link states")
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LABEL)
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label)
     return hkdf.derive(client_secret.encode())
 
 
@@ -74,38 +89,99 @@ class StateSigner:
         ``expires_at``)."""
         expiry = int(self._clock()) + self._ttl if expires_at is None else int(expires_at)
         payload = {"u": slack_user, "t": slack_team, "n": secrets.token_urlsafe(16), "e": expiry}
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        return f"{_b64(body)}.{_b64(self._mac(body))}"
+        return _seal(self._key, payload)
 
     def verify(self, token: str) -> LinkState:
         """The state's content; StateError if forged or malformed, StateExpired if too old."""
-        if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
-            raise StateError("malformed state")
-        body_part, mac_part = token.split(".")
+        data = _open(self._key, token)
         try:
-            body, mac = _unb64(body_part), _unb64(mac_part)
-        except (binascii.Error, ValueError):
-            raise StateError("malformed state") from None
-        if not hmac.compare_digest(mac, self._mac(body)):
-            raise StateError("bad signature")
-        try:
-            data = json.loads(body)
-            state = LinkState(
-                slack_user=str(data["u"]),
-                slack_team=str(data["t"]),
-                nonce=str(data["n"]),
-                expires_at=int(data["e"]),
-            )
+            state = _state(data)
         except (ValueError, KeyError, TypeError):
             raise StateError("malformed state") from None
-        if not state.nonce:
-            raise StateError("malformed state")
         if state.expires_at <= self._clock():
             raise StateExpired("expired state")
         return state
 
-    def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._key, body, hashlib.sha256).digest()
+
+class ConfirmationSigner:
+    """Signs what GitHub said for a state (the account's id and login), for the confirmation
+    form; valid ``ttl`` seconds, never beyond the state's own expiry."""
+
+    def __init__(
+        self,
+        client_secret: str,
+        *,
+        ttl: int = CONFIRM_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._key = derive_key(client_secret, _CONFIRM_LABEL)
+        self._ttl = ttl
+        self._clock = clock
+
+    def sign(self, state: LinkState, github_id: int, login: str) -> str:
+        """The confirmation token for ``state`` and GitHub's account."""
+        expiry = min(int(self._clock()) + self._ttl, state.expires_at + self._ttl)
+        payload = {
+            "u": state.slack_user,
+            "t": state.slack_team,
+            "n": state.nonce,
+            "e": expiry,
+            "g": github_id,
+            "l": login,
+        }
+        return _seal(self._key, payload)
+
+    def verify(self, token: str) -> Confirmation:
+        """The confirmation's content; StateError if forged, StateExpired if too old."""
+        data = _open(self._key, token)
+        try:
+            confirmation = Confirmation(_state(data), int(data["g"]), str(data["l"]))
+        except (ValueError, KeyError, TypeError):
+            raise StateError("malformed confirmation") from None
+        if confirmation.state.expires_at <= self._clock():
+            raise StateExpired("expired confirmation")
+        return confirmation
+
+
+def _state(data: dict[str, Any]) -> LinkState:
+    state = LinkState(
+        slack_user=str(data["u"]),
+        slack_team=str(data["t"]),
+        nonce=str(data["n"]),
+        expires_at=int(data["e"]),
+    )
+    if not state.nonce:
+        raise ValueError("no nonce")
+    return state
+
+
+def _seal(key: bytes, payload: dict[str, object]) -> str:
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return f"{_b64(body)}.{_b64(_mac(key, body))}"
+
+
+def _open(key: bytes, token: str) -> dict[str, Any]:
+    """The payload of a token sealed with ``key``; StateError unless the MAC holds."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        raise StateError("malformed token")
+    body_part, mac_part = token.split(".")
+    try:
+        body, mac = _unb64(body_part), _unb64(mac_part)
+    except (binascii.Error, ValueError):
+        raise StateError("malformed token") from None
+    if not hmac.compare_digest(mac, _mac(key, body)):
+        raise StateError("bad signature")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise StateError("malformed token") from None
+    if not isinstance(data, dict):
+        raise StateError("malformed token")
+    return data
+
+
+def _mac(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:

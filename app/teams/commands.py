@@ -116,6 +116,16 @@ def _with_github(uow: UnitOfWork, slack_id: str) -> User:
     return user
 
 
+def _login_now(deps: Deps, user: User) -> str:
+    """The login GitHub gives ``user``'s account (by id) now: a stored login may be stale, and
+    once renamed it can belong to someone else, who must not be added or removed instead."""
+    assert user.github_id is not None
+    try:
+        return deps.github.get_user_by_id(user.github_id).login
+    except GitHubError as exc:
+        raise _github_failed(f"find the GitHub account of {mention(user.slack_id)}", exc) from None
+
+
 def _as_github(team: Team) -> GitHubTeam:
     return GitHubTeam(
         team.github_team_id, team.github_team_name, team.slug or team.github_team_name
@@ -304,7 +314,7 @@ def _target(
 def team_add(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
     """Add a member to the team on GitHub, then here (lead of the team)."""
     team, user = _target(deps, caller, name, slack_id, "add members", special="add members to")
-    gh, login = _as_github(team), user.github_username
+    gh, login = _as_github(team), _login_now(deps, user)
     try:
         membership = deps.github.get_team_membership(gh.slug, login)
         if membership is None:  # never turn a maintainer into a plain member
@@ -335,7 +345,7 @@ def team_add(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
 def team_remove(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
     """Remove a member from the team on GitHub, then here (lead of the team)."""
     team, user = _target(deps, caller, name, slack_id, "remove members")
-    gh, login = _as_github(team), user.github_username
+    gh, login = _as_github(team), _login_now(deps, user)
     try:
         if deps.github.get_team_membership(gh.slug, login) is not None:
             deps.github.remove_team_member(gh.slug, login)
@@ -362,7 +372,7 @@ def team_lead(
     team, user = _target(
         deps, caller, name, slack_id, "change its leads", special="change the leads of"
     )
-    gh, login = _as_github(team), user.github_username
+    gh, login = _as_github(team), _login_now(deps, user)
     assert user.github_id is not None
     if remove:
         try:

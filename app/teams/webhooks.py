@@ -16,7 +16,9 @@ an old signed body can come back under a fresh id: before a delivery grants or r
 or deletes a record, the handler re-reads GitHub and applies what GitHub says *now* —
 a ``membership`` change of a pinned special team asks for that team membership, and
 ``organization/member_removed`` asks for the organisation membership (the record is deleted
-only if GitHub says they are no longer a member). A replayed body then changes nothing.
+only if GitHub says they are no longer a member), as does ``member_added`` (nobody is added
+to the default team, which would invite them back, unless GitHub says that account is an
+active member now). A replayed body then changes nothing.
 
 Inline, not queued. Team renames and memberships of other teams need only the payload and one
 short transaction. The re-reads, and ``member_added`` (which adds the newcomer to the default
@@ -207,6 +209,16 @@ class TeamWebhooks:
             # Every request below (installation lookup, token POST and 401 retry included) gets
             # at most the time left, so the budget holds even when each call is slow.
             with self.github.deadline(deadline, self.clock):
+                # GitHub first: a replayed old body (or a login that changed hands since) must
+                # not add anyone to a team, which would invite them back to the organisation.
+                now = self.github.get_org_membership(login)
+                if (
+                    now is None
+                    or now.pending
+                    or (now.user is not None and now.user.id != github_id)
+                ):
+                    return self._not_a_member(delivery, login)
+                self._within(deadline)
                 team = self._default_team(deadline)
                 self._within(deadline)
                 existing = self.github.get_team_membership(team.slug, login)
@@ -231,6 +243,13 @@ class TeamWebhooks:
             return PROCESSED
 
         return once_more_on_conflict(work)
+
+    def _not_a_member(self, delivery: str, login: str) -> str:
+        with self.store.unit_of_work() as uow:
+            if not uow.events.claim(SOURCE, delivery):
+                return DUPLICATE
+        log.info("GitHub: %s is not an active member (GitHub says so now); nothing added", login)
+        return PROCESSED
 
     def _within(self, deadline: float) -> None:
         if self.clock() > deadline:

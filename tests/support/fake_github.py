@@ -16,7 +16,9 @@ work. It behaves like GitHub where Rocket 2 depends on it:
   secret, one-time codes that expire, the redirect_uri; errors such as
   ``bad_verification_code`` answered with HTTP 200 as GitHub does), ``GET /user`` with a user
   token, and ``DELETE /applications/{client_id}/token`` (basic auth) which revokes it.
-- Failure injection: ``fail(method, path_regex, status, times)``.
+- Failure injection: ``fail(method, path_regex, status, times)``; ``hold(method, path_regex)``
+  holds matching requests until ``release_holds()`` (or ``HOLD_LIMIT``), to keep a command
+  busy without timing; ``held`` counts the requests being held.
 - Every request is recorded: ``count(method, path_regex)``, ``token_requests``.
 
 Use in a test module (pytest registers fixtures bound at module level)::
@@ -136,6 +138,8 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.bodies: list[tuple[str, str, Any]] = []  # (method, path, JSON body) of writes
         self._failures: list[_Failure] = []
+        self._holds: list[tuple[str, re.Pattern[str], threading.Event]] = []
+        self.held = 0  # requests waiting in a hold right now
         # The App's web flow: client credentials, codes and user tokens.
         self.client_id = ""
         self.client_secret = ""
@@ -250,6 +254,33 @@ class FakeGitHub:
                 )
             )
 
+    HOLD_LIMIT = 30.0  # a held request is answered after this at the latest (never hangs)
+
+    def hold(self, method: str, path_regex: str) -> None:
+        """Hold requests matching the method ('*': any) and path regex until released."""
+        with self.lock:
+            self._holds.append((method.upper(), re.compile(path_regex), threading.Event()))
+
+    def release_holds(self) -> None:
+        """Answer every held request (and stop holding)."""
+        with self.lock:
+            holds, self._holds = self._holds, []
+        for _, _, gate in holds:
+            gate.set()
+
+    def _wait_if_held(self, request: Request) -> None:
+        with self.lock:
+            gates = [
+                gate
+                for method, path, gate in self._holds
+                if method in (request.method, "*") and path.fullmatch(request.path)
+            ]
+            self.held += len(gates)
+        for gate in gates:
+            gate.wait(self.HOLD_LIMIT)
+        with self.lock:
+            self.held -= len(gates)
+
     def revoke_tokens(self) -> None:
         """Revoke every installation token issued so far (their next use gets 401)."""
         with self.lock:
@@ -311,6 +342,7 @@ class FakeGitHub:
     # ---- serving ------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
+        self._wait_if_held(request)
         with self.lock:
             self.requests.append((request.method, request.path))
             if request.method in ("POST", "PUT", "PATCH"):

@@ -1,11 +1,14 @@
 """Run Debian's real nginx with the repository's nginx.conf on 127.0.0.1 high ports.
 
-Only the deployment-specific strings that issue 4 lists are substituted (ports, upstream,
+Only the deployment-specific strings are substituted (ports, the app's address, the resolver,
 /etc/letsencrypt, /var/www/certbot, user, pid path); everything else is the production file.
 The certificate is made at start with trustme, so every run has its own CA.
 
     with NginxServer(upstream=f"127.0.0.1:{port}", workdir=tmp_path) as nginx:
         httpx.get(nginx.https_url + "/", verify=nginx.ssl_context())
+
+An upstream given by name (``rocket2:PORT``) is resolved while nginx runs, through
+``resolver`` (a local stand-in such as tests.support.dns.NameServer, ``127.0.0.1:PORT``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ NGINX_CONF = REPO / "nginx.conf"
 # The strings production nginx.conf must contain, each exactly this many times.
 LISTEN_HTTP = "listen 80;"
 LISTEN_HTTPS = "listen 443 ssl;"
-UPSTREAM = "server rocket2:5000 fail_timeout=0;"
+UPSTREAM = "set $rocket2_app rocket2:5000;"
+RESOLVER = "resolver 127.0.0.11 "
 LETSENCRYPT = "/etc/letsencrypt"
 WEBROOT = "/var/www/certbot"
 USER = "user nginx;"
@@ -38,6 +42,7 @@ EXPECTED_COUNTS = {
     LISTEN_HTTP: 1,
     LISTEN_HTTPS: 1,
     UPSTREAM: 1,
+    RESOLVER: 1,
     LETSENCRYPT: 2,
     WEBROOT: 1,
     USER: 1,
@@ -62,6 +67,7 @@ def render_conf(
     webroot: Path,
     pid_file: Path,
     host: str = "127.0.0.1",
+    resolver: str = "127.0.0.11",
 ) -> str:
     """Return ``text`` with only the listed deployment-specific strings replaced.
 
@@ -81,7 +87,8 @@ def render_conf(
     replacements = {
         LISTEN_HTTP: f"listen {host}:{http_port};",
         LISTEN_HTTPS: f"listen {host}:{https_port} ssl;",
-        UPSTREAM: f"server {upstream} fail_timeout=0;",
+        UPSTREAM: f"set $rocket2_app {upstream};",
+        RESOLVER: f"resolver {resolver} ",
         LETSENCRYPT: str(letsencrypt_dir),
         WEBROOT: str(webroot),
         USER: user,
@@ -104,7 +111,8 @@ def _port_open(host: str, port: int) -> bool:
 class NginxServer:
     """Debian's nginx running the repository's nginx.conf, in ``workdir``.
 
-    ``upstream`` is the "host:port" that replaces ``rocket2:5000``. After ``start()``:
+    ``upstream`` is the "host:port" that replaces ``rocket2:5000``; ``resolver`` the
+    "address[:port]" of the DNS server that replaces Docker's 127.0.0.11. After ``start()``:
     ``http_url``, ``https_url``, ``ca_file`` (PEM of the test CA), ``webroot`` (the ACME
     webroot: files under ``.well-known/acme-challenge/`` are served on http), ``output()``.
     """
@@ -113,6 +121,7 @@ class NginxServer:
     workdir: Path
     conf_source: Path = NGINX_CONF
     host: str = "127.0.0.1"
+    resolver: str = "127.0.0.11"
     http_port: int = field(default_factory=free_port)
     https_port: int = field(default_factory=free_port)
     cert_hostnames: tuple[str, ...] = ("localhost", "127.0.0.1")
@@ -159,6 +168,7 @@ class NginxServer:
                 webroot=self.webroot,
                 pid_file=self.pid_file,
                 host=self.host,
+                resolver=self.resolver,
             )
         )
 

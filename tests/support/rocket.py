@@ -16,7 +16,9 @@ fixture (both databases) and the ``fake_github`` fixture, and ``run`` dispatches
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +64,12 @@ TABLES = (
     "karma_gifts",
 )
 _names = itertools.count(1)
+
+
+def confirmation_of(page: httpx.Response) -> str | None:
+    """The signed confirmation in a link confirmation page's form, or None."""
+    found = re.search(r'name="confirmation" value="([^"]+)"', page.text)
+    return html.unescape(found.group(1)) if page.status_code == 200 and found else None
 
 
 def sqlite_url(directory: Path) -> str:
@@ -121,10 +129,23 @@ class Rocket:
         with self.store.unit_of_work() as uow:
             return uow.users.create(slack_id, permission=permission, **fields)
 
-    def callback(self, redirect: str) -> httpx.Response:
-        """Follow GitHub's redirect to PUBLIC_URL/github/link… to this server (the browser)."""
+    def callback(self, redirect: str, *, confirm: bool = True) -> httpx.Response:
+        """Follow GitHub's redirect to PUBLIC_URL/github/link… to this server (the browser),
+        and with ``confirm``, press the confirmation page's button when it shows one."""
         assert redirect.startswith(PUBLIC_URL + "/"), redirect
-        return httpx.get(self.server.url + redirect[len(PUBLIC_URL) :], follow_redirects=False)
+        page = httpx.get(self.server.url + redirect[len(PUBLIC_URL) :], follow_redirects=False)
+        token = confirmation_of(page)
+        if not confirm or token is None:
+            return page
+        return self.confirm(token)
+
+    def confirm(self, token: str) -> httpx.Response:
+        """Submit the confirmation page's form (POST /github/link) with ``token``."""
+        return httpx.post(
+            self.server.url + "/github/link",
+            data={"confirmation": token},
+            follow_redirects=False,
+        )
 
     def user(self, slack_id: str):  # type: ignore[no-untyped-def]
         """The member record, read now (or None)."""
@@ -153,6 +174,7 @@ class Rocket:
             gh._failures.clear()
         self.slack.release_all()
         self.slack.server.clear_log()
+        self.slack.display_names.clear()
         self.slack.fail_methods.clear()
         self.slack.reject_user_channels = False
 

@@ -109,6 +109,7 @@ class FakeSlack:
         self._arrived: dict[str, int] = {}
         self._held_lock = threading.Lock()
         self.auth_test_received = 0  # auth.test requests that reached the fake (held or not)
+        self.display_names: dict[str, str] = {}  # users.info: Slack id → display name
 
     def start(self) -> FakeSlack:
         """Start the server and install the handlers."""
@@ -118,6 +119,7 @@ class FakeSlack:
             self.server.expect_request(f"/api/{method}").respond_with_handler(self._ok(method))
         self.server.expect_request("/api/conversations.list").respond_with_handler(self._channels)
         self.server.expect_request("/api/conversations.open").respond_with_handler(self._open)
+        self.server.expect_request("/api/users.info").respond_with_handler(self._user_info)
         self.server.expect_request(re.compile(r"^/respond/")).respond_with_handler(self._respond)
         return self
 
@@ -189,6 +191,15 @@ class FakeSlack:
     def _open(self, request: Request) -> Response:
         users = str(request.values.get("users") or _json_field(request, "users"))
         body = {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+        return Response(json.dumps(body), content_type="application/json")
+
+    def _user_info(self, request: Request) -> Response:
+        user = str(request.values.get("user") or _json_field(request, "user"))
+        name = self.display_names.get(user, f"Member {user}")
+        body = {
+            "ok": True,
+            "user": {"id": user, "real_name": name, "profile": {"display_name": name}},
+        }
         return Response(json.dumps(body), content_type="application/json")
 
     def stop(self) -> None:
