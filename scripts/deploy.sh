@@ -19,6 +19,11 @@ set -euo pipefail
 SERVICE=rocket2
 TIMEOUT="${ROCKET2_DEPLOY_TIMEOUT:-150}"
 PULL="${ROCKET2_PULL:-always}"
+# nginx keeps what Docker's DNS answered for a moment (resolver valid=2s, resolver_timeout 2s in
+# nginx.conf). For that long, a removed app container's address is held by a placeholder that
+# listens on nothing: a request nginx still sends there is refused and retried on the other
+# replica, never answered by a stranger that took the freed address.
+HOLD="${ROCKET2_ADDRESS_HOLD:-5}"
 
 say() { echo "deploy: $*"; }
 die() {
@@ -31,6 +36,7 @@ docker compose version >/dev/null 2>&1 ||
   die "Docker Compose v2 is needed (\`docker compose\`); see README.md, Deploying"
 case "$PULL" in always | missing) ;; *) die "ROCKET2_PULL must be always or missing, not '$PULL'" ;; esac
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "ROCKET2_DEPLOY_TIMEOUT must be a number of seconds"
+[[ "$HOLD" =~ ^[0-9]+$ ]] || die "ROCKET2_ADDRESS_HOLD must be a number of seconds"
 
 # One deploy at a time per project (a push and a hand-run deploy must not interleave).
 lock="${TMPDIR:-/tmp}/rocket2-deploy-$(printf '%s' "$PWD:${COMPOSE_PROJECT_NAME:-}" | sha256sum | cut -c1-16).lock"
@@ -75,6 +81,23 @@ done < <(compose ps -q "$SERVICE")
 [ -n "$new_id" ] || die "compose started no new $SERVICE container"
 new_name="$(docker inspect --format '{{.Name}}' "$new_id")"
 new_name="${new_name#/}"
+placeholder_image="$(docker inspect --format '{{.Config.Image}}' "$new_id")"
+
+# "NETWORK ADDRESS" lines of a container, read before it stops (stopping frees them).
+addresses() {
+  docker inspect --format '{{range $net, $ep := .NetworkSettings.Networks}}{{$net}} {{$ep.IPAddress}}{{"\n"}}{{end}}' "$1"
+}
+# Hold each freed address for HOLD seconds (a throwaway container, removed when it ends).
+hold_addresses() {
+  local net ip
+  [ "$HOLD" -gt 0 ] || return 0
+  while read -r net ip; do
+    [ -n "$ip" ] || continue
+    docker run -d --rm --network "$net" --ip "$ip" --no-healthcheck --entrypoint sleep \
+      --label org.rocket2.address-hold=1 "$placeholder_image" "$HOLD" >/dev/null 2>&1 ||
+      say "note: could not hold $ip for ${HOLD} s (nginx may try it once more and retry)"
+  done <<<"$1"
+}
 
 # 4. Wait until it is healthy, bounded.
 health() {
@@ -87,7 +110,9 @@ while [ "$status" != healthy ] && [ "$status" != no-healthcheck ]; do
   if [ "$status" = unhealthy ] || [ "$status" = exited ] || [ "$SECONDS" -ge "$deadline" ]; then
     echo "deploy: last log lines of $new_name:" >&2
     docker logs --tail 20 "$new_id" >&2 2>&1 || true
+    held="$(addresses "$new_id")"
     docker stop "$new_id" >/dev/null || true
+    hold_addresses "$held"
     docker rm -f "$new_id" >/dev/null || true
     if [ "${#old_ids[@]}" -gt 0 ]; then
       die "the new version did not turn healthy ($status after $((TIMEOUT - deadline + SECONDS)) s); it was removed and the old version keeps serving"
@@ -104,7 +129,9 @@ say "$new_name is $status"
 for id in "${old_ids[@]}"; do
   name="$(docker inspect --format '{{.Name}}' "$id")"
   say "stopping ${name#/} (waits up to $(docker inspect --format '{{.Config.StopTimeout}}' "$id") s while it drains)"
+  held="$(addresses "$id")"
   docker stop "$id" >/dev/null
+  hold_addresses "$held"
   docker rm "$id" >/dev/null
 done
 

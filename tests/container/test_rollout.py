@@ -164,6 +164,20 @@ def test_deploy_sh_swaps_the_app_with_no_failed_request(
     assert_one_reply_each(container_slack, summary)
 
 
+def squat(stack: Deployment, name: str, address: str) -> bool:
+    """Try once to start a container answering 200 on :5000 at ``address`` (it fails while
+    anything holds the address); True when it runs there."""
+    started = stack.docker.run(
+        "run", "-d", "--name", name, "--network", f"{stack.project}_default", "--ip", address,
+        "python:3.12-slim", "python3", "-m", "http.server", "5000",
+        check=False,
+    )  # fmt: skip
+    if started.returncode == 0:
+        return True
+    stack.docker.run("rm", "-f", name, check=False)
+    return False
+
+
 def test_deploy_sh_is_followed_when_another_container_takes_the_old_address(
     rollout: Deployment, loop_factory: type[ClientLoop], container_slack: FakeSlack
 ) -> None:
@@ -182,19 +196,22 @@ def test_deploy_sh_is_followed_when_another_container_takes_the_old_address(
         text=True,
     )
     try:
-        # As soon as the old container is gone, a stranger answering 200 on :5000 takes its IP.
+        # A stranger answering 200 on :5000 takes the old address the moment it is free.
         wait_until(
             lambda: rollout.docker.run("inspect", old, check=False).returncode != 0,
             timeout=240,
             interval=0.1,
             what="deploy.sh to remove the old container",
         )
-        rollout.docker.run(
-            "run", "-d", "--name", squatter, "--network", f"{rollout.project}_default",
-            "--ip", old_address, "python:3.12-slim", "python3", "-m", "http.server", "5000",
-        )  # fmt: skip
+        wait_until(
+            lambda: squat(rollout, squatter, old_address),
+            timeout=60,
+            interval=0.2,
+            what=f"a stranger to take {old_address}",
+        )
         stdout, stderr = proc.communicate(timeout=300)
         settle(loop)
+        settle(loop)  # the stranger has been answering on the old address for a while
         summary = loop.stop()
         report("deploy.sh, old address taken", summary)
         assert app_address(rollout, squatter) == old_address
@@ -218,7 +235,8 @@ def test_deploy_sh_refuses_a_version_that_never_turns_healthy(
         rollout,
         "localhost/rocket2:never-healthy",
         # The app never binds its port: what a release that cannot start looks like.
-        'CMD ["sh", "-c", "echo this release never serves >&2; exec sleep infinity"]',
+        'CMD ["sh", "-c", "trap \'exit 0\' TERM; echo this release never serves >&2; '
+        'while :; do sleep 1; done"]',
     )
     loop = loop_factory().start()
     warm(loop)
