@@ -40,11 +40,12 @@ def measure() -> list[dict[str, object]] | str:
             timeout=1800,
             check=False,
         )
+        last = (proc.stdout.strip().splitlines() or [""])[-1]
+        print(f"bench.deploy: the container tests: {last.strip('= ')}", file=sys.stderr)
         results = []
         if report.exists():
             results = [json.loads(line) for line in report.read_text().splitlines()]
         if not results:
-            last = (proc.stdout.strip().splitlines() or [""])[-1]
             if "skipped" in last and "passed" not in last:
                 return f"skipped: the container tests skipped ({last.strip('= ')})"
             tail = (proc.stdout + proc.stderr).strip()[-400:]

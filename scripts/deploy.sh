@@ -87,16 +87,25 @@ placeholder_image="$(docker inspect --format '{{.Config.Image}}' "$new_id")"
 addresses() {
   docker inspect --format '{{range $net, $ep := .NetworkSettings.Networks}}{{$net}} {{$ep.IPAddress}}{{"\n"}}{{end}}' "$1"
 }
-# Hold each freed address for HOLD seconds (a throwaway container, removed when it ends).
+# Hold each freed address for HOLD seconds (a throwaway container, removed when it ends; the
+# script waits for it at the end, so it leaves nothing behind on the network).
+holders=()
 hold_addresses() {
-  local net ip
+  local net ip id
   [ "$HOLD" -gt 0 ] || return 0
   while read -r net ip; do
     [ -n "$ip" ] || continue
-    docker run -d --rm --network "$net" --ip "$ip" --no-healthcheck --entrypoint sleep \
-      --label org.rocket2.address-hold=1 "$placeholder_image" "$HOLD" >/dev/null 2>&1 ||
-      say "note: could not hold $ip for ${HOLD} s (nginx may try it once more and retry)"
+    if id="$(docker run -d --rm --network "$net" --ip "$ip" --no-healthcheck --entrypoint sleep \
+      --label org.rocket2.address-hold=1 "$placeholder_image" "$HOLD" 2>/dev/null)"; then
+      holders+=("$id")
+    else
+      say "note: could not hold $ip for ${HOLD} s (nginx may try it once more, then retries)"
+    fi
   done <<<"$1"
+}
+release_addresses() {
+  [ "${#holders[@]}" -gt 0 ] || return 0
+  docker wait "${holders[@]}" >/dev/null 2>&1 || true
 }
 
 # 4. Wait until it is healthy, bounded.
@@ -114,6 +123,7 @@ while [ "$status" != healthy ] && [ "$status" != no-healthcheck ]; do
     docker stop "$new_id" >/dev/null || true
     hold_addresses "$held"
     docker rm -f "$new_id" >/dev/null || true
+    release_addresses
     if [ "${#old_ids[@]}" -gt 0 ]; then
       die "the new version did not turn healthy ($status after $((TIMEOUT - deadline + SECONDS)) s); it was removed and the old version keeps serving"
     fi
@@ -137,4 +147,5 @@ done
 
 # nginx and certbot keep running; start them if they are not (--no-deps: the app is left as is).
 compose up -d --no-deps --no-build nginx certbot
+release_addresses
 say "done: $new_name serves $(docker inspect --format '{{.Config.Image}}' "$new_id")"

@@ -19,6 +19,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +103,7 @@ def report(name: str, summary: Summary, **extra: object) -> None:
         "sent": summary.sent,
         "failed": len(summary.failed),
         "outage_ms": round(summary.outage_ms),
+        "answered_in_ack": len(summary.answered_in_ack),
         **extra,
     }
     print(f"\n[deploy report] {json.dumps(line)}")
@@ -111,16 +113,66 @@ def report(name: str, summary: Summary, **extra: object) -> None:
             out.write(json.dumps(line) + "\n")
 
 
-def assert_one_reply_each(slack: FakeSlack, summary: Summary) -> None:
-    """Every acknowledged command got exactly one reply on its own response_url."""
+def assert_one_reply_each(
+    slack: FakeSlack, summary: Summary, loop: ClientLoop, app_logs: str = ""
+) -> None:
+    """Every acknowledged command got exactly one reply: on its own response_url after an empty
+    ack, or in the ack itself (a worker that is stopping says so there) and then none."""
     assert summary.acked_replies, "no command was acknowledged"
-    wait_until(
-        lambda: all(slack.arrived(path) >= 1 for path in summary.acked_replies),
-        timeout=60,
-        what=f"replies to {len(summary.acked_replies)} acknowledged commands",
-    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if all(slack.arrived(path) >= 1 for path in summary.acked_replies):
+            break
+        time.sleep(0.1)
     counts = {path: slack.arrived(path) for path in summary.acked_replies}
-    assert set(counts.values()) == {1}, {p: n for p, n in counts.items() if n != 1}
+    wrong = {p: n for p, n in counts.items() if n != 1}
+    for outcome in summary.answered_in_ack:
+        if slack.arrived(outcome.reply_path):
+            wrong[outcome.reply_path] = 1 + slack.arrived(outcome.reply_path)
+    if wrong:
+        first = loop.outcomes[0].started
+        when = {o.reply_path: round(o.started - first, 2) for o in loop.outcomes if o.reply_path}
+        detail = {p: (n, when.get(p)) for p, n in wrong.items()}
+        raise AssertionError(
+            f"{len(wrong)} of {len(counts)} acknowledged commands got not exactly one reply "
+            f"(path: (replies, seconds into the loop)): {detail}\n{app_logs[-6000:]}"
+        )
+
+
+class AppLogs:
+    """``docker logs -f`` of app containers into a file, kept after the containers are gone."""
+
+    def __init__(self, stack: Deployment, directory: Path) -> None:
+        self.stack, self.directory = stack, directory
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def follow(self, container: str) -> None:
+        out = open(self.directory / f"{container[:12]}.log", "wb")  # noqa: SIM115
+        self.procs.append(
+            subprocess.Popen(
+                [self.stack.docker.cli, "logs", "-f", "-t", container],
+                env=self.stack.docker.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        )
+
+    def text(self) -> str:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(self.directory.glob("*.log"))
+        )
+
+
+def nginx_errors(stack: Deployment) -> str:
+    """nginx's error-log lines about the upstream (for failure messages)."""
+    proc = stack.docker.run("logs", stack.container("nginx"), check=False)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if "upstream" in line]
+    return "\n".join(lines[-15:])
 
 
 def image_of(stack: Deployment, container: str) -> str:
@@ -144,9 +196,11 @@ def deployed(stack: Deployment, result: subprocess.CompletedProcess[str], image:
 
 
 def test_deploy_sh_swaps_the_app_with_no_failed_request(
-    rollout: Deployment, loop_factory: type[ClientLoop], container_slack: FakeSlack
+    rollout: Deployment, loop_factory: type[ClientLoop], container_slack: FakeSlack, tmp_path: Path
 ) -> None:
     (old,) = rollout.containers("rocket2")
+    logs = AppLogs(rollout, tmp_path)
+    logs.follow(old)
     image = derived_image(rollout, "localhost/rocket2:next")
     loop = loop_factory().start()
     warm(loop)
@@ -158,10 +212,11 @@ def test_deploy_sh_swaps_the_app_with_no_failed_request(
     report("deploy.sh", summary, seconds=round(took, 1))
 
     new = deployed(rollout, result, image)
+    logs.follow(new)
     assert new != old
     assert rollout.docker.run("inspect", old, check=False).returncode != 0, "old one not removed"
-    assert summary.failed == [], summary.describe()
-    assert_one_reply_each(container_slack, summary)
+    assert summary.failed == [], f"{summary.describe()}\n{nginx_errors(rollout)}"
+    assert_one_reply_each(container_slack, summary, loop, logs.text())
 
 
 def squat(stack: Deployment, name: str, address: str) -> bool:
@@ -179,9 +234,11 @@ def squat(stack: Deployment, name: str, address: str) -> bool:
 
 
 def test_deploy_sh_is_followed_when_another_container_takes_the_old_address(
-    rollout: Deployment, loop_factory: type[ClientLoop], container_slack: FakeSlack
+    rollout: Deployment, loop_factory: type[ClientLoop], container_slack: FakeSlack, tmp_path: Path
 ) -> None:
     (old,) = rollout.containers("rocket2")
+    logs = AppLogs(rollout, tmp_path)
+    logs.follow(old)
     old_address = app_address(rollout, old)
     image = derived_image(rollout, "localhost/rocket2:next2")
     squatter = f"{rollout.project}-squatter"
@@ -221,9 +278,10 @@ def test_deploy_sh_is_followed_when_another_container_takes_the_old_address(
         rollout.docker.run("rm", "-f", squatter, check=False)
     finished = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     new = deployed(rollout, finished, image)
+    logs.follow(new)
     assert app_address(rollout, new) != old_address
-    assert summary.failed == [], summary.describe()
-    assert_one_reply_each(container_slack, summary)
+    assert summary.failed == [], f"{summary.describe()}\n{nginx_errors(rollout)}"
+    assert_one_reply_each(container_slack, summary, loop, logs.text())
 
 
 def test_deploy_sh_refuses_a_version_that_never_turns_healthy(
@@ -258,7 +316,7 @@ def test_deploy_sh_refuses_a_version_that_never_turns_healthy(
         "--filter", f"ancestor={broken}",
     ).stdout.split()  # fmt: skip
     assert leftovers == [], "the unhealthy container was left behind"
-    assert summary.failed == [], summary.describe()
+    assert summary.failed == [], f"{summary.describe()}\n{nginx_errors(rollout)}"
 
 
 def test_plain_compose_up_recovers_without_an_nginx_reload(

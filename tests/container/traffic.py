@@ -33,6 +33,7 @@ class Outcome:
     status: int
     detail: str = ""
     reply_path: str = ""
+    ack_text: str = ""  # a command's ack body: non-empty when the ack itself is the reply
 
 
 @dataclass
@@ -43,7 +44,8 @@ class Summary:
     sent: int
     failed: list[Outcome]
     outage_ms: float
-    acked_replies: list[str]
+    acked_replies: list[str]  # response_url paths of commands acked with an empty body
+    answered_in_ack: list[Outcome]  # commands whose ack carried the reply (e.g. "restarting")
 
     def describe(self) -> str:
         """One line for reports and failure messages."""
@@ -95,8 +97,14 @@ class ClientLoop:
             later = (o.started for o in outcomes if o.started > last and o.status == 200)
             after = next(later, last)
             outage = (after - failed[0].started) * 1000
-        acked = [o.reply_path for o in outcomes if o.kind == "command" and o.status == 200]
-        return Summary(sent=len(outcomes), failed=failed, outage_ms=outage, acked_replies=acked)
+        commands = [o for o in outcomes if o.kind == "command" and o.status == 200]
+        return Summary(
+            sent=len(outcomes),
+            failed=failed,
+            outage_ms=outage,
+            acked_replies=[o.reply_path for o in commands if not o.ack_text],
+            answered_in_ack=[o for o in commands if o.ack_text],
+        )
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
@@ -156,4 +164,5 @@ class ClientLoop:
         if status == 200 and expected not in response.text:
             status = 590
         detail = "" if status == 200 else response.text[:200]
-        return Outcome(started, kind, status, detail, reply_path)
+        ack_text = response.text.strip() if kind == "command" and status == 200 else ""
+        return Outcome(started, kind, status, detail, reply_path, ack_text)
