@@ -22,6 +22,7 @@ from pathlib import Path
 
 import gunicorn
 
+from bench import deploy
 from bench.local_apis import LocalSlack
 from bench.stack import REPO, Gunicorn, Kind, Stack
 from bench.wrk import WrkResult, run_wrk
@@ -314,6 +315,14 @@ def targets() -> list[str]:
     ]
 
 
+def scenario_deploy(smoke: bool) -> list[str]:
+    """Failed requests during scripts/deploy.sh and a plain `docker compose up -d` (bench.deploy;
+    it runs the container tests, minutes, so a smoke run skips it)."""
+    if smoke:
+        return ["skipped in --smoke: it runs the container tests (`python -m bench.deploy`)"]
+    return deploy.rows(deploy.measure())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every scenario and write the report."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -338,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             ("Memory", lambda: scenario_memory(scale, workdir, slack)),
             ("`load_config()`", lambda: scenario_load_config(scale)),
             ("What the libraries cost at start-up", scenario_imports),
+            (deploy.TITLE, lambda: scenario_deploy(args.smoke)),
         ):
             print(f"bench: {title} …", file=sys.stderr, flush=True)
             sections.append((title, run()))

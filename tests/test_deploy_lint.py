@@ -47,7 +47,11 @@ def test_shellcheck_reports_nothing_on_the_scripts() -> None:
         ("vendor.compose-spec", ["docker-compose.yml"]),
         (
             "vendor.github-workflows",
-            [".github/workflows/pythonpackage.yml", ".github/workflows/publish.yml"],
+            [
+                ".github/workflows/pythonpackage.yml",
+                ".github/workflows/publish.yml",
+                ".github/workflows/deploy.yml",
+            ],
         ),
     ],
 )
@@ -55,6 +59,15 @@ def test_files_are_valid_against_their_schema(schema: str, files: list[str]) -> 
     result = run(tool("check-jsonschema"), "--builtin-schema", schema, *files)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "validation done" in result.stdout
+
+
+def test_actionlint_reports_nothing_on_the_deploy_workflow() -> None:
+    # actionlint runs shellcheck over each `run:` script too (the dev extras' shellcheck).
+    result = run(
+        tool("actionlint"), "-shellcheck", tool("shellcheck"), ".github/workflows/deploy.yml"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
 
 
 def test_gixy_reports_nothing_on_nginx_conf() -> None:

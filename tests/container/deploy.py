@@ -1,11 +1,13 @@
 """The VM deploy run for real: setup_deploy.sh against Pebble, then the real docker-compose.yml.
 
-The compose stack gets the real file plus an override written here. Host ports come from the
-variables docker-compose.yml and setup_deploy.sh both read (ROCKET2_HTTP_PORT, ROCKET2_HTTPS_PORT:
-loopback high ports, because an override cannot remove the base file's published ports); host
-paths from ROCKET2_DEPLOY_DIR (a temporary directory); the image from ROCKET2_IMAGE. The override
-only shortens schedules (the app's healthcheck interval, nginx's reload interval) and lets the
-certbot service trust Pebble's TLS certificate.
+The compose stack is driven by Compose v2 (``docker compose``) from a project directory that holds
+the operator's .env, docker-compose.yml (a link to the repository's) and an override written here;
+COMPOSE_FILE and COMPOSE_PROJECT_NAME name them, so scripts/deploy.sh runs exactly as on a VM.
+Host ports come from the variables docker-compose.yml and setup_deploy.sh both read
+(ROCKET2_HTTP_PORT, ROCKET2_HTTPS_PORT: loopback high ports, because an override cannot remove the
+base file's published ports); host paths from ROCKET2_DEPLOY_DIR (a temporary directory); the
+image from ROCKET2_IMAGE. The override only shortens schedules (the app's healthcheck interval,
+nginx's reload interval) and lets the certbot service trust Pebble's TLS certificate.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Deployment:
     https_port: int
     project: str = field(default_factory=lambda: f"rocket2t{uuid.uuid4().hex[:8]}")
     first_setup: subprocess.CompletedProcess[str] | None = None
+    nginx_reload_interval: str = NGINX_RELOAD_INTERVAL
 
     @property
     def deploy_dir(self) -> Path:
@@ -61,11 +64,21 @@ class Deployment:
     @property
     def override(self) -> Path:
         """The test's compose override file."""
-        return self.workdir / "docker-compose.test.yml"
+        return self.project_dir / "docker-compose.test.yml"
+
+    @property
+    def compose_files(self) -> list[Path]:
+        """COMPOSE_FILE: the repository's file (linked into the project directory, so that is
+        Compose's project directory), then the override."""
+        link = self.project_dir / "docker-compose.yml"
+        if not link.is_symlink():
+            link.symlink_to(REPO / "docker-compose.yml")
+        return [link, self.override]
 
     def env(self) -> dict[str, str]:
-        """Environment for setup_deploy.sh and docker-compose: the private engine, loopback high
-        ports, temporary paths, Pebble as the ACME server, the freshly built image."""
+        """Environment for setup_deploy.sh, deploy.sh and docker compose: the private engine,
+        loopback high ports, temporary paths, Pebble as the ACME server, the freshly built image,
+        the compose files and project name."""
         shim = self.workdir / "bin"
         shim.mkdir(exist_ok=True)
         docker_link = shim / "docker"
@@ -84,6 +97,8 @@ class Deployment:
             # The host side of nginx's (and setup's certbot's) ports, as [ip:]port.
             "ROCKET2_HTTP_PORT": f"127.0.0.1:{self.http_port}",
             "ROCKET2_HTTPS_PORT": f"127.0.0.1:{self.https_port}",
+            "COMPOSE_FILE": ":".join(str(path) for path in self.compose_files),
+            "COMPOSE_PROJECT_NAME": self.project,
         }
 
     def setup(self) -> subprocess.CompletedProcess[str]:
@@ -103,7 +118,7 @@ class Deployment:
         override = {
             "services": {
                 "rocket2": {"healthcheck": {"interval": "2s"}},
-                "nginx": {"environment": {"NGINX_RELOAD_INTERVAL": NGINX_RELOAD_INTERVAL}},
+                "nginx": {"environment": {"NGINX_RELOAD_INTERVAL": self.nginx_reload_interval}},
                 "certbot": {
                     "environment": {"REQUESTS_CA_BUNDLE": CA_IN_CERTBOT},
                     "volumes": [f"{self.pebble.tls_ca}:{CA_IN_CERTBOT}:ro"],
@@ -114,22 +129,32 @@ class Deployment:
         return self.override
 
     def compose(self, *args: str, check: bool = True, timeout: float = 300) -> Any:
-        """``docker-compose`` with the real file and the override, in the project directory."""
+        """``docker compose ARGS`` in the project directory, with env()."""
         return self.docker.compose(
-            self.project,
-            [REPO / "docker-compose.yml", self.override],
-            self.project_dir,
-            *args,
-            env=self.env(),
-            check=check,
-            timeout=timeout,
+            *args, env=self.env(), cwd=self.project_dir, check=check, timeout=timeout
         )
+
+    def deploy(self, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run scripts/deploy.sh from the project directory, as an operator does."""
+        return subprocess.run(
+            ["bash", str(REPO / "scripts" / "deploy.sh")],
+            env={**self.env(), **extra_env},
+            cwd=str(self.project_dir),
+            capture_output=True,
+            text=True,
+            timeout=400,
+            check=False,
+        )
+
+    def containers(self, service: str) -> list[str]:
+        """The ids of the service's running containers."""
+        return list(self.compose("ps", "-q", service).stdout.split())
 
     def container(self, service: str) -> str:
         """The id of the service's container."""
-        out = self.compose("ps", "-q", service).stdout.strip()
-        assert out, f"no container for {service}"
-        return str(out.splitlines()[0])
+        found = self.containers(service)
+        assert found, f"no container for {service}"
+        return found[0]
 
     def project_resources(self) -> dict[str, list[str]]:
         """Containers, networks and volumes that carry this compose project's label."""

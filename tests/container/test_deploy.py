@@ -1,9 +1,10 @@
 """The VM deploy end to end (checks 3, 4 and 5 of issue 6).
 
-setup_deploy.sh gets the first certificate from Pebble; the real docker-compose.yml comes up; https
-through nginx reaches the app with a certificate that verifies against Pebble's root; http
-redirects; the app publishes no port; a forced renewal is served after nginx's periodic reload;
-``docker-compose down -v`` leaves nothing. The tests run in this order and share one deployment.
+setup_deploy.sh gets the first certificate from Pebble; the real docker-compose.yml comes up
+(Compose v2); https through nginx reaches the app with a certificate that verifies against
+Pebble's root; http redirects; the app publishes no port; a forced renewal is served after nginx's
+periodic reload. The tests run in this order and share the session's deployment (conftest.py),
+which test_rollout.py then updates.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,105 +19,11 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from tests.container.conftest import https_get
 from tests.container.deploy import DOMAIN, Deployment, served_certificate
-from tests.container.engine import Docker
-from tests.container.envfile import operator_env_file
-from tests.container.pebble import Pebble, start_pebble
-from tests.container.test_image import OFFLINE
-from tests.support.gunicorn import free_port, wait_until
-from tests.support.keys import valid_env
+from tests.support.gunicorn import wait_until
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(scope="module")
-def pebble(
-    docker: Docker, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Pebble, int]]:
-    """Pebble on the engine's bridge gateway, validating http-01 on a fresh loopback port."""
-    gateway = docker.inspect("network", "bridge")["IPAM"]["Config"][0]["Gateway"]
-    http_port = free_port()
-    server = start_pebble(tmp_path_factory.mktemp("pebble"), gateway, http_port)
-    yield server, http_port
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def deployment(
-    docker: Docker,
-    base_images: dict[str, str],
-    image: str,
-    pebble: tuple[Pebble, int],
-    tmp_path_factory: pytest.TempPathFactory,
-    key_pem: str,
-) -> Iterator[Deployment]:
-    """A deployment whose first certificate setup_deploy.sh has obtained."""
-    server, http_port = pebble
-    deployment = Deployment(
-        docker=docker,
-        pebble=server,
-        image=image,
-        workdir=tmp_path_factory.mktemp("vm"),
-        http_port=http_port,
-        https_port=free_port(),
-    )
-    deployment.project_dir.mkdir()
-    operator_env_file(deployment.project_dir / ".env", {**valid_env(key_pem), **OFFLINE})
-    deployment.first_setup = deployment.setup()
-    yield deployment
-    deployment.compose("down", "-v", "--remove-orphans", "--timeout", "10", check=False)
-
-
-@pytest.fixture(scope="module")
-def stack(deployment: Deployment) -> Deployment:
-    """The real docker-compose.yml (plus the test's override) up, and nginx answering https."""
-    setup = deployment.first_setup
-    assert setup is not None
-    assert setup.returncode == 0, f"setup_deploy.sh failed:\n{setup.stdout}\n{setup.stderr}"
-    deployment.write_override()
-    require_loopback_ports(deployment)
-    deployment.compose("up", "-d", "--no-build", timeout=400)
-    wait_until(
-        lambda: https_get(deployment, "/", verify=False).status_code == 200,
-        timeout=60,
-        interval=0.5,
-        what="https through nginx",
-    )
-    return deployment
-
-
-def require_loopback_ports(deployment: Deployment) -> None:
-    """Stop before `up` unless every published port is the loopback high port the test chose.
-
-    Compose merges `ports:` from an override into the base file's list (it cannot remove 80:80),
-    so docker-compose.yml takes the host side from ROCKET2_HTTP_PORT / ROCKET2_HTTPS_PORT.
-    """
-    config = deployment.compose("config").stdout
-    published = set(re.findall(r"^\s*- (\S+)/tcp$", config, re.MULTILINE))
-    want = {
-        f"127.0.0.1:{deployment.http_port}:80",
-        f"127.0.0.1:{deployment.https_port}:443",
-    }
-    if published != want:
-        pytest.fail(
-            f"docker-compose.yml publishes {sorted(published)} with ROCKET2_HTTP_PORT and "
-            f"ROCKET2_HTTPS_PORT set for the test; expected {sorted(want)}. An override cannot "
-            "remove the base file's ports, so nginx's ports must read those variables: "
-            '"${ROCKET2_HTTP_PORT:-80}:80" and "${ROCKET2_HTTPS_PORT:-443}:443".'
-        )
-
-
-def https_get(deployment: Deployment, path: str, verify: ssl.SSLContext | bool) -> httpx.Response:
-    """GET https://DOMAIN{path} through nginx's loopback port (SNI and Host are DOMAIN)."""
-    try:
-        with httpx.Client(verify=verify, timeout=10) as client:
-            return client.get(
-                f"https://127.0.0.1:{deployment.https_port}{path}",
-                headers={"Host": DOMAIN},
-                extensions={"sni_hostname": DOMAIN},
-            )
-    except httpx.HTTPError as exc:
-        return httpx.Response(599, text=str(exc))
 
 
 def pebble_trust(deployment: Deployment, tmp_path: Path) -> ssl.SSLContext:
@@ -219,8 +125,3 @@ def test_a_forced_renewal_is_served_after_nginx_reloads(stack: Deployment) -> No
         what="nginx to serve the renewed certificate",
     )
     assert served
-
-
-def test_compose_down_leaves_nothing_running(stack: Deployment) -> None:
-    stack.compose("down", "-v", "--timeout", "10")
-    assert stack.project_resources() == {"containers": [], "networks": [], "volumes": []}

@@ -8,14 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.container.conftest import OFFLINE
 from tests.container.engine import Docker
 from tests.container.envfile import operator_env_file
 from tests.support.gunicorn import free_port, wait_until
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(900)]
 
-# Slack and GitHub are never reached from these containers: a closed local port stands in.
-OFFLINE = {"SLACK_API_URL": "http://127.0.0.1:9/api/", "GITHUB_API_URL": "http://127.0.0.1:9"}
 # The image's own HEALTHCHECK command runs; only its schedule is shortened for the test.
 FAST_HEALTH = ["--health-interval", "2s", "--health-start-period", "60s"]
 

@@ -96,8 +96,9 @@ class FakeSlack:
     conversations.open first). Every path under /respond/ is a response_url that answers ok.
     """
 
-    def __init__(self) -> None:
-        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        # ``host``: loopback, or the container tests' engine gateway (reachable from containers).
+        self.server = HTTPServer(host=host, port=0, threaded=True)
         self.channels_pages: list[list[dict[str, Any]]] = [[]]
         self.fail_methods: set[str] = set()
         self.auth_test_fails = False
