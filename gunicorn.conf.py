@@ -22,8 +22,7 @@ bind = f"0.0.0.0:{_config.port if _config else 5000}"
 # request does not block the others, without gevent's monkey-patching of slack-sdk and
 # psycopg. Command work runs after the ack in Bolt's own bounded executor (8 threads).
 workers = _config.web_concurrency if _config else 1
-# gthread, plus: a stop refuses new connections at once (app.gunicorn_worker).
-worker_class = "app.gunicorn_worker.ThreadWorker"
+worker_class = "gthread"
 threads = 4
 
 # Requests finish in milliseconds (work happens after the ack); 30 s is the worker
@@ -86,11 +85,6 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     migrate and create the runtime directory."""
     os.umask(PRIVATE_UMASK)
     _hooks.on_starting(server, _error)
-
-
-def when_ready(server):  # type: ignore[no-untyped-def]
-    """Master, listening: on TERM, refuse new connections before the workers drain."""
-    _hooks.when_ready(server)
 
 
 def on_reload(server):  # type: ignore[no-untyped-def]

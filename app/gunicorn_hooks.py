@@ -117,13 +117,6 @@ def _stop(reason: str) -> NoReturn:
     raise SystemExit(EXIT_DATABASE_ERROR)
 
 
-def when_ready(server: Any) -> None:
-    """Master, listening: a TERM shuts the listeners first (app.gunicorn_worker)."""
-    from app.gunicorn_worker import refuse_new_connections_on_term
-
-    refuse_new_connections_on_term(server)
-
-
 def on_reload(server: Any, error: ConfigError | None) -> None:
     """Master, on HUP: a bad config keeps the running one instead of stopping the server."""
     if error is not None:

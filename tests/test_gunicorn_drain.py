@@ -9,7 +9,6 @@ at the fake Slack's own response_url per command.
 from __future__ import annotations
 
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -191,21 +190,3 @@ def test_a_command_on_a_kept_alive_connection_during_the_drain_gets_a_clear_ack(
     assert rocket.server.wait_exit(timeout=GRACE + 5) == 0
     assert rocket.replies("during") == []  # the ack was its answer; no work was queued
     assert rocket.replies("before") != []
-
-
-def test_new_connections_are_refused_as_soon_as_a_stop_begins(rocket):
-    """A connection the kernel would queue and then reset is a POST nginx cannot replay; a
-    refused one nginx sends to another replica."""
-    rocket.github.hold("GET", TEAMS)
-    send_all(rocket, [("team refresh", "busy")])
-    wait_until(lambda: rocket.github.held == 1, what="a command running")
-
-    rocket.term()
-    rocket.server.wait_for_output("stopping: new connections are refused")
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", rocket.server.port), timeout=2).close()
-    rocket.github.release_holds()  # the accepted work still finishes
-    assert rocket.server.wait_exit(timeout=GRACE + 5) == 0
-    [text] = rocket.replies("busy")
-    assert "restarted" not in text, text
-    assert "Traceback" not in rocket.server.output()
