@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from config.docs import env_example, markdown_reference
 from config.github_key import decode_github_key
+from tests.support.cli import rocket2
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def rocket2(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def _fingerprint(pem: str) -> str:

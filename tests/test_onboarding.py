@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.store import Permission
 from tests.support import rocket as rocket_support
-from tests.support.gunicorn import GunicornServer, free_port, server_env, wait_until
+from tests.support.gunicorn import GunicornServer, wait_until
 
 rocket_module = rocket_support.rocket_module
 rocket = rocket_support.rocket
@@ -125,13 +125,7 @@ def test_a_failed_delivery_is_handled_on_slacks_retry(rocket):
 def second_instance(rocket_module, tmp_path_factory) -> Iterator[GunicornServer]:
     """Another Rocket 2 instance on the same database and fakes."""
     directory = tmp_path_factory.mktemp("second")
-    port = free_port()
-    server = GunicornServer(
-        env=server_env(rocket_module.env, port),
-        port=port,
-        log_path=directory / "gunicorn.log",
-        cwd=directory,
-    ).start()
+    server = rocket_support.second_instance_of(rocket_module, directory)
     yield server
     server.stop()
 

@@ -11,8 +11,6 @@ import json
 import logging
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from config import load_config
 from config.model import redact_url
 from tests.conftest import require_binary
 from tests.support import rocket as rocket_support
+from tests.support.cli import rocket2
 from tests.support.db import create_postgres_database, drop_postgres_database, postgres_server_url
 from tests.support.gunicorn import free_port, wait_until
 from tests.support.nginx import NginxServer
@@ -52,20 +51,6 @@ NASTY_IN_TEXT = "Ev\\x1b[2J\\x85\\u2028\\u2029\\x7fend"
 def said(reply: dict[str, Any]) -> str:
     """Everything a reply shows: the fallback text and the blocks."""
     return reply["text"] + json.dumps(reply["blocks"], ensure_ascii=False)
-
-
-def rocket2(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the `rocket2` command line as an operator would."""
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 # ---- finding 7: user text is escaped in every reply --------------------------------------------

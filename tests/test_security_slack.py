@@ -20,7 +20,7 @@ from werkzeug import Request, Response
 
 from app.commands.karma import GIFTS_PER_HOUR
 from tests.support import rocket as rocket_support
-from tests.support.gunicorn import GunicornServer, free_port, server_env, wait_until
+from tests.support.gunicorn import GunicornServer, wait_until
 from tests.support.rocket import FORM, Rocket
 from tests.support.slack import FakeSlack, command_body, event_body, signed_headers
 
@@ -274,13 +274,7 @@ def second_instance(rocket_module, tmp_path_factory) -> Iterator[GunicornServer]
     if rocket_module.backend != "postgres":
         pytest.skip("two instances share a PostgreSQL database")
     directory = tmp_path_factory.mktemp("second-instance")
-    port = free_port()
-    server = GunicornServer(
-        env=server_env(rocket_module.env, port),
-        port=port,
-        log_path=directory / "gunicorn.log",
-        cwd=directory,
-    ).start()
+    server = rocket_support.second_instance_of(rocket_module, directory)
     yield server
     server.stop()
 

@@ -58,12 +58,23 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     promote.set_defaults(func=cmd_promote)
 
 
-def _load(args: argparse.Namespace) -> Config | None:
+def load_or_report(args: argparse.Namespace) -> Config | None:
+    """The config for a CLI command (``--env-file``), or None after printing its problems."""
     try:
         return load_config(env_file=default_env_file(args.env_file))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return None
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the schema is at the newest migration; if not, say so on stderr."""
+    if current_revision(engine) == head_revision():
+        return True
+    print(
+        "error: the database schema is not current: run `rocket2 db upgrade` first", file=sys.stderr
+    )
+    return False
 
 
 def _describe(engine: Engine) -> str:
@@ -77,7 +88,7 @@ def _db_error(action: str, exc: SQLAlchemyError) -> str:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the database to the newest schema under the cross-instance lock."""
-    config = _load(args)
+    config = load_or_report(args)
     if config is None:
         return EXIT_CONFIG_ERROR
     engine = engine_from_config(config)
@@ -109,7 +120,7 @@ COUNTED = (
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Print the schema version and row counts; exit 1 if the schema is not at the newest."""
-    config = _load(args)
+    config = load_or_report(args)
     if config is None:
         return EXIT_CONFIG_ERROR
     engine = engine_from_config(config)
@@ -169,17 +180,13 @@ def cmd_promote(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    config = _load(args)
+    config = load_or_report(args)
     if config is None:
         return EXIT_CONFIG_ERROR
     permission = Permission(args.permission)
     engine = engine_from_config(config)
     try:
-        if current_revision(engine) != head_revision():
-            print(
-                "error: the database schema is not current: run `rocket2 db upgrade` first",
-                file=sys.stderr,
-            )
+        if not schema_is_current(engine):
             return EXIT_FAILED
         with Store(engine).unit_of_work() as uow:
             user, created = uow.users.create_if_absent(slack_id)

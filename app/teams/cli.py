@@ -11,10 +11,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.store import SpecialTeam, Store
+from app.store.cli import load_or_report, schema_is_current
 from app.store.engine import engine_from_config
-from app.store.migrate import current_revision, head_revision
-from config import ConfigError, load_config
-from config.cli import default_env_file
 
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
@@ -33,18 +31,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def cmd_repin(args: argparse.Namespace) -> int:
     """Delete every special team pin and say what was pinned before."""
-    try:
-        config = load_config(env_file=default_env_file(args.env_file))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = load_or_report(args)
+    if config is None:
         return EXIT_CONFIG_ERROR
     engine = engine_from_config(config)
     try:
-        if current_revision(engine) != head_revision():
-            print(
-                "error: the database schema is not current: run `rocket2 db upgrade` first",
-                file=sys.stderr,
-            )
+        if not schema_is_current(engine):
             return EXIT_FAILED
         with Store(engine).unit_of_work() as uow:
             before = [

@@ -308,3 +308,14 @@ def wait_for_log(rocket: Rocket, needle: str, count: int = 1) -> list[str]:
 
 
 __all__ = ["Rocket", "context", "memory_context", "rocket", "rocket_module", "run", "wait_until"]
+
+
+def second_instance_of(rocket: Rocket, directory: Path) -> GunicornServer:
+    """Start another Rocket 2 instance on ``rocket``'s database and fakes (stop it after)."""
+    port = free_port()
+    return GunicornServer(
+        env=server_env(rocket.env, port),
+        port=port,
+        log_path=directory / "gunicorn.log",
+        cwd=directory,
+    ).start()
