@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from app.store import Permission
 from tests.support import rocket as rocket_support
 from tests.support.rocket import Rocket
+from tests.support.webhooks import json_body, org_event
 from tests.test_security_roles import (
     ADMIN,
     SETTINGS,
@@ -19,20 +19,8 @@ from tests.test_security_roles import (
 
 rocket_module = rocket_support.rocket_module_with(**SETTINGS)
 rocket = rocket_support.rocket
-ORG = "rocket-club"
+
 BOB = "U0BOB00001"
-
-
-def member_added(login: str, user_id: int) -> dict[str, object]:
-    return {
-        "action": "member_added",
-        "membership": {
-            "state": "active",
-            "role": "member",
-            "user": {"login": login, "id": user_id},
-        },
-        "organization": {"login": ORG},
-    }
 
 
 def test_a_replayed_member_added_body_invites_nobody_back(rocket: Rocket) -> None:
@@ -40,7 +28,7 @@ def test_a_replayed_member_added_body_invites_nobody_back(rocket: Rocket) -> Non
     is asked first, so nobody is put back in the default team (which would invite them)."""
     ids = org_with_core(rocket)
     refreshed(rocket)
-    old = json.dumps(member_added("bob", ids["bob"])).encode()
+    old = json_body(org_event("member_added", "bob", ids["bob"]))
     gh = rocket.github
     gh.org_members.pop("bob")  # bob leaves (or is removed from) the organisation
     for team in gh.teams.values():

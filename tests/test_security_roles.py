@@ -5,8 +5,6 @@ GUID delivery ids, and the pins in /healthz, `rocket2 db check` and `rocket2 tea
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import subprocess
 import sys
@@ -24,9 +22,17 @@ from tests.support import rocket as rocket_support
 from tests.support.gunicorn import server_env
 from tests.support.rocket import Rocket, assert_refused
 from tests.support.teams import snapshot
+from tests.support.webhooks import (
+    ORG,
+    json_body,
+    membership_event,
+    org_event,
+    post_signed,
+    team_obj,
+)
 
 HOOK = "/github/hook"
-ORG = "rocket-club"
+
 SETTINGS = {
     "GITHUB_ADMIN_TEAM_NAME": "core",
     "GITHUB_LEADS_TEAM_NAME": "leads",
@@ -49,49 +55,20 @@ rocket = rocket_support.rocket
 
 def hook(rocket: Rocket, event: str, payload: dict[str, Any], delivery: str = "") -> httpx.Response:
     """Deliver one webhook body signed with the webhook secret, as GitHub does."""
-    body = json.dumps(payload).encode()
-    return hook_body(rocket, event, body, delivery or str(uuid.uuid4()))
+    return hook_body(rocket, event, json_body(payload), delivery or str(uuid.uuid4()))
 
 
 def hook_body(rocket: Rocket, event: str, body: bytes, delivery: str) -> httpx.Response:
-    secret = rocket.env["GITHUB_WEBHOOK_SECRET"].encode()
-    signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    headers = {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery,
-        "X-Hub-Signature-256": signature,
-        "Content-Type": "application/json",
-    }
-    return httpx.post(rocket.server.url + HOOK, content=body, headers=headers, timeout=10)
+    secret = rocket.env["GITHUB_WEBHOOK_SECRET"]
+    return post_signed(rocket.server.url + HOOK, secret, event, body, delivery)
 
 
 def team_json(rocket: Rocket, name: str) -> dict[str, Any]:
-    team = rocket.github.team(name)
-    assert team is not None
-    return {"id": team.id, "name": team.name, "slug": team.slug}
-
-
-def membership(action: str, team: dict[str, Any], login: str, user_id: int) -> dict[str, Any]:
-    return {
-        "action": action,
-        "scope": "team",
-        "member": {"login": login, "id": user_id},
-        "team": team,
-        "organization": {"login": ORG},
-        "sender": {"login": "owner", "id": 1},
-    }
+    return team_obj(rocket.github, name)
 
 
 def member_removed(login: str, user_id: int) -> dict[str, Any]:
-    return {
-        "action": "member_removed",
-        "membership": {
-            "state": "active",
-            "role": "member",
-            "user": {"login": login, "id": user_id},
-        },
-        "organization": {"login": ORG},
-    }
+    return org_event("member_removed", login, user_id)
 
 
 def linked(rocket: Rocket, slack_id: str, login: str, ids: dict[str, int], *, proven: bool) -> None:
@@ -144,7 +121,7 @@ def test_an_unproven_link_gets_no_lead_powers_and_no_role(rocket: Rocket) -> Non
     assert "bob" in rocket.github.team_logins("backend")  # GitHub was not asked to remove him
 
     # A delivery about the admin team (GitHub confirms alice is in it) promotes nobody either.
-    payload = membership("added", team_json(rocket, "core"), "alice", ids["alice"])
+    payload = membership_event("added", team_json(rocket, "core"), "alice", ids["alice"])
     assert hook(rocket, "membership", payload).json()["status"] == "processed"
     assert permission(rocket, MALLORY) is Permission.member
 
@@ -265,7 +242,7 @@ def test_a_renamed_pinned_team_keeps_granting_and_its_old_name_grants_nothing(
     edited = {"action": "edited", "team": team_json(rocket, "core-crew"), "organization": {}}
     assert hook(rocket, "team", edited).status_code == 200
     core.members["bob"] = "member"
-    added = membership("added", team_json(rocket, "core-crew"), "bob", ids["bob"])
+    added = membership_event("added", team_json(rocket, "core-crew"), "bob", ids["bob"])
     assert hook(rocket, "membership", added).json()["status"] == "processed"
     assert permission(rocket, BOB) is Permission.admin  # the rename followed the id
     assert healthz(rocket)["admin"] == "pinned"
@@ -288,12 +265,14 @@ def test_a_replayed_added_to_admin_team_body_changes_nothing(rocket: Rocket) -> 
     core = rocket.github.team("core")
     assert core is not None
     core.members["bob"] = "member"
-    old = json.dumps(membership("added", team_json(rocket, "core"), "bob", ids["bob"])).encode()
+    old = json.dumps(
+        membership_event("added", team_json(rocket, "core"), "bob", ids["bob"])
+    ).encode()
     assert hook_body(rocket, "membership", old, str(uuid.uuid4())).status_code == 200
     assert permission(rocket, BOB) is Permission.admin
 
     del core.members["bob"]  # bob leaves the admin team on GitHub…
-    gone = membership("removed", team_json(rocket, "core"), "bob", ids["bob"])
+    gone = membership_event("removed", team_json(rocket, "core"), "bob", ids["bob"])
     assert hook(rocket, "membership", gone).status_code == 200
     assert permission(rocket, BOB) is Permission.member
 
@@ -325,7 +304,9 @@ def test_a_github_failure_during_the_re_read_is_503_and_changes_nothing(rocket: 
     refreshed(rocket)
     rocket.github.team("core").members["bob"] = "member"  # type: ignore[union-attr]
     delivery = str(uuid.uuid4())
-    body = json.dumps(membership("added", team_json(rocket, "core"), "bob", ids["bob"])).encode()
+    body = json.dumps(
+        membership_event("added", team_json(rocket, "core"), "bob", ids["bob"])
+    ).encode()
     rocket.github.fail("GET", rf"/orgs/{ORG}/teams/core/memberships/bob", 502, times=1)
     assert hook_body(rocket, "membership", body, delivery).status_code == 503
     assert permission(rocket, BOB) is Permission.member
@@ -348,7 +329,7 @@ def test_a_github_failure_during_the_re_read_is_503_and_changes_nothing(rocket: 
 def test_a_delivery_id_that_is_not_a_guid_is_400(rocket: Rocket, delivery: str) -> None:
     ids = org_with_core(rocket)
     linked(rocket, BOB, "bob", ids, proven=True)
-    body = json.dumps(member_removed("bob", ids["bob"])).encode()
+    body = json_body(member_removed("bob", ids["bob"]))
     resp = hook_body(rocket, "organization", body, delivery)
     assert resp.status_code == 400
     assert resp.json() == {"error": "X-GitHub-Delivery must be a GUID, as GitHub sends it"}

@@ -4,15 +4,10 @@ exactly-once deliveries, unknown teams and users, unknown actions, GitHub failur
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
 from app.store import Permission
@@ -22,12 +17,20 @@ from tests.support import db
 from tests.support import fake_github as fake_support
 from tests.support.gunicorn import secrets_of
 from tests.support.teams import add_user, client, github_writes, permissions, snapshot, teams_config
+from tests.support.webhooks import (
+    ORG,
+    json_body,
+    membership_event,
+    org_event,
+    post_signed,
+    team_obj,
+)
 
 store = db.store
 database_url = db.database_url
 fake_github = fake_support.fake_github
 
-ORG = "rocket-club"
+
 HOOK = "/github/hook"
 
 
@@ -43,19 +46,18 @@ class Hook:
         self.server, self.env = server, env
 
     def send(self, event, payload, delivery=None, **headers):
-        body = json.dumps(payload).encode()
-        sig = hmac.new(env_secret(self.env), body, hashlib.sha256).hexdigest()
-        all_headers = {
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery if delivery is not None else str(uuid.uuid4()),
-            "X-Hub-Signature-256": f"sha256={sig}",
-            "Content-Type": "application/json",
-            **headers,
-        }
         # GitHub gives up on a delivery after 10 seconds; every one must be answered well within
         # that. The client timeout is the bound (a request that takes longer fails with a
         # timeout), not a measured speed.
-        return httpx.post(self.server.url + HOOK, content=body, headers=all_headers, timeout=5)
+        return post_signed(
+            self.server.url + HOOK,
+            self.env["GITHUB_WEBHOOK_SECRET"],
+            event,
+            json_body(payload),
+            delivery,
+            timeout=5,
+            **headers,
+        )
 
 
 def env_secret(env):
@@ -73,38 +75,6 @@ def setup(fake_github, env, store, database_url, gunicorn_server):
     hook = Hook(server, env)
     yield fake_github, ids, config, hook
     server.assert_no_secrets(secrets_of(env))
-
-
-def org_event(action, login, user_id, org=ORG):
-    return {
-        "action": action,
-        "membership": {
-            "state": "active",
-            "role": "member",
-            "user": {"login": login, "id": user_id},
-        },
-        "organization": {"login": org},
-        "sender": {"login": "owner", "id": 1},
-    }
-
-
-def team_obj(fake, name):
-    t = fake.team(name)
-    return {"id": t.id, "name": t.name, "slug": t.slug, "privacy": "closed"}
-
-
-def membership_event(action, team, login, user_id):
-    return {
-        "action": action,
-        "scope": "team",
-        "member": {"login": login, "id": user_id},
-        "team": team,
-        "organization": {"login": ORG},
-        "sender": {"login": "owner", "id": 1},
-    }
-
-
-# ---- organization ----------------------------------------------------------------------------
 
 
 def test_member_added_joins_default_team_once(setup, store):
