@@ -42,9 +42,12 @@ def create_app(config: Config) -> Flask:
     app.register_blueprint(health.bp)
     authorization = BotAuthorization(ctx.slack, config.slack_api_token.reveal())
     app.extensions["rocket2.slack_authorization"] = authorization
+    events = commands.slack_event_handlers(ctx)
     app.register_blueprint(
         slack_endpoint.create_blueprint(
-            slack_endpoint.build_bolt_app(ctx, authorization), config.slack_signing_secret.reveal()
+            slack_endpoint.build_bolt_app(ctx, authorization, events),
+            config.slack_signing_secret.reveal(),
+            frozenset(events),
         )
     )
     app.register_blueprint(

@@ -20,22 +20,23 @@ their change, which holds across instances (see app.onboarding); a command that 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, request
-from slack_bolt import App, BoltResponse
-from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from app import commands, instance
+from app import commands, instance, slack_payloads
 from app.commands import CommandContext
 from app.commands.replies import escape
 from app.logs import log_id
@@ -108,7 +109,11 @@ def _log_given_up(running: bool) -> Outcome:
     return "logged"
 
 
-def build_bolt_app(ctx: CommandContext, authorization: BotAuthorization) -> App:
+def build_bolt_app(
+    ctx: CommandContext,
+    authorization: BotAuthorization,
+    events: Mapping[str, commands.SlackEventHandler],
+) -> App:
     """The Bolt app. Makes no network call here, nor before any ack.
 
     Bolt gets a token-less WebClient at SLACK_API_URL and ``authorize=authorization``, which
@@ -126,6 +131,8 @@ def build_bolt_app(ctx: CommandContext, authorization: BotAuthorization) -> App:
         process_before_response=True,
         listener_executor=executor,
         logger=logging.getLogger("slack_bolt.rocket2"),
+        # Verified by create_blueprint on the raw body; Bolt gets the checked body as JSON.
+        request_verification_enabled=False,
     )
     # Runs after Bolt's authorization (which starts the background auth.test), before any
     # listener: nothing from another workspace reaches a command or an event handler.
@@ -133,9 +140,8 @@ def build_bolt_app(ctx: CommandContext, authorization: BotAuthorization) -> App:
     replies = ReplyClient(config.slack_response_url_origins)
     executor.stop_by = replies.stop_by  # a draining worker's replies end before it is killed
     bolt.command(re.compile(r".*"))(_command_listener(ctx, executor, replies))
-    for event_type, handler in commands.slack_event_handlers(ctx).items():
+    for event_type, handler in events.items():
         bolt.event(event_type)(_event_listener(event_type, handler, executor))
-    bolt.event(re.compile(r".*"))(_ack_only)
     return bolt
 
 
@@ -337,45 +343,58 @@ def _handle_event(
         report_failure(f"handling slack event {event_type}", exc)
 
 
-def _ack_only(ack: Any) -> None:
-    ack()
+def create_blueprint(bolt: App, signing_secret: str, events: frozenset[str]) -> Blueprint:
+    """The blueprint that hands Slack's POSTs to Bolt, once their signature and shape hold.
 
-
-def create_blueprint(bolt: App, signing_secret: str) -> Blueprint:
-    """The blueprint that hands Slack's POSTs to Bolt, once their signature holds.
-
-    Bolt parses the body before it checks the signature, so a malformed body would reach its
-    parser unsigned. Here the v0 signature and the timestamp (±5 minutes) are checked first,
-    on the raw body: anything unsigned, forged or stale gets 401 before any parsing. A signed
-    body that still cannot be parsed gets 400, never a 500.
+    The v0 signature and the timestamp (±5 minutes) are checked first, on the raw body:
+    anything unsigned, forged or stale gets 401 before any parsing. The body is then parsed
+    once and checked (app.slack_payloads): a signed body that can never be handled gets 400
+    with a reason naming the field; an event or interaction Rocket 2 does not handle gets 200
+    here. Bolt receives the checked body as JSON (its own signature check is off: the body it
+    sees is no longer the signed bytes, and was verified above).
     """
-    handler = SlackRequestHandler(bolt)
     verifier = SignatureVerifier(signing_secret)
+    unshaped = events - set(slack_payloads.EVENT_SHAPES)
+    if unshaped:
+        raise RuntimeError(f"Slack events handled without a checked shape: {sorted(unshaped)}")
     bp = Blueprint("slack", __name__)
 
-    def handle() -> Response:
-        body = request.get_data(cache=True)
+    def handle(read: Callable[[dict[str, Any]], slack_payloads.Reading]) -> Response:
+        raw = request.get_data(cache=True)
         try:
-            verified = verifier.is_valid_request(body, dict(request.headers))
+            verified = verifier.is_valid_request(raw, dict(request.headers))
         except ValueError:  # a timestamp that is not a number
             verified = False
         if not verified:
             return Response("invalid request signature", status=401, mimetype="text/plain")
         try:
-            response: Response = handler.handle(request)
-        except (ValueError, RecursionError, UnicodeDecodeError):
+            reading = read(slack_payloads.parse(raw, request.content_type or ""))
+        except slack_payloads.Malformed as exc:
+            log.info("signed slack request refused: %s", exc)
+            return Response(f"malformed request: {exc}", status=400, mimetype="text/plain")
+        except (ValueError, RecursionError, KeyError):  # not JSON, not a form, too deep
             log.info("signed slack request with a malformed body refused")
             return Response("malformed request body", status=400, mimetype="text/plain")
-        return response
+        if reading.action == "ignore":
+            log.debug("slack %s acknowledged and ignored", reading.kind)
+            return Response("", status=200)
+        headers: dict[str, str | Sequence[str]] = dict(request.headers)
+        headers["Content-Type"] = "application/json"
+        checked = BoltRequest(
+            body=json.dumps(reading.body),
+            query=request.query_string.decode("utf-8", "replace"),
+            headers=headers,
+        )
+        return to_flask_response(bolt.dispatch(checked))
 
     @bp.post("/slack/commands")
     def slack_commands() -> Response:
         """Slash commands."""
-        return handle()
+        return handle(slack_payloads.read_command)
 
     @bp.post("/slack/events")
     def slack_events() -> Response:
         """Events API (url_verification included) and interactivity."""
-        return handle()
+        return handle(lambda body: slack_payloads.read_event(body, events))
 
     return bp

@@ -1,0 +1,244 @@
+"""The shapes of Slack's inbound requests, checked once, after the signature and before Bolt.
+
+``read_command(form)`` and ``read_event(body)`` check the fields Rocket 2 or Bolt reads
+(types, id formats, lengths; extra fields are fine, as Slack adds them) and return what to do:
+hand the request to Bolt, or answer it here. A request that fails raises ``Malformed`` with a
+reason naming the field, never its value (the edge answers 400).
+
+Only ``url_verification``, the event types Rocket 2 handles and slash commands reach Bolt.
+Any other event or interaction is answered 200 here, after checking nothing but its ``type``
+("chosen to ignore", so Slack does not retry it, whatever new fields it carries). A command
+reaches Bolt as its checked fields only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import parse_qsl
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+# Control characters no Slack id or text field carries (tab, newline and CR are text).
+_NO_NUL = r"^[^\x00]*$"
+_NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+Str = Annotated[str, Meta(max_length=255, pattern=_NO_CONTROL)]  # any id-like field
+Text = Annotated[str, Meta(max_length=40_000, pattern=_NO_NUL)]  # a message's text
+SlackId = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9]+$")]
+UserId = Annotated[str, Meta(max_length=32, pattern=r"^[UW][A-Z0-9]{2,}$")]
+# Slack's event ids ("Ev0ABCD1234") and trigger ids ("1234.5678.0a1b…") are short ASCII.
+EventId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+TriggerId = Annotated[str, Meta(max_length=255, pattern=r"^[A-Za-z0-9._-]*$")]
+Url = Annotated[str, Meta(max_length=2000, pattern=r"^\S*$")]
+CommandName = Annotated[str, Meta(max_length=32, pattern=r"^/[^\s/]+$")]
+COMMAND_TEXT_LIMIT = 4000  # longer command text is answered with a usage reply, not 400
+
+
+class _Ref(Struct):
+    """An object Bolt reads an ``id`` (and a workspace) from."""
+
+    id: Str | None = None
+    team_id: Str | None = None
+    enterprise_id: Str | None = None
+
+
+class _Ids(Struct):
+    """The caller fields Bolt and the workspace gate read, wherever they appear."""
+
+    enterprise: Str | _Ref | None = None
+    enterprise_id: Str | None = None
+    team: Str | _Ref | None = None
+    team_id: Str | None = None
+    user: Str | _Ref | None = None
+    user_id: Str | None = None
+    user_team: Str | None = None
+    source_team: Str | None = None
+    channel: Str | _Ref | None = None
+    channel_id: Str | None = None
+    thread_ts: Str | None = None
+    is_enterprise_install: bool | Str | None = None
+
+
+class _Nested(_Ids):
+    """An object inside an event that Bolt also looks into (message, item, thread)."""
+
+
+class _Authorization(_Ids):
+    """One of ``authorizations``: the installation the event is delivered to."""
+
+    is_bot: bool | None = None
+
+
+class _Event(_Ids):
+    """The ``event`` object of an ``event_callback`` (every type)."""
+
+    type: Str = ""
+    text: Text | None = None
+    message: _Nested | None = None
+    previous_message: _Nested | None = None
+    item: _Nested | None = None
+    assistant_thread: _Nested | None = None
+    function_execution_id: Str | None = None
+    bot_access_token: Str | None = None
+
+
+class _Envelope(_Ids):
+    """What every event request carries that Bolt or Rocket 2 reads."""
+
+    type: Str = ""
+    event: _Event | UnsetType = UNSET
+    event_id: EventId | UnsetType = UNSET
+    authorizations: list[_Authorization] | None = None
+    challenge: Str | None = None
+    is_ext_shared_channel: bool | None = None
+    context_team_id: Str | None = None
+    context_enterprise_id: Str | None = None
+    response_url: Url | None = None
+    function_execution_id: Str | None = None
+    bot_access_token: Str | None = None
+
+
+class _Profile(Struct):
+    real_name: Text | None = None
+    display_name: Text | None = None
+    email: Text | None = None
+    image_72: Text | None = None
+    image_192: Text | None = None
+
+
+class _Member(Struct):
+    """A ``team_join`` user object."""
+
+    id: UserId
+    team_id: Str | None = None
+    real_name: Text | None = None
+    profile: _Profile | None = None
+    is_bot: bool | None = None
+    deleted: bool | None = None
+
+
+class _TeamJoin(Struct):
+    user: _Member
+
+
+class _AppMention(Struct):
+    user: UserId
+    channel: SlackId
+    text: Text = ""
+
+
+class _Command(Struct, omit_defaults=True):
+    """A slash command's form fields (all strings, as Slack posts them)."""
+
+    command: CommandName
+    user_id: UserId
+    team_id: SlackId
+    response_url: Url
+    text: str = ""
+    trigger_id: TriggerId = ""
+    user_team: SlackId | UnsetType = UNSET
+    enterprise_id: SlackId | UnsetType = UNSET
+    channel_id: SlackId | UnsetType = UNSET
+    api_app_id: SlackId | UnsetType = UNSET
+    is_enterprise_install: Str | UnsetType = UNSET
+    team_domain: Str | UnsetType = UNSET
+    channel_name: Str | UnsetType = UNSET
+    user_name: Str | UnsetType = UNSET
+
+
+EVENT_SHAPES: dict[str, type[Struct]] = {"team_join": _TeamJoin, "app_mention": _AppMention}
+
+
+class Malformed(ValueError):
+    """A signed request that can never be handled; ``str()`` names the field, not the value."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What to do with a checked request: ``"bolt"`` (hand over ``body``) or ``"ignore"``."""
+
+    action: Literal["bolt", "ignore"]
+    body: dict[str, Any]
+    kind: str = ""
+
+
+def parse(raw: bytes, content_type: str) -> dict[str, Any]:
+    """The body as Slack sent it: a JSON object, a form, or a form whose ``payload`` is JSON."""
+    text = raw.decode("utf-8")  # UnicodeDecodeError (a ValueError) → malformed
+    if content_type.split(";")[0].strip() == "application/json" or text.lstrip().startswith("{"):
+        body = json.loads(text)
+    else:
+        form = dict(parse_qsl(text, keep_blank_values=True))
+        body = json.loads(form["payload"]) if set(form) == {"payload"} else form
+    if not isinstance(body, dict):
+        raise Malformed("the body is not a JSON object or a form")
+    return body
+
+
+def read_command(form: dict[str, Any]) -> Reading:
+    """Check a slash command's fields; Bolt gets those fields only (ssl_check is answered)."""
+    if form.get("ssl_check") == "1":
+        return Reading("ignore", form, "ssl_check")
+    command = _check(form, _Command)
+    return Reading("bolt", msgspec.to_builtins(command), "command")
+
+
+def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
+    """Check an Events API or interactivity request as far as its handling reads it."""
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        raise Malformed("field `type` is missing or not a string")
+    if kind == "url_verification":
+        envelope = _check(body, _Envelope)
+        if not envelope.challenge:
+            raise Malformed("field `challenge` is missing")
+        return Reading("bolt", body, kind)
+    event = body.get("event")
+    if kind != "event_callback" or not isinstance(event, dict):
+        return Reading("ignore", body, _label(kind))
+    event_type = event.get("type")
+    if not isinstance(event_type, str) or event_type not in handled:
+        return Reading("ignore", body, _label(event_type))
+    envelope = _check(body, _Envelope)
+    if isinstance(envelope.event_id, UnsetType):
+        raise Malformed("field `event_id` is missing")
+    _check(event, EVENT_SHAPES[event_type], prefix="$.event")
+    return Reading("bolt", body, event_type)
+
+
+def _label(kind: object) -> str:
+    """A loggable name for an ignored type (letters and underscores only)."""
+    return re.sub(r"[^a-z_]", "", kind if isinstance(kind, str) else "")[:40] or "untyped"
+
+
+def command_text_too_long(form: dict[str, Any]) -> bool:
+    """Whether a command's text is past what Rocket 2 reads (answered with a usage reply)."""
+    return len(str(form.get("text", ""))) > COMMAND_TEXT_LIMIT
+
+
+_Shape = TypeVar("_Shape", bound=Struct)
+
+
+def _check(data: Any, shape: type[_Shape], prefix: str = "$") -> _Shape:
+    try:
+        return msgspec.convert(data, shape)
+    except msgspec.ValidationError as exc:
+        raise Malformed(describe(exc, prefix)) from None
+
+
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def describe(exc: msgspec.ValidationError, prefix: str = "$") -> str:
+    """A reason naming the field and what was expected, with no part of the value."""
+    message = str(exc)
+    found = _AT.search(message)
+    path = prefix + (found["path"] if found else "")
+    what = message[: found.start()] if found else message
+    if not what.startswith(("Expected", "Object missing required field")):
+        what = "Invalid value"  # e.g. "Invalid enum value 'x'": that would echo the value
+    return f"{what} at `{path}`"
