@@ -5,10 +5,14 @@ X-Hub-Signature-256 — HMAC-SHA256 with GITHUB_WEBHOOK_SECRET, compared in cons
 before anything is parsed; X-GitHub-Delivery must be a GUID, as GitHub sends it (else 400:
 it is the deduplication key, and it reaches the logs). Then the event is routed by
 X-GitHub-Event (never by the payload's ``action``): ping → 200, an event without a handler
-→ 202, JSON that is not an object → 400.
+→ 202, JSON that is not an object → 400, a payload not shaped as its handler reads it
+(app.github.webhook_payloads) → 400 naming the field, never its value.
 A handler gets ``(payload, X-GitHub-Delivery)`` and may return "ignored" (→ 202, e.g. an
 action it does not handle) or another status word such as "duplicate" (→ 200).
-No input can produce a 500.
+
+What each failure status means: 400, the delivery can never succeed (do not redeliver it);
+503, GitHub or the database could not be reached now (redelivering it can succeed); 500, a
+bug in Rocket 2, logged with its traceback under the request id. No input produces a 500.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, jsonify, request
 
 from app.commands import GitHubEventHandler
+from app.github import webhook_payloads
+from app.logs import REQUEST_ID
+from app.outside import is_outside_failure, report_failure
+from app.payload_shapes import Malformed
 
 log = logging.getLogger("rocket2.github")
 
@@ -77,13 +85,22 @@ def create_blueprint(
             log.info("github event %r not handled (delivery %s)", event, delivery)
             return _reply(202, status="ignored", event=event)
         try:
+            webhook_payloads.check(event, payload)
+        except Malformed as exc:
+            log.warning("github %s delivery %s refused: %s", event, delivery, exc)
+            return _reply(400, error=f"payload is not shaped as this event is: {exc}")
+        try:
             outcome = handler(payload, delivery_id)
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("github %s delivery %s: unexpected payload (%s)", event, delivery, exc)
             return _reply(400, error="payload is not shaped as expected for this event")
-        except Exception:
-            log.exception("github %s delivery %s failed", event, delivery)
-            return _reply(503, error="could not process the event now; redeliver later")
+        except Exception as exc:
+            if is_outside_failure(exc):
+                report_failure(f"github {event} delivery {delivery}", exc)
+                return _reply(503, error="could not process the event now; redeliver later")
+            ref = REQUEST_ID.get() or "-"
+            log.exception("github %s delivery %s failed (ref %s)", event, delivery, ref)
+            return _reply(500, error=f"Rocket 2 failed on this delivery (reference {ref})")
         if outcome == "ignored":
             return _reply(202, status="ignored", event=event)
         return _reply(200, status=outcome or "processed", event=event)

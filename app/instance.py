@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -98,8 +100,15 @@ def forget(namespace: str, key: str) -> None:
         (_runtime_dir / _safe(namespace) / _safe(key)).unlink()
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+
+
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:200].lstrip(".") or "_"
+    """A file name for ``name``: itself when short plain ASCII, else a hash of it (so it is
+    unique, at most 100 bytes, and never a path)."""
+    if _PLAIN.fullmatch(name):
+        return name
+    return "h-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _prune(directory: Path, max_age: float) -> None:

@@ -63,3 +63,15 @@ def _os_reason(exc: OSError) -> str:
 def report_failure(what: str, exc: BaseException) -> None:
     """Log one warning line: ``what`` failed, and why. Never raises."""
     log.warning("%s failed, carrying on: %s", what, describe_failure(exc))
+
+
+def is_outside_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is an outside service failing (Slack, GitHub, the network, the database
+    being unreachable): worth one warning line. Anything else is a bug, worth a traceback."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from app.github.errors import GitHubError
+
+    outside = (SlackApiError, ReplyFailed, URLError, httpx.HTTPError, OSError, GitHubError)
+    return isinstance(exc, (*outside, OperationalError, InterfaceError, PoolTimeout))

@@ -117,6 +117,8 @@ class TrackedExecutor(ThreadPoolExecutor):
             self._started += 1
         try:
             job.work()
+        except Exception:  # the work's own handling failed: never lose it silently
+            log.exception("%s failed after its ack", job.label)
         finally:
             with job.lock:
                 job.state = "done"

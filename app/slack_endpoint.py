@@ -20,6 +20,7 @@ their change, which holds across instances (see app.onboarding); a command that 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -39,8 +40,9 @@ from slack_sdk.signature import SignatureVerifier
 from app import commands, instance, slack_payloads
 from app.commands import CommandContext
 from app.commands.replies import escape
-from app.logs import log_id
-from app.outside import report_failure
+from app.logs import REQUEST_ID, log_id
+from app.outside import is_outside_failure, report_failure
+from app.payload_shapes import Malformed
 from app.slack_authorize import BotAuthorization
 from app.slack_drain import Job, Outcome, TrackedExecutor
 from app.slack_replies import ReplyClient, ReplySlot
@@ -53,7 +55,11 @@ log = logging.getLogger("rocket2.slack")
 # answered in time; past it, the ack itself says Rocket 2 is busy.
 LISTENER_THREADS = 8
 LISTENER_QUEUE = 1000
-ERROR_TEXT = "Sorry, something went wrong on Rocket 2's side. Please try again in a minute."
+ERROR_TEXT = (
+    "Sorry, something went wrong on Rocket 2's side. Please try again in a minute; if it keeps "
+    "happening, tell an admin this reference: `{ref}`."
+)
+TOO_LONG_TEXT = "That command is too long for Rocket 2 (at most {limit:,} characters)."
 BUSY_TEXT = "Rocket 2 is busy right now. Please try again in a minute."
 RESTARTING_TEXT = "Rocket 2 is restarting right now. Please run `{command}` again in a moment."
 RESTARTED_TEXT = "Rocket 2 restarted before it could finish `{command}`; please run it again."
@@ -189,6 +195,10 @@ def _command_listener(
             log.info("slack %s refused: this worker is stopping", command.label)
             ack(text=RESTARTING_TEXT.format(command=escape(command.shown)))
             return
+        if len(command.text) > slack_payloads.COMMAND_TEXT_LIMIT:
+            log.info("slack %s refused: its text is too long", command.label)
+            ack(text=TOO_LONG_TEXT.format(limit=slack_payloads.COMMAND_TEXT_LIMIT))
+            return
         if not executor.try_reserve():
             log.warning("slack command refused: %d commands already waiting", LISTENER_QUEUE)
             ack(text=BUSY_TEXT)
@@ -244,8 +254,9 @@ def _run_command(
             command.text, command.user_id, ctx, claim=_trigger_claim(command.trigger_id)
         )
     except Exception:
-        log.exception("command failed")
-        message = {"response_type": "ephemeral", "text": ERROR_TEXT}
+        ref = REQUEST_ID.get() or "-"
+        log.exception("%s failed (ref %s)", command.label, ref)
+        message = {"response_type": "ephemeral", "text": ERROR_TEXT.format(ref=ref)}
     if not slot.take():
         log.info("%s finished after its restart notice; its result is not sent", command.label)
         return
@@ -278,8 +289,13 @@ def _restart_notice(command: Command, replies: ReplyClient, slot: ReplySlot) -> 
 
 
 def _trigger_claim(trigger_id: str) -> str:
-    """The store claim of a command (``trigger:ID``), or "" when Slack sent no trigger id."""
-    return f"trigger:{trigger_id[:180]}" if trigger_id else ""
+    """The store claim of a command (``trigger:ID``, a hash when the id is long), or "" when
+    Slack sent no trigger id."""
+    if not trigger_id:
+        return ""
+    if len(trigger_id) > 180:
+        trigger_id = "h-" + hashlib.sha256(trigger_id.encode()).hexdigest()
+    return f"trigger:{trigger_id}"
 
 
 def _event_listener(
@@ -331,16 +347,23 @@ def _handle_event(
     body: dict[str, Any],
     request: Any,
 ) -> None:
-    """The work after an event's ack: drop repeats, run the handler, forget on failure."""
-    event_id = first_delivery(body, request)
-    if event_id is None:
-        return
+    """The work after an event's ack: drop repeats, run the handler, forget on failure.
+    Never fails silently: an outside failure is one warning line, a bug a traceback with its
+    reference (the request id)."""
+    event_id: str | None = ""
     try:
+        event_id = first_delivery(body, request)
+        if event_id is None:
+            return
         handler(event, event_id)
     except Exception as exc:
         if event_id:
             instance.forget(EVENT_NAMESPACE, event_id)  # a retry may try again
-        report_failure(f"handling slack event {event_type}", exc)
+        what = f"handling slack event {event_type} {log_id(event_id or '-')}"
+        if is_outside_failure(exc):
+            report_failure(what, exc)
+        else:
+            log.exception("%s failed (ref %s)", what, REQUEST_ID.get() or "-")
 
 
 def create_blueprint(bolt: App, signing_secret: str, events: frozenset[str]) -> Blueprint:
@@ -369,7 +392,7 @@ def create_blueprint(bolt: App, signing_secret: str, events: frozenset[str]) -> 
             return Response("invalid request signature", status=401, mimetype="text/plain")
         try:
             reading = read(slack_payloads.parse(raw, request.content_type or ""))
-        except slack_payloads.Malformed as exc:
+        except Malformed as exc:
             log.info("signed slack request refused: %s", exc)
             return Response(f"malformed request: {exc}", status=400, mimetype="text/plain")
         except (ValueError, RecursionError, KeyError):  # not JSON, not a form, too deep

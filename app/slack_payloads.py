@@ -16,18 +16,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-# Control characters no Slack id or text field carries (tab, newline and CR are text).
-_NO_NUL = r"^[^\x00]*$"
-_NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+from app.payload_shapes import Malformed, Str, Text
+from app.payload_shapes import check as _check
 
-Str = Annotated[str, Meta(max_length=255, pattern=_NO_CONTROL)]  # any id-like field
-Text = Annotated[str, Meta(max_length=40_000, pattern=_NO_NUL)]  # a message's text
 SlackId = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9]+$")]
 UserId = Annotated[str, Meta(max_length=32, pattern=r"^[UW][A-Z0-9]{2,}$")]
 # Slack's event ids ("Ev0ABCD1234") and trigger ids ("1234.5678.0a1b…") are short ASCII.
@@ -153,10 +150,6 @@ class _Command(Struct, omit_defaults=True):
 EVENT_SHAPES: dict[str, type[Struct]] = {"team_join": _TeamJoin, "app_mention": _AppMention}
 
 
-class Malformed(ValueError):
-    """A signed request that can never be handled; ``str()`` names the field, not the value."""
-
-
 @dataclass(frozen=True)
 class Reading:
     """What to do with a checked request: ``"bolt"`` (hand over ``body``) or ``"ignore"``."""
@@ -213,32 +206,3 @@ def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
 def _label(kind: object) -> str:
     """A loggable name for an ignored type (letters and underscores only)."""
     return re.sub(r"[^a-z_]", "", kind if isinstance(kind, str) else "")[:40] or "untyped"
-
-
-def command_text_too_long(form: dict[str, Any]) -> bool:
-    """Whether a command's text is past what Rocket 2 reads (answered with a usage reply)."""
-    return len(str(form.get("text", ""))) > COMMAND_TEXT_LIMIT
-
-
-_Shape = TypeVar("_Shape", bound=Struct)
-
-
-def _check(data: Any, shape: type[_Shape], prefix: str = "$") -> _Shape:
-    try:
-        return msgspec.convert(data, shape)
-    except msgspec.ValidationError as exc:
-        raise Malformed(describe(exc, prefix)) from None
-
-
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-
-
-def describe(exc: msgspec.ValidationError, prefix: str = "$") -> str:
-    """A reason naming the field and what was expected, with no part of the value."""
-    message = str(exc)
-    found = _AT.search(message)
-    path = prefix + (found["path"] if found else "")
-    what = message[: found.start()] if found else message
-    if not what.startswith(("Expected", "Object missing required field")):
-        what = "Invalid value"  # e.g. "Invalid enum value 'x'": that would echo the value
-    return f"{what} at `{path}`"

@@ -111,7 +111,7 @@ def test_a_failed_delivery_is_handled_on_slacks_retry(rocket):
         connection.execute(text("ALTER TABLE users RENAME TO users_away"))
     try:
         assert rocket.event("Ev-join-7", join()).status_code == 200
-        rocket.server.wait_for_output("handling slack event team_join failed")
+        rocket.server.wait_for_output("handling slack event team_join Ev-join-7 failed")
     finally:
         with rocket.store.engine.begin() as connection:
             connection.execute(text("ALTER TABLE users_away RENAME TO users"))

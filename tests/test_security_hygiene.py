@@ -117,20 +117,23 @@ def slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
-def _signed_post(server: Any, env: dict[str, str], path: str, body: bytes, kind: str) -> None:
+def _signed_post(
+    server: Any, env: dict[str, str], path: str, body: bytes, kind: str, status: int = 200
+) -> None:
     headers = signed_headers(env["SLACK_SIGNING_SECRET"], body, content_type=kind)
     response = httpx.post(server.url + path, content=body, headers=headers, timeout=10)
-    assert response.status_code == 200, response.text
+    assert response.status_code == status, response.text
 
 
 def test_control_characters_from_a_request_are_escaped_in_text_logs(gunicorn_server, env, slack):
     env.update(SLACK_API_URL=slack.api_url)
     server = gunicorn_server(env)
-    _signed_post(server, env, "/slack/events", event_body(NASTY, {"type": "team_join"}), "json")
+    body = event_body(NASTY, {"type": "team_join"})
+    _signed_post(server, env, "/slack/events", body, "json", status=400)
     # The whole record is on one line (splitlines() also breaks at U+0085 and U+2028).
-    line = server.wait_for_output("without a user object")[0]
+    line = server.wait_for_output("signed slack request refused")[0]
     # An id that is not shaped like Slack's never reaches the log, escaped or not.
-    assert "team_join (malformed id) without a user object" in line, line
+    assert "at `$.event_id`" in line, line
     assert NASTY_IN_TEXT not in line
     output = server.output()
     for raw in ("\x1b", "\u0085", "\u2028", "\u2029", "\x7f"):
@@ -140,10 +143,12 @@ def test_control_characters_from_a_request_are_escaped_in_text_logs(gunicorn_ser
 def test_control_characters_from_a_request_are_escaped_in_json_logs(gunicorn_server, env, slack):
     env.update(SLACK_API_URL=slack.api_url, LOG_FORMAT="json")
     server = gunicorn_server(env)
-    _signed_post(server, env, "/slack/events", event_body(NASTY, {"type": "team_join"}), "json")
-    line = server.wait_for_output("without a user object")[0]
+    body = event_body(NASTY, {"type": "team_join"})
+    _signed_post(server, env, "/slack/events", body, "json", status=400)
+    line = server.wait_for_output("signed slack request refused")[0]
     message = json.loads(line)["message"]
-    assert message == "team_join (malformed id) without a user object; ignored"
+    assert message.startswith("signed slack request refused: Expected `str`"), message
+    assert message.endswith("at `$.event_id`"), message
     for raw in ("\x1b", "\u0085", "\u2028", "\u2029", "\x7f"):
         assert raw not in server.output()
 

@@ -20,8 +20,10 @@ hands over. It calls exactly these four things:
 ``github_event_handlers(ctx) -> {X-GitHub-Event: handler(payload, delivery)}``
     GitHub webhook handlers, run after the signature check and JSON parse, with the
     X-GitHub-Delivery id (for exactly-once processing). Events with no handler, and handlers
-    returning "ignored", get 202. A handler raising KeyError/TypeError/ValueError means
-    "payload not as expected" (400); any other exception means "try again later" (503).
+    returning "ignored", get 202. Payloads are checked against their shape first
+    (app.github.webhook_payloads). A handler raising KeyError/TypeError/ValueError means
+    "payload not as expected" (400); an outside failure (GitHub, the database) means "try
+    again later" (503); anything else is a bug (500, logged with its traceback).
 """
 
 from __future__ import annotations

@@ -50,8 +50,17 @@ def normalise(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def split(text: str) -> list[str]:
-    """Normalise, then split like a shell; UsageError for an unbalanced quote."""
+    """Normalise, then split like a shell; UsageError for an unbalanced quote or a control
+    character (no field can store one)."""
+    if _CONTROL.search(text):
+        raise UsageError(
+            "The command contains a control character (an invisible one, perhaps pasted): "
+            "type it again without it."
+        )
     try:
         return shlex.split(normalise(text))
     except ValueError:

@@ -31,6 +31,7 @@ from config import Config
 log = logging.getLogger("rocket2.teams")
 
 T = TypeVar("T")
+NAME_LIMIT: int = getattr(Team.__table__.c.github_team_name.type, "length", 200)  # placeholders too
 
 
 def once_more_on_conflict(work: Callable[[], T]) -> T:
@@ -185,16 +186,22 @@ def mirror_team(uow: UnitOfWork, team_id: int, name: str, slug: str) -> tuple[Te
 
     GitHub team names are unique, so a *different* local team holding the same name or slug is
     stale (renamed or deleted on GitHub while we missed the event): it is renamed out of the
-    way (``name~id``) and the next refresh settles it. Nothing is written when nothing differs.
+    way (``name~id``, once, within the column) and the next refresh settles it. Nothing is
+    written when nothing differs.
     """
     existing = uow.teams.get(team_id)
     if existing is not None and existing.github_team_name == name and existing.slug == slug:
         return existing, False
-    for other in (uow.teams.by_name(name), uow.teams.by_slug(slug)):
-        if other is not None and other.github_team_id != team_id:
-            placeholder = f"{other.github_team_name}~{other.github_team_id}"
-            log.info("team %s: name taken by stale team %s; renaming it", name, placeholder)
-            uow.teams.update(other.github_team_id, github_team_name=placeholder, slug="")
+    stale = {
+        other.github_team_id: other.github_team_name
+        for other in (uow.teams.by_name(name), uow.teams.by_slug(slug) if slug else None)
+        if other is not None and other.github_team_id != team_id
+    }
+    for other_id, other_name in stale.items():
+        suffix = f"~{other_id}"
+        placeholder = other_name[: NAME_LIMIT - len(suffix)] + suffix
+        log.info("team %s: name taken by stale team %s; renaming it", name, placeholder)
+        uow.teams.update(other_id, github_team_name=placeholder, slug="")
     team, _created = uow.teams.upsert(team_id, name, slug=slug)
     return team, True
 

@@ -70,8 +70,11 @@ WEBHOOK_TIMEOUT_SECONDS = 2.0
 WebhookHandler = Callable[[dict[str, Any], str], str]
 
 
-class WebhookBudgetExceeded(RuntimeError):
-    """The delivery took too long to finish within GitHub's 10 seconds; answer 503."""
+class WebhookBudgetExceeded(GitHubDeadlineExceeded):
+    """GitHub is too slow to finish the delivery within GitHub's 10 seconds; answer 503."""
+
+    def __init__(self, operation: str = "this delivery") -> None:
+        super().__init__(operation, None, "GitHub is too slow to finish this delivery in time")
 
 
 def webhook_client(config: Config) -> GitHubClient:
@@ -196,9 +199,7 @@ class TeamWebhooks:
             with self.github.deadline(deadline, self.clock):
                 yield
         except GitHubDeadlineExceeded as exc:
-            raise WebhookBudgetExceeded(
-                f"GitHub is too slow to finish this delivery in time ({exc.operation})"
-            ) from None
+            raise WebhookBudgetExceeded(exc.operation) from None
 
     def _member_added(self, delivery: str, github_id: int, login: str) -> str:
         with self.store.unit_of_work() as uow:
@@ -227,9 +228,7 @@ class TeamWebhooks:
                     self._within(deadline)
                     active = not self.github.add_team_member(team.slug, login).pending
         except GitHubDeadlineExceeded as exc:
-            raise WebhookBudgetExceeded(
-                f"GitHub is too slow to finish this delivery in time ({exc.operation})"
-            ) from None
+            raise WebhookBudgetExceeded(exc.operation) from None
 
         def work() -> str:
             with self.store.unit_of_work() as uow:
@@ -253,7 +252,7 @@ class TeamWebhooks:
 
     def _within(self, deadline: float) -> None:
         if self.clock() > deadline:
-            raise WebhookBudgetExceeded("GitHub is too slow to finish this delivery in time")
+            raise WebhookBudgetExceeded()
 
     def _default_team(self, deadline: float) -> GitHubTeam:
         """The default team: known locally, else found on GitHub, else created there."""
