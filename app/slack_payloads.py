@@ -7,7 +7,8 @@ reason naming the field, never its value (the edge answers 400).
 
 Only ``url_verification``, the event types Rocket 2 handles and slash commands reach Bolt.
 Any other event or interaction is answered 200 here, after checking nothing but its ``type``
-("chosen to ignore", so Slack does not retry it, whatever new fields it carries). A command
+(and an event's ``type``): "chosen to ignore", so Slack does not retry it, whatever new
+fields it carries. A command
 reaches Bolt as its checked fields only.
 """
 
@@ -190,11 +191,13 @@ def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
         if not envelope.challenge:
             raise Malformed("field `challenge` is missing")
         return Reading("bolt", body, kind)
-    event = body.get("event")
-    if kind != "event_callback" or not isinstance(event, dict):
+    if kind != "event_callback":
         return Reading("ignore", body, _label(kind))
-    event_type = event.get("type")
-    if not isinstance(event_type, str) or event_type not in handled:
+    event = body.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise Malformed("field `event` is not an object with a string `type`")
+    event_type = event["type"]
+    if event_type not in handled:
         return Reading("ignore", body, _label(event_type))
     envelope = _check(body, _Envelope)
     if isinstance(envelope.event_id, UnsetType):
