@@ -1,13 +1,20 @@
-"""Slack's endpoints, through slack-bolt's Flask adapter: POST /slack/commands and /slack/events.
+"""Slack's endpoints, through slack-bolt: POST /slack/commands and /slack/events.
 
-Bolt verifies the v0 signature and the timestamp (±5 minutes) and answers 401 otherwise; it
-answers url_verification with its challenge. Authorization never calls Slack before the ack
-(app.slack_authorize); requests from any other workspace are refused before any listener
-(app.slack_workspace). Listeners run in a bounded executor: each command is acknowledged at
-once, in the request thread (process_before_response=True), and its work
+``create_blueprint`` verifies the v0 signature and the timestamp (±5 minutes) on the raw body
+(401 otherwise), then parses and checks the request once (app.slack_payloads) before Bolt sees
+it. What each status means: 200, handled or chosen to ignore (Slack does not retry); 400, a
+signed request that can never be handled, with a reason naming the field; 503 (events only),
+not handled now (a full backlog, a stopping worker, a workspace not known yet), so Slack
+retries. No input produces a 500.
+
+Authorization never calls Slack before the ack (app.slack_authorize); requests from any other
+workspace are refused before any listener (app.slack_workspace). Each command is acknowledged
+at once, in the request thread (process_before_response=True), and its work
 (``app.commands.dispatch``) then runs in the bounded executor, replying to response_url
 through our own client (app.slack_replies: Slack's hosts only, no redirects, short timeouts).
 So an ack never waits behind earlier commands' work, however slow Slack's response_url is.
+Work after an ack never fails silently: an outside failure is one warning line, a bug a
+traceback under the request id (and a command's user gets the reply naming that reference).
 
 Repeated event deliveries: a cheap per-instance marker (app.instance.first_time) drops a repeat
 that reaches this instance while or after the first is handled; it is taken only once the

@@ -266,3 +266,26 @@ def test_url_verification_still_answers_its_challenge(rocket):
     assert response.status_code == 200 and challenge in response.text
     missing = json.dumps({"type": "url_verification", "team_id": TEAM_ID}).encode()
     assert_refused(events(rocket, missing), "challenge")
+
+
+# ---- instance markers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key", ["Ev" + "漢" * 100, "x" * 300, "../../etc/passwd", ".hidden", "a/b"]
+)
+def test_marker_keys_from_outside_ids_are_bounded_file_names(key):
+    from app import instance
+
+    directory = instance.create_runtime_dir()
+    try:
+        assert instance.first_time("slack-events", key)
+        assert not instance.first_time("slack-events", key)
+        names = [p.name for p in (directory / "slack-events").iterdir()]
+        assert len(names) == 1 and len(names[0].encode()) <= 100 and "/" not in names[0]
+        assert not names[0].startswith(".")
+        instance.forget("slack-events", key)
+        assert instance.first_time("slack-events", key)
+        assert instance.first_time("slack-events", key + "2"), "distinct ids stay distinct"
+    finally:
+        instance.remove_runtime_dir()
