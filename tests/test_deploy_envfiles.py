@@ -3,8 +3,9 @@
 Forms: the file `rocket2 dev-env` (`make run`) writes, and an operator's file ending in the line
 `rocket2 config encode-key --for dotenv|compose` prints. Runners: python-dotenv (what the config
 loader uses), Compose v2's `env_file` (a real `docker compose config`), `docker run --env-file`
-(its line rules, below; tests/container/test_image.py runs the real thing on this form), honcho
-(the real `honcho run`) and, when its CLI is installed, `heroku local`.
+(tests.support.dockerfile's model of its line rules; tests/container/test_image.py runs the
+real thing on this quoting), honcho (the real `honcho run`) and `heroku local` (Heroku's CLI,
+installed from npm by scripts/install-heroku-cli.sh).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 from dotenv import dotenv_values
 
 from config import Config, decode_github_key, load_config
+from tests.support import dockerfile as df
 from tests.support.cli import rocket2
 from tests.support.gunicorn import REPO, free_port, wait_until
 from tests.support.keys import pem_pkcs1, rsa_key, valid_env
@@ -113,18 +115,8 @@ def compose_v2(path: Path) -> dict[str, str]:
 
 
 def docker_env_file(path: Path) -> dict[str, str]:
-    """`docker run --env-file` line rules (the docker CLI's ParseEnvFile): leading whitespace
-    dropped, blank and # lines skipped, split at the first =, the value kept byte for byte
-    (quotes included: the config loader strips one pair)."""
-    values = {}
-    for raw in path.read_text().splitlines():
-        line = raw.lstrip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        assert sep and name and not any(c.isspace() for c in name), raw[:20]
-        values[name] = value
-    return values
+    """`docker run --env-file`'s line rules (values kept literally; the loader strips quotes)."""
+    return df.read_env_file(path.read_text())
 
 
 def honcho(path: Path) -> dict[str, str]:
