@@ -6,6 +6,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 UV_VERSION = $(shell python3 -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
 # Never fetch an interpreter: use the one .python-version names (python3 here, setup-python in CI).
 export UV_PYTHON_DOWNLOADS := never
+# Trust the system's CA store, as pip does (a network that re-signs TLS adds its CA there).
+export UV_SYSTEM_CERTS := 1
 
 .PHONY: run test lint install lock bench clean
 

@@ -29,8 +29,9 @@ def lock() -> dict[str, Any]:
 
 
 def uv(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """uv from the dev extras, never downloading an interpreter, on this test's Python."""
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    """uv from the dev extras, as `make` runs it (no interpreter downloads, the system's CAs),
+    on this test's Python."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_SYSTEM_CERTS": "1", "NO_COLOR": "1"}
     return subprocess.run(
         [UV, *args, "--python", sys.executable],
         cwd=cwd,
