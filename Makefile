@@ -2,16 +2,25 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# uv.lock pins every package, uv itself among the dev extras: bootstrap that very uv with pip.
+UV_VERSION = $(shell python3 -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')
+# Never fetch an interpreter: use the one .python-version names (python3 here, setup-python in CI).
+export UV_PYTHON_DOWNLOADS := never
+# Trust the system's CA store, as pip does (a network that re-signs TLS adds its CA there).
+export UV_SYSTEM_CERTS := 1
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install lock bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml uv.lock
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --locked --extra dev --inexact --python $(PY)
 	touch $@
 
-install: $(VENV)/.installed ## Python packages into .venv
+install: $(VENV)/.installed ## Python packages into .venv, exactly as uv.lock pins them (with the dev extras)
+
+lock: $(VENV)/.installed ## Re-resolve uv.lock after editing pyproject.toml; UPGRADE=1 takes newer releases
+	uv lock $(if $(UPGRADE),--upgrade)
 
 run: $(VENV)/.installed ## Install and start Rocket 2 on :5000 in local dev mode (no accounts)
 	bash scripts/dev_run.sh
@@ -23,6 +32,7 @@ lint: $(VENV)/.installed
 	ruff check .
 	ruff format --check .
 	mypy
+	actionlint -shellcheck "$$(command -v shellcheck)" .github/workflows/*.yml
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

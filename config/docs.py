@@ -34,19 +34,14 @@ def app_json_env() -> dict[str, dict[str, Any]]:
     """Return app.json's "env" object for Heroku's Deploy button."""
     env: dict[str, dict[str, Any]] = {}
     for setting in SETTINGS:
-        if setting.name in ("PORT", "WEB_CONCURRENCY", "DATABASE_URL"):
-            continue  # Heroku sets these itself
+        if setting.name in ("PORT", "WEB_CONCURRENCY", "DATABASE_URL", "FORWARDED_ALLOW_IPS"):
+            continue  # Heroku sets these itself (the buildpack exports FORWARDED_ALLOW_IPS='*')
         entry: dict[str, Any] = {"description": setting.description, "required": setting.required}
         if setting.generate:
             entry["generator"] = "secret"
         elif not setting.required and setting.default:
             entry["value"] = setting.default
         env[setting.name] = entry
-    env["FORWARDED_ALLOW_IPS"] = {
-        "description": "Heroku's router is the only way in, so every proxy address is trusted.",
-        "required": False,
-        "value": "*",
-    }
     return env
 
 

@@ -5,7 +5,11 @@ as the two characters ``\\n``; additionally every ``-`` written as ``\\-``; one 
 surrounding ``'`` or ``"`` quotes; with or without a trailing newline; base64 of the PEM text;
 PKCS#1 (``BEGIN RSA PRIVATE KEY``) or PKCS#8 (``BEGIN PRIVATE KEY``).
 
-Error messages never contain any part of the input.
+A ``\\n`` form whose backslashes a reader ate (``-----BEGIN RSA PRIVATE KEY-----nMII…``: an
+unquoted value read with shell rules, as honcho does) is recognised and named, with the fix.
+``encode_key(..., "dotenv"|"compose")`` writes the one-line form in double quotes, which
+python-dotenv, Compose's ``env_file``, honcho and ``docker run --env-file`` (through the quote
+stripping here) all read to the same key. Error messages never contain any part of the input.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ EncodeTarget = Literal["dotenv", "compose", "inertia", "heroku"]
 _BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
 _END = re.compile(r"-----END ([A-Z0-9 ]+)-----")
 _PRIVATE_LABELS = {"RSA PRIVATE KEY", "PRIVATE KEY"}
+# A BEGIN line run straight into "n" and the key body: every "\\n" lost its backslash (shell
+# rules also drop the label's spaces: "-----BEGINRSAPRIVATEKEY-----n").
+_EATEN_ESCAPES = re.compile(r"-----BEGIN ?[A-Z ]*?KEY-----n[A-Za-z0-9+/]")
+EATEN_ESCAPES_MESSAGE = (
+    "lost the backslashes of its \\n escapes (an unquoted value read with shell rules, as"
+    " honcho does, turns \\n into n); put the value in double quotes, as"
+    " `rocket2 config encode-key --for dotenv` prints it, or set GITHUB_KEY_FILE to the .pem file"
+)
 
 
 class KeyDecodeError(ValueError):
@@ -119,6 +131,8 @@ def decode_github_key(text: str) -> GitHubKey:
     if not text or not text.strip():
         raise KeyDecodeError("is empty")
     pem = normalise_pem(text)
+    if pem.count("\n") <= 1 and _EATEN_ESCAPES.search(pem):
+        raise KeyDecodeError(EATEN_ESCAPES_MESSAGE)
     _check_labels(pem)
     try:
         key = serialization.load_pem_private_key(pem.encode("ascii", "replace"), password=None)
@@ -147,7 +161,8 @@ def encode_key(pem: str, target: EncodeTarget) -> str:
     pem = normalise_pem(pem)
     escaped = pem.rstrip("\n").replace("\n", "\\n")
     if target in ("dotenv", "compose"):
-        return f"GITHUB_KEY={escaped}"
+        return f'GITHUB_KEY="{escaped}"'
+
     if target == "inertia":
         return "GITHUB_KEY='" + escaped.replace("-", "\\-") + "'"
     if target == "heroku":

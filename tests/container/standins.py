@@ -1,9 +1,10 @@
 """Local stand-ins for the public base images, since no registry can be reached in CI.
 
-A Debian 12 minbase rootfs made by debootstrap (cached as a tarball under .cache/rootfs, which git
-ignores) is imported as ``localhost/rocket2-debian:bookworm``. The Dockerfiles in standins/ build
-on it and are tagged with the exact names the real Dockerfile and docker-compose.yml use, so those
-files run unchanged.
+Debian minbase rootfses made by debootstrap (cached as tarballs under .cache/rootfs, which git
+ignores) are imported as ``localhost/rocket2-debian:SUITE``: Debian 13 (trixie) for the Python
+stand-in, whose python3 is 3.13 like the real image's, Debian 12 (bookworm) for the others. The
+Dockerfiles in standins/ build on them and are tagged with the exact names the real Dockerfile and
+docker-compose.yml use, so those files run unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.container.engine import REPO, Docker
 HERE = Path(__file__).resolve().parent
 CACHE = REPO / ".cache" / "rootfs"
 SUITE = "bookworm"
+PYTHON_SUITE = "trixie"  # python3 3.13: the version of .python-version and the real image
 # The mirror the host's apt uses (deb.debian.org); ROCKET2_DEBIAN_MIRROR overrides it.
 MIRROR = os.environ.get("ROCKET2_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BASE_IMAGE = f"localhost/rocket2-debian:{SUITE}"
@@ -28,10 +30,12 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 # stand-in directory → the public names it is tagged with
 STANDINS = {
-    "python": ["python:3.12-slim"],
+    "python": ["python:3.13-slim"],
     "nginx": ["nginx:stable-alpine"],
     "certbot": ["certbot/certbot", "certbot/certbot:latest"],
 }
+# stand-in directory → the Debian suite it builds on (SUITE unless named here)
+STANDIN_SUITES = {"python": PYTHON_SUITE}
 
 
 def _mounts_under(path: Path) -> list[str]:
@@ -54,10 +58,10 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def rootfs_tarball() -> Path:
+def rootfs_tarball(suite: str = SUITE) -> Path:
     """The cached minbase rootfs as a tarball, made with debootstrap (about a minute) if missing."""
-    key = hashlib.sha256(f"{SUITE} minbase {MIRROR} v1".encode()).hexdigest()[:12]
-    tarball = CACHE / f"debian-{SUITE}-minbase-{key}.tar"
+    key = hashlib.sha256(f"{suite} minbase {MIRROR} v1".encode()).hexdigest()[:12]
+    tarball = CACHE / f"debian-{suite}-minbase-{key}.tar"
     if tarball.exists():
         return tarball
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -69,7 +73,7 @@ def rootfs_tarball() -> Path:
         try:
             target = work / "rootfs"
             proc = subprocess.run(
-                ["debootstrap", "--variant=minbase", SUITE, str(target), MIRROR],
+                ["debootstrap", "--variant=minbase", suite, str(target), MIRROR],
                 capture_output=True,
                 text=True,
                 timeout=600,
@@ -77,7 +81,7 @@ def rootfs_tarball() -> Path:
             )
             if proc.returncode != 0:
                 raise AssertionError(
-                    f"debootstrap {SUITE} from {MIRROR} failed:\n{proc.stdout[-3000:]}"
+                    f"debootstrap {suite} from {MIRROR} failed:\n{proc.stdout[-3000:]}"
                     f"\n{proc.stderr[-3000:]}"
                 )
             # What Debian's official images do: no services start during apt-get in a build,
@@ -101,15 +105,17 @@ def rootfs_tarball() -> Path:
     return tarball
 
 
-def import_base(docker: Docker) -> str:
-    """Import the rootfs tarball as BASE_IMAGE unless the engine already has this very one."""
-    tarball = rootfs_tarball()
+def import_base(docker: Docker, suite: str = SUITE) -> str:
+    """Import the suite's rootfs tarball as localhost/rocket2-debian:SUITE unless the engine
+    already has this very one."""
+    image = f"localhost/rocket2-debian:{suite}"
+    tarball = rootfs_tarball(suite)
     stat = tarball.stat()
     stamp = f"{tarball.name}:{stat.st_size}:{int(stat.st_mtime)}"
-    if docker.image_exists(BASE_IMAGE):
-        labels = docker.inspect("image", BASE_IMAGE)["Config"].get("Labels") or {}
+    if docker.image_exists(image):
+        labels = docker.inspect("image", image)["Config"].get("Labels") or {}
         if labels.get("org.rocket2.rootfs") == stamp:
-            return BASE_IMAGE
+            return image
     docker.run(
         "import",
         "--change",
@@ -117,17 +123,17 @@ def import_base(docker: Docker) -> str:
         "--change",
         'CMD ["/bin/bash"]',
         str(tarball),
-        BASE_IMAGE,
+        image,
         timeout=300,
     )
-    return BASE_IMAGE
+    return image
 
 
 def build_standins(docker: Docker, workdir: Path) -> dict[str, str]:
     """Build the three stand-ins; returns public name → image id. Layer-cached by the engine."""
-    base = import_base(docker)
     images = {}
     for name, tags in STANDINS.items():
+        base = import_base(docker, STANDIN_SUITES.get(name, SUITE))
         context = workdir / f"standin-{name}"
         shutil.copytree(HERE / "standins" / name, context)
         if name == "python":

@@ -224,7 +224,7 @@ def squat(stack: Deployment, name: str, address: str) -> bool:
     anything holds the address); True when it runs there."""
     started = stack.docker.run(
         "run", "-d", "--name", name, "--network", f"{stack.project}_default", "--ip", address,
-        "python:3.12-slim", "python3", "-m", "http.server", "5000",
+        "python:3.13-slim", "python3", "-m", "http.server", "5000",
         check=False,
     )  # fmt: skip
     if started.returncode == 0:
