@@ -8,7 +8,7 @@ never the value. Extra fields are fine: Slack and GitHub add fields over time.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
@@ -21,14 +21,12 @@ Id = Annotated[int, INT64]
 Str = Annotated[str, Meta(max_length=255, pattern=NO_CONTROL)]  # any short id-like field
 Text = Annotated[str, Meta(max_length=40_000, pattern=NO_NUL)]  # a message's or a bio's text
 
-Shape = TypeVar("Shape", bound=Struct)
-
 
 class Malformed(ValueError):
     """A signed payload that can never be handled; ``str()`` names the field, not the value."""
 
 
-def check(data: Any, shape: type[Shape], prefix: str = "$") -> Shape:
+def check[Shape: Struct](data: Any, shape: type[Shape], prefix: str = "$") -> Shape:
     """``data`` (parsed JSON) as ``shape``, or Malformed naming the first field that is not."""
     try:
         return msgspec.convert(data, shape)

@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -30,11 +30,10 @@ from config import Config
 
 log = logging.getLogger("rocket2.teams")
 
-T = TypeVar("T")
 NAME_LIMIT: int = getattr(Team.__table__.c.github_team_name.type, "length", 200)  # placeholders too
 
 
-def once_more_on_conflict(work: Callable[[], T]) -> T:
+def once_more_on_conflict[T](work: Callable[[], T]) -> T:
     """Run ``work`` (which opens one unit of work); if a concurrent writer inserted the same
     team or membership row first, run it once more (the failed attempt rolled back entirely).
 
