@@ -23,11 +23,17 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, jsonify, request
 
 from app.commands import GitHubEventHandler
+from app.store.deadline import BoundedWork, WorkDeferred
 
 log = logging.getLogger("rocket2.github")
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
+# Handlers run off the request thread (app.store.deadline): at most 2 per worker (of Gunicorn's
+# 4 request threads, so acks and /healthz always find one), each answered within 6 s (the
+# handlers' GitHub budget of 4 s plus short units of work, inside GitHub's 10 s), else 503.
+WEBHOOK_THREADS = 2
+WEBHOOK_DEADLINE_SECONDS = 6.0
 DELIVERY_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -48,6 +54,7 @@ def create_blueprint(
 ) -> Blueprint:
     """The webhook blueprint, receiving at ``path``."""
     bp = Blueprint("github", __name__)
+    work = BoundedWork(WEBHOOK_THREADS, WEBHOOK_DEADLINE_SECONDS, "github-webhook")
 
     @bp.post(path)
     def github_webhook() -> tuple[Response, int]:
@@ -77,7 +84,10 @@ def create_blueprint(
             log.info("github event %r not handled (delivery %s)", event, delivery)
             return _reply(202, status="ignored", event=event)
         try:
-            outcome = handler(payload, delivery_id)
+            outcome = work.run(lambda: handler(payload, delivery_id))
+        except WorkDeferred as exc:
+            log.warning("github %s delivery %s deferred (503): %s", event, delivery, exc)
+            return _reply(503, error="could not process the event now; redeliver later")
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("github %s delivery %s: unexpected payload (%s)", event, delivery, exc)
             return _reply(400, error="payload is not shaped as expected for this event")
