@@ -106,6 +106,10 @@ def store_cause(exc: BaseException) -> str | None:
     sqlstate = str(getattr(orig, "sqlstate", "") or getattr(orig, "sqlite_errorname", "") or "")
     if sqlstate in _SQLSTATES:
         return _SQLSTATES[sqlstate]
+    if sqlstate.startswith("SQLITE_IOERR"):
+        # SQLite cannot write its file, its journal or its shared memory: on a full disk
+        # this, not SQLITE_FULL, is what a new connection meets.
+        return "disk I/O error (is the disk full?)"
     text = str(orig if orig is not None else exc).lower()
     for phrase, cause in _PHRASES:
         if phrase in text:
