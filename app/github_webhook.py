@@ -29,9 +29,10 @@ log = logging.getLogger("rocket2.github")
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
-# Handlers run off the request thread (app.store.deadline): at most 2 per worker (of Gunicorn's
-# 4 request threads, so acks and /healthz always find one), each answered within 6 s (the
-# handlers' GitHub budget of 4 s plus short units of work, inside GitHub's 10 s), else 503.
+# Handlers run off the request thread (app.store.deadline): at most 2 at a time per worker, a
+# delivery waits at most 1 s for one of them (not at all while both are stuck), and each is
+# answered within 6 s (the handlers' GitHub budget of 4 s plus short units of work, inside
+# GitHub's 10 s), else 503. So Gunicorn's other request threads stay free for acks and /healthz.
 WEBHOOK_THREADS = 2
 WEBHOOK_DEADLINE_SECONDS = 6.0
 DELIVERY_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")

@@ -1,8 +1,9 @@
 """Health endpoints: `/` (liveness: the process serves) and `/healthz` (JSON for probes).
 
-`/healthz` reports the store from a cached, time-bounded check (StoreCheck): a request never
-waits on the database for more than HEALTHZ_WAIT_SECONDS, and answers 503 while the store is
-down (the last check failed, or one has been running for over STORE_CHECK_TIMEOUT_SECONDS).
+`/healthz` reports the store from a time-bounded check in its own thread (StoreCheck): each
+request starts one (unless one is running) and waits for it at most HEALTHZ_WAIT_SECONDS, then
+answers from the last finished check. It answers 503 while the store is down (the last check
+failed, or one has been running for over STORE_CHECK_TIMEOUT_SECONDS).
 README "Operations" says which probe should use which endpoint.
 """
 
@@ -23,9 +24,6 @@ from app.teams.mirror import SPECIAL_ROLES, pin_status
 bp = Blueprint("health", __name__)
 log = logging.getLogger("rocket2.health")
 
-# A result is reused for 2 s: a probe every second costs the database one query per worker
-# every other second, and a recovery shows within 2 s.
-STORE_CHECK_EVERY_SECONDS = 2.0
 # A check unanswered for 2 s means "down": a healthy database answers in milliseconds, and a
 # load balancer's probe (often a 5 s timeout) must get its answer well before it gives up.
 STORE_CHECK_TIMEOUT_SECONDS = 2.0
@@ -50,29 +48,23 @@ UNKNOWN_PINS = {role: "unknown" for role, _ in SPECIAL_ROLES}
 
 class StoreCheck:
     """Runs ``probe`` (one short unit of work) in its own thread, at most one at a time, and
-    caches its outcome; ``state()`` never blocks for more than HEALTHZ_WAIT_SECONDS."""
+    keeps its outcome; ``state()`` never blocks for more than HEALTHZ_WAIT_SECONDS."""
 
     def __init__(self, probe: Probe, clock: Callable[[], float] = time.monotonic) -> None:
         self._probe = probe
         self._clock = clock
         self._lock = threading.Lock()
         self._result: StoreState | None = None
-        self._result_at = 0.0
         self._running_since: float | None = None
         self._done = threading.Event()
 
     def state(self) -> StoreState:
         """The store's state now (see the class)."""
         with self._lock:
-            fresh = (
-                self._result is not None
-                and self._clock() - self._result_at < STORE_CHECK_EVERY_SECONDS
-            )
-            if not fresh and self._running_since is None:
+            if self._running_since is None:
                 self._start()
             done = self._done
-        if not fresh:
-            done.wait(HEALTHZ_WAIT_SECONDS)
+        done.wait(HEALTHZ_WAIT_SECONDS)
         with self._lock:
             running = self._running_since
             if running is not None and self._clock() - running > STORE_CHECK_TIMEOUT_SECONDS:
@@ -98,7 +90,7 @@ class StoreCheck:
             log.warning("healthz: the store check failed: %s", cause)
             result = StoreState("down", cause, UNKNOWN_PINS)
         with self._lock:
-            self._result, self._result_at = result, self._clock()
+            self._result = result
             self._running_since = None
         done.set()
 

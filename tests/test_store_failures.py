@@ -8,6 +8,7 @@ import logging
 import re
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -260,7 +261,13 @@ def test_bounded_work_refuses_when_busy_and_gives_up_at_its_deadline() -> None:
         with pytest.raises(WorkDeferred, match="within"):
             work.run(gate.wait)
         with pytest.raises(WorkDeferred, match="busy"):
+            work.run(lambda: 1)  # waits up to a second for the thread, then gives up
+        # The running job is now older than a second: stuck, so the next caller is refused
+        # at once instead of waiting.
+        began = time.monotonic()
+        with pytest.raises(WorkDeferred, match="busy"):
             work.run(lambda: 1)
+        assert time.monotonic() - began < 0.3
     finally:
         gate.set()
 

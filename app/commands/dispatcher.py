@@ -29,7 +29,7 @@ from app.github import GitHubError
 from app.logs import REQUEST_ID, log_id
 from app.slack_ids import SLACK_USER_ID
 from app.store import NotFound
-from app.store.errors import store_cause
+from app.store.errors import outage_cause
 
 if TYPE_CHECKING:
     from app.commands import CommandContext
@@ -66,7 +66,7 @@ def dispatch(text: str, user_id: str, ctx: CommandContext, claim: str = "") -> r
     except Exception as exc:
         ref = REQUEST_ID.get() or uuid.uuid4().hex
         log.exception("command %s failed (ref %s)", label, ref)  # one line: app.logs
-        cause = store_cause(exc) if isinstance(exc, SQLAlchemyError) else None
+        cause = outage_cause(exc) if isinstance(exc, SQLAlchemyError) else None
         text = STORE_ERROR.format(cause=cause, ref=ref) if cause else GENERIC_ERROR.format(ref=ref)
         reply, outcome = replies.error(text), "error"
     else:

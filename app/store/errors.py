@@ -85,6 +85,9 @@ _ERRNOS = {
 }
 
 
+FALLBACK = "database error"
+
+
 def store_cause(exc: BaseException) -> str | None:
     """What went wrong with the database, in an operator's words ("refused", "timed out",
     "authentication failed", "permission denied", "disk full", "read-only", …), or None if
@@ -110,8 +113,18 @@ def store_cause(exc: BaseException) -> str | None:
         # SQLite cannot write its file, its journal or its shared memory: on a full disk
         # this, not SQLITE_FULL, is what a new connection meets.
         return "disk I/O error (is the disk full?)"
+    fallback = f"{FALLBACK} ({type(orig or exc).__name__})"
+    if sqlstate and not sqlstate.startswith(("08", "SQLITE_")):
+        return fallback  # a query's own error (undefined table, constraint): no phrase applies
     text = str(orig if orig is not None else exc).lower()
     for phrase, cause in _PHRASES:
         if phrase in text:
             return cause
-    return f"database error ({type(orig or exc).__name__})"
+    return fallback
+
+
+def outage_cause(exc: BaseException) -> str | None:
+    """store_cause when it names a known failure of the database itself (refused, timed out,
+    disk full, …), else None (not a database error, or a query's own error)."""
+    cause = store_cause(exc)
+    return None if cause is None or cause.startswith(FALLBACK) else cause
