@@ -31,11 +31,18 @@ from app.github import webhook_payloads
 from app.logs import REQUEST_ID
 from app.outside import is_outside_failure, report_failure
 from app.payload_shapes import Malformed
+from app.store.deadline import BoundedWork, WorkDeferred
 
 log = logging.getLogger("rocket2.github")
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
+# Handlers run off the request thread (app.store.deadline): at most 2 at a time per worker, a
+# delivery waits at most 1 s for one of them (not at all while both are stuck), and each is
+# answered within 6 s (the handlers' GitHub budget of 4 s plus short units of work, inside
+# GitHub's 10 s), else 503. So Gunicorn's other request threads stay free for acks and /healthz.
+WEBHOOK_THREADS = 2
+WEBHOOK_DEADLINE_SECONDS = 6.0
 DELIVERY_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -56,6 +63,7 @@ def create_blueprint(
 ) -> Blueprint:
     """The webhook blueprint, receiving at ``path``."""
     bp = Blueprint("github", __name__)
+    work = BoundedWork(WEBHOOK_THREADS, WEBHOOK_DEADLINE_SECONDS, "github-webhook")
 
     @bp.post(path)
     def github_webhook() -> tuple[Response, int]:
@@ -90,7 +98,10 @@ def create_blueprint(
             log.warning("github %s delivery %s refused: %s", event, delivery, exc)
             return _reply(400, error=f"payload is not shaped as this event is: {exc}")
         try:
-            outcome = handler(payload, delivery_id)
+            outcome = work.run(lambda: handler(payload, delivery_id))
+        except WorkDeferred as exc:
+            log.warning("github %s delivery %s deferred (503): %s", event, delivery, exc)
+            return _reply(503, error="could not process the event now; redeliver later")
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("github %s delivery %s: unexpected payload (%s)", event, delivery, exc)
             return _reply(400, error="payload is not shaped as expected for this event")

@@ -79,6 +79,7 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.store import engine_from_config
+    from app.store.errors import store_cause
     from app.store.migrate import MigrationLockTimeout, upgrade
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
@@ -86,7 +87,7 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     try:
         engine = engine_from_config(config)
     except Exception as exc:
-        _stop(f"the database could not be opened ({type(exc).__name__})")
+        _stop(f"the database could not be opened: {store_cause(exc) or type(exc).__name__}")
     try:
         # Bounded well inside Heroku's 60 s to bind $PORT (its release phase migrates first,
         # so this finds the schema current at once there).
@@ -94,9 +95,9 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     except MigrationLockTimeout:
         _stop("another instance held the migration lock for too long")
     except SQLAlchemyError as exc:
-        _stop(f"the database migration failed ({_kind(exc)})")
+        _stop(f"the database migration failed: {store_cause(exc)} ({_kind(exc)})")
     except OSError as exc:
-        _stop(f"the database file could not be used ({type(exc).__name__})")
+        _stop(f"the database file could not be used: {store_cause(exc) or type(exc).__name__}")
     finally:
         engine.dispose()
 

@@ -1,4 +1,6 @@
 """Logging: one line per record, text or JSON, a request id, and the secret filter everywhere.
+A failure logged with its exception carries its cause on that line; its traceback is kept at
+most once a minute per cause (TracebackThrottle), so a database outage cannot flood the log.
 
 Gunicorn's own loggers get the same treatment through ``RocketGunicornLogger`` (named as
 ``logger_class`` in gunicorn.conf.py), so its error and access lines are filtered too.
@@ -10,7 +12,9 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TextIO
 
@@ -48,6 +52,56 @@ class RequestIdFilter(logging.Filter):
         """Attach request_id; always keep the record."""
         if not getattr(record, "request_id", None):
             record.request_id = REQUEST_ID.get()
+        return True
+
+
+TRACEBACK_EVERY_SECONDS = 60.0
+THROTTLED_NOTE = " (traceback logged at most once a minute per cause; LOG_LEVEL=DEBUG logs each)"
+
+
+def failure_cause(exc: BaseException) -> str:
+    """A value-free cause: a database failure in operator words (app.store.errors), else the
+    exception's class name (its text may carry request values)."""
+    from app.store.errors import store_cause
+
+    return store_cause(exc) or type(exc).__name__
+
+
+class TracebackThrottle(logging.Filter):
+    """One line per failure: a record carrying an exception gets its cause appended
+    (``…: disk full``) and keeps its traceback at most once every TRACEBACK_EVERY_SECONDS per
+    cause (always, when the root logger is at DEBUG)."""
+
+    def __init__(
+        self,
+        every: float = TRACEBACK_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._every = every
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Append the cause; drop the traceback when this cause showed one recently."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or getattr(record, "rocket2_cause", None):
+            return True
+        cause = failure_cause(exc)
+        record.rocket2_cause = cause
+        record.msg, record.args = f"{record.getMessage()}: {cause}", None
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            return True
+        key = f"{type(exc).__module__}.{type(exc).__qualname__}:{cause}"
+        now = self._clock()
+        with self._lock:
+            last = self._last.get(key)
+            if last is None or now - last >= self._every:
+                self._last[key] = now
+                return True
+        record.exc_info, record.exc_text = None, None
+        record.msg += THROTTLED_NOTE
         return True
 
 
@@ -118,8 +172,10 @@ def secret_filter(config: Config | None) -> SecretFilter:
 def dress_handler(handler: logging.Handler, config: Config | None) -> None:
     """Give ``handler`` our formatter, the secret filter and the request-id filter (idempotent)."""
     handler.setFormatter(make_formatter(config.log_format if config else "text"))
-    for old in [f for f in handler.filters if isinstance(f, SecretFilter | RequestIdFilter)]:
+    ours = SecretFilter | RequestIdFilter | TracebackThrottle
+    for old in [f for f in handler.filters if isinstance(f, ours)]:
         handler.removeFilter(old)
+    handler.addFilter(TracebackThrottle())
     handler.addFilter(RequestIdFilter())
     handler.addFilter(secret_filter(config))
 

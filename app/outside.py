@@ -1,6 +1,6 @@
 """Clients for outside services, and the one way their failures are reported.
 
-Every call to Slack (or later GitHub) made outside a request either succeeds or logs exactly
+Every call to Slack, GitHub or the store made outside a request either succeeds or logs exactly
 one warning line saying what failed and why — never a traceback, never a value from the
 request — and carries on. With the local dev config (APIs at http://127.0.0.1:9/) that is
 what every outside call does.
@@ -37,7 +37,14 @@ def slack_client(config: Config) -> WebClient:
 def describe_failure(exc: BaseException) -> str:
     """A short, value-free reason for a failed outside call: the kind of failure and, where
     it helps, Slack's error code or the OS's reason — never a URL, a path or a request value.
+    A database failure is named in operator words (app.store.errors.store_cause).
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.store.errors import store_cause
+
+    if isinstance(exc, SQLAlchemyError):
+        return f"database: {store_cause(exc)}"
     if isinstance(exc, SlackApiError):
         response = exc.response
         error = response.get("error") if response is not None else None

@@ -7,7 +7,10 @@ candidate. With PostgreSQL the candidate must also take the database's ``schedul
 lock (app.store.locks.try_hold), so one instance among all those sharing DATABASE_URL runs the
 scheduler; with SQLite the flock alone decides (once per instance). If the host dies — crash,
 timeout kill, recycle, HUP, a whole dyno — the kernel (or PostgreSQL, when the connection
-drops) releases its locks and another candidate takes over within ``RETRY_SECONDS``.
+drops) releases its locks and another candidate takes over within ``RETRY_SECONDS``. The host
+re-checks its advisory lock every ``RETRY_SECONDS`` (app.store.locks.Lease): when PostgreSQL
+restarted or the connection dropped, the lock is gone, so the host stops its scheduler at once
+and gives up the instance lock, and the next election (here or elsewhere) picks one host.
 
 Each job run is also claimed in the store (``processed_events``, source ``job``, e.g.
 ``random-channel:2026-11-28``), so even two hosts — two SQLite instances on one volume, or a
@@ -182,6 +185,7 @@ class SchedulerService:
         self._retry = retry_seconds
         self._lock = instance.InstanceLock(instance.SCHEDULER_LOCK)
         self._db_lock = contextlib.ExitStack()
+        self._lease: locks.Lease | None = None
         self._other_instance = False
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
@@ -203,6 +207,8 @@ class SchedulerService:
 
     def _elect_once(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
+            if self._lease_lost():
+                self._step_down()
             return
         if not self._lock.acquire():
             if not self._standing_by:
@@ -232,16 +238,45 @@ class SchedulerService:
         if self._store is None or self._store.dialect != "postgresql":
             return True
         try:
-            held = self._db_lock.enter_context(
-                locks.try_hold(self._store.engine, SCHEDULER_DB_LOCK)
+            self._lease = self._db_lock.enter_context(
+                locks.try_lease(self._store.engine, SCHEDULER_DB_LOCK)
             )
         except Exception as exc:
-            self._db_lock.close()
+            self._close_database_lock()
             report_failure("scheduler election (database lock)", exc)
             return False
-        if not held:
+        if self._lease is None:
+            self._close_database_lock()
+        return self._lease is not None
+
+    def _lease_lost(self) -> bool:
+        """Whether the hosted scheduler's database lock is gone (or cannot be confirmed)."""
+        if self._lease is None:
+            return False
+        try:
+            if self._lease.still_held():
+                return False
+            log.warning("scheduler: the database lock is no longer held by pid=%d", os.getpid())
+        except Exception as exc:
+            report_failure("scheduler lock check", exc)
+        return True
+
+    def _step_down(self) -> None:
+        """Stop hosting at once: scheduler, database lock, instance lock."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        self._close_database_lock()
+        self._lock.release()
+        log.warning("scheduler stopped in worker pid=%d; a new election follows", os.getpid())
+
+    def _close_database_lock(self) -> None:
+        self._lease = None
+        try:
             self._db_lock.close()
-        return held
+        except Exception as exc:  # the connection may be dead already: the lock went with it
+            log.debug("scheduler: releasing the database lock failed (%s)", type(exc).__name__)
+        self._db_lock = contextlib.ExitStack()
 
     @property
     def running(self) -> bool:
@@ -264,6 +299,5 @@ class SchedulerService:
         self._stop.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        with contextlib.suppress(Exception):
-            self._db_lock.close()
+        self._close_database_lock()
         self._lock.release()

@@ -140,8 +140,21 @@ def http_url(value: str) -> str:
     return value
 
 
+UNENCODED = (
+    "has a user name or password that reads two ways (an unencoded @, : or / in it): "
+    "percent-encode those characters (@ as %40, : as %3A, / as %2F)"
+)
+
+
 def database_url(value: str) -> str:
-    """A SQLAlchemy URL for SQLite or PostgreSQL; Heroku's postgres:// is accepted."""
+    """A SQLAlchemy URL for SQLite or PostgreSQL; Heroku's postgres:// is accepted.
+
+    The URL is read as SQLAlchemy's ``make_url`` reads it (that is what connects) and must
+    read the same as a standard URL split (what redaction and the secret filter use): an
+    unencoded ``@`` in a password splits at the first ``@`` for one and the last for the other,
+    which would send part of the password as the host name. A raw ``:`` in a password is
+    refused too: it reads one way here, but is the first thing to break in another tool.
+    """
     scheme, sep, rest = value.partition("://")
     if not sep:
         raise ValueError("must be a URL such as sqlite:///data/rocket2.db or postgresql://…")
@@ -149,8 +162,34 @@ def database_url(value: str) -> str:
     if base == "sqlite":
         return value
     if base in ("postgres", "postgresql"):
-        return f"postgresql+psycopg://{rest}"
+        url = f"postgresql+psycopg://{rest}"
+        _same_both_ways(url)
+        return url
     raise ValueError("must use sqlite or postgresql")
+
+
+def _same_both_ways(url: str) -> None:
+    """Refuse a URL whose SQLAlchemy reading differs from urllib's (see database_url)."""
+    from urllib.parse import unquote
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        ours = make_url(url)
+        parts = urlsplit(url)
+        theirs = (
+            unquote(parts.username) if parts.username is not None else None,
+            unquote(parts.password) if parts.password is not None else None,
+            (parts.hostname or "").lower(),
+            parts.port,
+        )
+    except (ArgumentError, ValueError):
+        raise ValueError(UNENCODED) from None
+    read = (ours.username, ours.password, (ours.host or "").lower(), ours.port)
+    raw_password = parts.netloc.rpartition("@")[0].partition(":")[2]
+    if read != theirs or "@" in (ours.host or "") or set(raw_password) & set("@:/"):
+        raise ValueError(UNENCODED)
 
 
 def ip_list(value: str) -> str:

@@ -82,7 +82,9 @@ def test_an_unreachable_database_stops_the_start_clearly(env, tmp_path):
     server.start(wait=False)
     assert server.wait_exit(60) != 0
     output = server.output()
-    assert "Rocket 2 did not start: the database migration failed (OperationalError" in output
+    assert (
+        "Rocket 2 did not start: the database migration failed: refused (OperationalError" in output
+    )
     assert "Check DATABASE_URL" in output
     assert "Traceback" not in output
     assert password not in output and str(closed) not in output

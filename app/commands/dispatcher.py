@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.commands import help as help_replies
 from app.commands import replies
 from app.commands.errors import CommandError, PermissionDenied, UsageError
@@ -27,6 +29,7 @@ from app.github import GitHubError
 from app.logs import REQUEST_ID, log_id
 from app.slack_ids import SLACK_USER_ID
 from app.store import NotFound
+from app.store.errors import outage_cause
 
 if TYPE_CHECKING:
     from app.commands import CommandContext
@@ -34,6 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("rocket2.commands")
 
 HELP_WORDS = frozenset({"help", "-h", "--help"})
+STORE_ERROR = (
+    "Rocket 2 cannot use its database right now ({cause}), so this was not done. Please try "
+    "again in a few minutes; if it keeps happening, tell an admin this reference: `{ref}`."
+)
 GENERIC_ERROR = (
     "Sorry, something went wrong on Rocket 2's side. Please try again in a minute; if it keeps "
     "happening, tell an admin this reference: `{ref}`."
@@ -56,10 +63,12 @@ def dispatch(text: str, user_id: str, ctx: CommandContext, claim: str = "") -> r
         outcome = "ok"
     except UsageError as exc:
         reply, outcome = replies.error(str(exc)), "usage"
-    except Exception:
+    except Exception as exc:
         ref = REQUEST_ID.get() or uuid.uuid4().hex
-        log.exception("command %s failed (ref %s)", label, ref)
-        reply, outcome = replies.error(GENERIC_ERROR.format(ref=ref)), "error"
+        log.exception("command %s failed (ref %s)", label, ref)  # one line: app.logs
+        cause = outage_cause(exc) if isinstance(exc, SQLAlchemyError) else None
+        text = STORE_ERROR.format(cause=cause, ref=ref) if cause else GENERIC_ERROR.format(ref=ref)
+        reply, outcome = replies.error(text), "error"
     else:
         outcome = str(reply.pop("_outcome", outcome))
     log.info(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.slack_ids import SLACK_USER_ID
 from app.store.engine import engine_from_config
+from app.store.errors import store_cause
 from app.store.migrate import MigrationLockTimeout, current_revision, head_revision, upgrade
 from app.store.models import Permission
 from app.store.session import Store, UnitOfWork
@@ -82,8 +83,12 @@ def _describe(engine: Engine) -> str:
 
 
 def _db_error(action: str, exc: SQLAlchemyError) -> str:
+    """The cause in operator words, then the database's own first line."""
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"error: {action} failed: {type(exc).__name__}: {detail[0] if detail else ''}"
+    return (
+        f"error: {action} failed ({store_cause(exc)}): "
+        f"{type(exc).__name__}: {detail[0] if detail else ''}"
+    )
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:

@@ -52,7 +52,31 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
-PG_CONNECT_TIMEOUT = 10  # seconds
+# PostgreSQL limits, so no thread waits on the store for long (the request path never waits on
+# it at all: see app.health and app.store.deadline):
+# - a new connection gives up after 5 s: a healthy server answers in milliseconds, even across
+#   a region; an unreachable one should fail while the user can still be told;
+PG_CONNECT_TIMEOUT = 5  # seconds
+# - a checkout waits at most 5 s for a free pooled connection: when all 8 are busy that long,
+#   the database is stuck, and failing lets the command or webhook say so;
+PG_POOL_TIMEOUT = 5.0  # seconds
+# - server side, a statement is cancelled after 10 s (ours take milliseconds; the longest, a
+#   team refresh's membership rewrite, well under a second), a lock wait after 5 s (two
+#   writers on one row should never wait longer; a migration's ALTER gives up rather than
+#   queue every request behind it), and a transaction left idle for 60 s is ended (a thread
+#   stuck outside the database must not hold row locks);
+PG_STATEMENT_TIMEOUT_MS = 10_000
+PG_LOCK_TIMEOUT_MS = 5_000
+PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+# - for a cut network (no RST ever arrives): data sent but not acknowledged for 15 s drops the
+#   connection (tcp_user_timeout), and an idle connection is probed after 30 s, every 10 s, 3
+#   times (keepalives), so a dead peer is noticed within about a minute instead of the OS's
+#   two hours. A *stopped* server still has its kernel acknowledging, so neither fires then;
+#   the statement timeout and the bounded waits above cover that case.
+PG_TCP_USER_TIMEOUT_MS = 15_000
+PG_KEEPALIVES_IDLE = 30
+PG_KEEPALIVES_INTERVAL = 10
+PG_KEEPALIVES_COUNT = 3
 DATA_DIR_MODE = 0o700  # the SQLite directory holds member e-mails: the server's user only
 DATA_FILE_MODE = 0o600
 SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
@@ -99,10 +123,30 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
             pool_recycle=1800,
             pool_size=PG_POOL_SIZE,
             max_overflow=PG_MAX_OVERFLOW,
-            # An unreachable server fails in seconds, not after the OS's TCP timeout.
-            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT},
+            pool_timeout=PG_POOL_TIMEOUT,
+            connect_args=pg_connect_args(),
         )
     raise ValueError("DATABASE_URL must use sqlite or postgresql")
+
+
+def pg_connect_args() -> dict[str, Any]:
+    """libpq parameters for every PostgreSQL connection: the limits described above."""
+    options = " ".join(
+        (
+            f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}",
+            f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}",
+            f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_TIMEOUT_MS}",
+        )
+    )
+    return {
+        "connect_timeout": PG_CONNECT_TIMEOUT,
+        "options": options,
+        "keepalives": 1,
+        "keepalives_idle": PG_KEEPALIVES_IDLE,
+        "keepalives_interval": PG_KEEPALIVES_INTERVAL,
+        "keepalives_count": PG_KEEPALIVES_COUNT,
+        "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
+    }
 
 
 def engine_from_config(config: Config) -> Engine:

@@ -8,7 +8,9 @@
 - In-memory SQLite: a single process by definition; the lock is always granted.
 
 ``hold(engine, name, timeout)`` waits (bounded) and raises LockTimeout; ``try_hold(engine, name)``
-returns at once, yielding whether this process got the lock.
+returns at once, yielding whether this process got the lock; ``try_lease(engine, name)`` does
+the same but yields a Lease (or None), whose ``still_held()`` says whether the lock is still
+ours: a PostgreSQL restart or a dropped connection takes a session lock away silently.
 """
 
 from __future__ import annotations
@@ -72,6 +74,26 @@ def try_hold(engine: Engine, name: str) -> Iterator[bool]:
         yield attempt()
 
 
+class Lease:
+    """A held lock that can be re-checked (see try_lease)."""
+
+    def __init__(self, attempt: _TryLock) -> None:
+        self._attempt = attempt
+
+    def still_held(self) -> bool:
+        """Whether the lock is still held; raises if the database cannot answer (treat that as
+        lost). PostgreSQL: this session still holds the advisory lock in pg_locks (a
+        reconnected session would not). A file lock cannot be lost while the file is open."""
+        return self._attempt.still_held()
+
+
+@contextmanager
+def try_lease(engine: Engine, name: str) -> Iterator[Lease | None]:
+    """Try lock ``name`` once; yield a Lease if held for the block, else None."""
+    with _lock(engine, name) as attempt:
+        yield Lease(attempt) if attempt() else None
+
+
 @contextmanager
 def _lock(engine: Engine, name: str) -> Iterator[_TryLock]:
     if engine.dialect.name == "postgresql":
@@ -106,6 +128,10 @@ class _TryLock:
     def release(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def still_held(self) -> bool:
+        """Whether the lock taken by the last successful call is still held."""
+        return self.held
+
 
 class _Always(_TryLock):
     def __call__(self) -> bool:
@@ -131,9 +157,24 @@ class _PgTry(_TryLock):
 
     def release(self) -> None:
         if self.held:
+            self.held = False
             self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             self.connection.commit()
-            self.held = False
+
+    def still_held(self) -> bool:
+        # A bigint advisory key shows in pg_locks as classid (high 32 bits), objid (low 32
+        # bits) and objsubid 1.
+        found = self.connection.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+                " AND classid::bigint = :high AND objid::bigint = :low)"
+            ),
+            {"high": self.key >> 32, "low": self.key & 0xFFFFFFFF},
+        ).scalar_one()
+        self.connection.commit()
+        self.held = bool(self.held and found)
+        return self.held
 
 
 class _FileTry(_TryLock):
