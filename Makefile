@@ -11,16 +11,18 @@ export UV_SYSTEM_CERTS := 1
 
 .PHONY: run test lint install lock bench clean
 
-$(VENV)/.installed: pyproject.toml uv.lock
+$(VENV)/bin/uv:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock $(VENV)/bin/uv
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --locked --extra dev --inexact --python $(PY)
 	touch $@
 
 install: $(VENV)/.installed ## Python packages into .venv, exactly as uv.lock pins them (with the dev extras)
 
-lock: $(VENV)/.installed ## Re-resolve uv.lock after editing pyproject.toml; UPGRADE=1 takes newer releases
-	uv lock $(if $(UPGRADE),--upgrade)
+lock: $(VENV)/bin/uv ## Re-resolve uv.lock after editing pyproject.toml; UPGRADE=1 takes newer releases
+	$(VENV)/bin/uv lock $(if $(UPGRADE),--upgrade)
 
 run: $(VENV)/.installed ## Install and start Rocket 2 on :5000 in local dev mode (no accounts)
 	bash scripts/dev_run.sh
@@ -32,6 +34,7 @@ lint: $(VENV)/.installed
 	ruff check .
 	ruff format --check .
 	mypy
+	lint-imports --no-cache
 	actionlint -shellcheck "$$(command -v shellcheck)" .github/workflows/*.yml
 
 bench: $(VENV)/.installed

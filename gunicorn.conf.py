@@ -8,7 +8,7 @@ exits before any socket is bound or worker forked, so there is no boot loop.
 
 import os
 
-from app import gunicorn_hooks as _hooks
+from app.server import hooks as _hooks
 
 _config, _error = _hooks.load()
 
@@ -28,7 +28,7 @@ threads = 4
 # Requests finish in milliseconds (work happens after the ack); 30 s is the worker
 # heartbeat limit.
 #
-# graceful_timeout is the drain budget after TERM (app.slack_drain, decision 0006), and these
+# graceful_timeout is the drain budget after TERM (app.server.drain, decision 0006), and these
 # must agree with it:
 # - Heroku kills 30 s after TERM; compose's stop_grace_period (docker-compose.yml) is 40 s:
 #   both above 25 s + the master's own exit (< 1 s), so Gunicorn, not a SIGKILL, ends it.
@@ -37,7 +37,7 @@ threads = 4
 #   LISTENER_THREADS = 8, plus up to 8 queued) start NOTICE_MARGIN = 3 s before the end, 16 at
 #   a time: one round. Measured: even the whole bound, LISTENER_THREADS + LISTENER_QUEUE = 1008
 #   notices, takes 1.2 s at 16 at a time to a local fake Slack.
-# - A reply can take TIMEOUT_SECONDS 5 s × 3 tries + backoff + Retry-After (app.slack_replies),
+# - A reply can take TIMEOUT_SECONDS 5 s × 3 tries + backoff + Retry-After (app.slack.replies),
 #   more than the grace: while draining, no try starts after 25 − EXIT_MARGIN 0.5 s and each
 #   try's timeout is cut to the time left, so the worker exits by itself before the kill.
 timeout = 30
@@ -56,7 +56,7 @@ worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 accesslog = "-"
 errorlog = "-"
 loglevel = (_config.log_level if _config else "INFO").lower()
-logger_class = "app.logs.RocketGunicornLogger"
+logger_class = "app.server.gunicorn_logger.RocketGunicornLogger"
 # The path without its query string: GitHub's link callback carries a code and a state there.
 access_log_format = (
     '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms scheme=%({wsgi.url_scheme}e)s '

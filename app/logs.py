@@ -2,7 +2,7 @@
 A failure logged with its exception carries its cause on that line; its traceback is kept at
 most once a minute per cause (TracebackThrottle), so a database outage cannot flood the log.
 
-Gunicorn's own loggers get the same treatment through ``RocketGunicornLogger`` (named as
+Gunicorn's own loggers get the same treatment through app.server.gunicorn_logger (named as
 ``logger_class`` in gunicorn.conf.py), so its error and access lines are filtered too.
 """
 
@@ -18,9 +18,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-from gunicorn import glogging
-
-from app import instance
 from config import Config, SecretFilter
 
 _LOGGABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,80}")
@@ -198,16 +195,3 @@ def configure_logging(config: Config | None, stream: TextIO | None = None) -> No
         logging.getLogger(name).setLevel(logging.CRITICAL)
     for name in WARNING_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
-
-
-class RocketGunicornLogger(glogging.Logger):  # type: ignore[misc]
-    """Gunicorn's logger with our formatters and filters on its error and access handlers."""
-
-    def setup(self, cfg: Any) -> None:
-        """Let Gunicorn build its handlers, then dress each one and configure the root logger."""
-        super().setup(cfg)
-        config = instance.config_or_none()
-        for log in (self.error_log, self.access_log):
-            for handler in log.handlers:
-                dress_handler(handler, config)
-        configure_logging(config)

@@ -1,4 +1,4 @@
-"""Clients for outside services, and the one way their failures are reported.
+"""The one way failures of outside services (Slack, GitHub, the store) are reported.
 
 Every call to Slack, GitHub or the store made outside a request either succeeds or logs exactly
 one warning line saying what failed and why — never a traceback, never a value from the
@@ -13,25 +13,16 @@ import re
 from urllib.error import URLError
 
 import httpx
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-
-from app.slack_replies import ReplyFailed
-from config import Config
 
 log = logging.getLogger("rocket2.outside")
 
-SLACK_TIMEOUT_SECONDS = 10
+
+class DescribedFailure(Exception):
+    """An outside call's failure whose ``str()`` is already short and value-free."""
+
+
 _CODE = re.compile(r"[^a-z0-9_.]")
-
-
-def slack_client(config: Config) -> WebClient:
-    """A slack-sdk WebClient for SLACK_API_URL with the bot token. Makes no call."""
-    return WebClient(
-        token=config.slack_api_token.reveal(),
-        base_url=config.slack_api_url,
-        timeout=SLACK_TIMEOUT_SECONDS,
-    )
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -50,7 +41,7 @@ def describe_failure(exc: BaseException) -> str:
         error = response.get("error") if response is not None else None
         code = _CODE.sub("", str(error))[:60] if error else "no error code"
         return f"Slack answered {response.status_code if response is not None else '?'}: {code}"
-    if isinstance(exc, ReplyFailed):
+    if isinstance(exc, DescribedFailure):
         return str(exc)
     if isinstance(exc, URLError):
         reason = exc.reason
@@ -80,5 +71,5 @@ def is_outside_failure(exc: BaseException) -> bool:
 
     from app.github.errors import GitHubError
 
-    outside = (SlackApiError, ReplyFailed, URLError, httpx.HTTPError, OSError, GitHubError)
+    outside = (SlackApiError, DescribedFailure, URLError, httpx.HTTPError, OSError, GitHubError)
     return isinstance(exc, (*outside, OperationalError, InterfaceError, PoolTimeout))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.app_json import render
+from app.cli.app_json import render
 from config.schema import SETTINGS
 from tests.support.gunicorn import REPO
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from app.commands import parsing, registry
-from app.commands.errors import UsageError
+from app.slack.commands import parsing, registry
+from app.slack.commands.errors import UsageError
 from tests.support import db, demo_commands
 from tests.support import fake_github as fake_support
 from tests.support import rocket as rocket_support

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.startup import NOTICE_TEXT
+from app.server.startup import NOTICE_TEXT
 from tests.support import rocket as rocket_support
 from tests.support.gunicorn import GunicornServer, free_port, server_env, wait_until
 from tests.support.slack import command_body, signed_headers

@@ -26,7 +26,7 @@ from tests.support.rocket import LINKING_ENV, sqlite_url
 from tests.support.slack import FakeSlack, command_body, signed_headers
 
 GRACE = 4  # --graceful-timeout for these servers
-THREADS = 8  # app.slack_endpoint.LISTENER_THREADS
+THREADS = 8  # app.web.slack.LISTENER_THREADS
 ADMIN = "U0ADMIN001"
 TEAMS = r"/orgs/[^/]+/teams"
 FORM = "application/x-www-form-urlencoded"

@@ -275,7 +275,7 @@ def test_url_verification_still_answers_its_challenge(rocket):
     "key", ["Ev" + "漢" * 100, "x" * 300, "../../etc/passwd", ".hidden", "a/b"]
 )
 def test_marker_keys_from_outside_ids_are_bounded_file_names(key):
-    from app import instance
+    from app.server import instance
 
     directory = instance.create_runtime_dir()
     try:

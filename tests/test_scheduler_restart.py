@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.scheduler import RETRY_SECONDS
+from app.server.scheduler import RETRY_SECONDS
 from tests.support.gunicorn import GunicornServer, free_port, server_env, wait_until
 from tests.support.pgcluster import PgCluster, pg_cluster  # noqa: F401
 from tests.support.slack import FakeSlack

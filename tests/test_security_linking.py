@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app.linking.oauth import authorize_url
-from app.linking.state import StateError, StateExpired, StateSigner, derive_key
+from app.members.linking.oauth import authorize_url
+from app.members.linking.state import StateError, StateExpired, StateSigner, derive_key
 from app.store import Permission
 from config import ConfigError, load_config
 from tests.support import rocket as rocket_support

@@ -18,7 +18,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from app.commands.karma import GIFTS_PER_HOUR
+from app.members.karma import GIFTS_PER_HOUR
 from tests.support import rocket as rocket_support
 from tests.support.gunicorn import GunicornServer, wait_until
 from tests.support.rocket import FORM, Rocket

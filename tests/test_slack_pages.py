@@ -1,4 +1,4 @@
-"""app.slack_pages.every_page against a stand-in Slack Web API (pytest-httpserver): it follows
+"""app.slack.pages.every_page against a stand-in Slack Web API (pytest-httpserver): it follows
 ``next_cursor`` to the last page, sends each cursor back, and stops at ``max_pages``."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pytest_httpserver import HTTPServer
 from slack_sdk import WebClient
 from werkzeug import Request, Response
 
-from app.slack_pages import every_page
+from app.slack.pages import every_page
 
 
 def _pages(httpserver: HTTPServer, cursors: list[str | None]) -> list[str]:

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.github_webhook import WEBHOOK_DEADLINE_SECONDS
 from app.store import DEFAULT_KARMA, ProcessedEvent, Team
+from app.web.github import WEBHOOK_DEADLINE_SECONDS
 from tests.support.gunicorn import wait_until
 from tests.support.pgcluster import PgCluster, pg_cluster  # noqa: F401
 from tests.support.rocket import FORM, Rocket, start_rocket, stop_rocket

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk import WebClient
 
-from app.scheduler import build_scheduler
+from app.server.scheduler import build_scheduler
 from app.store import make_engine
 from app.store.locks import try_hold
-from app.teams.job import LOCK_NAME, TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
+from app.teams.jobs import LOCK_NAME, TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
 from config import ConfigError, load_config
 from tests.support import db
 from tests.support import fake_github as fake_support

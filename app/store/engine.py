@@ -53,7 +53,7 @@ def sqlite_path(url: URL) -> Path | None:
 
 
 # PostgreSQL limits, so no thread waits on the store for long (the request path never waits on
-# it at all: see app.health and app.store.deadline):
+# it at all: see app.web.health and app.store.deadline):
 # - a new connection gives up after 5 s: a healthy server answers in milliseconds, even across
 #   a region; an unreachable one should fail while the user can still be told;
 PG_CONNECT_TIMEOUT = 5  # seconds

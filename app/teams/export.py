@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from app.commands.replies import escape
+from app.slack.blocks import escape
 from app.store import User
-from app.teams.commands import find_team, require_lead
 from app.teams.replies import Deps, TeamReply, mention
+from app.teams.service import find_team, require_lead
 
 PIECE_LIMIT = 2900  # characters of one piece (a section block holds 3000)
 MAX_PIECES = 12

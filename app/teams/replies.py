@@ -2,7 +2,7 @@
 
 A command returns a TeamReply (a one-line summary plus more mrkdwn lines) or raises
 TeamCommandError (the text is shown to the caller as is; TeamPermissionDenied for refusals).
-app.commands.team turns these into Block Kit messages.
+app.teams.slash turns these into Block Kit messages.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from config import Config
 
 
 class Deps(Protocol):
-    """What the team commands use; app.commands.CommandContext has exactly these."""
+    """What the team commands use; app.commands.Services has exactly these."""
 
     @property
     def config(self) -> Config:

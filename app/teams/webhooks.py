@@ -1,6 +1,6 @@
 """GitHub webhook handlers for the ``organization``, ``team`` and ``membership`` events.
 
-Routing is by ``X-GitHub-Event`` (app.github_webhook does it; these are the handlers it looks
+Routing is by ``X-GitHub-Event`` (app.web.github does it; these are the handlers it looks
 up). Every handler takes ``(payload, delivery)`` and returns one of:
 
 - ``"processed"`` (HTTP 200): the change is mirrored (or there was nothing to change);

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app.commands.registry import Call, CommandGroup, Message
+from app.slack.commands.registry import Call, CommandGroup, Message
 
 group = CommandGroup("demo", "a demo group")
 

@@ -10,7 +10,7 @@ GitHub — started once per test module and per database, reset between tests.
     def test_x(rocket):
         reply = rocket.command("user add", user="U0AAAAAAAA1")
 
-For in-process tests of the parser, ``context`` builds a CommandContext on the ``store``
+For in-process tests of the parser, ``context`` builds a Services on the ``store``
 fixture (both databases) and the ``fake_github`` fixture, and ``run`` dispatches one command.
 """
 
@@ -30,8 +30,9 @@ from pytest_httpserver import HTTPServer
 from slack_sdk import WebClient
 from sqlalchemy import text
 
-from app.commands import CommandContext, dispatch, make_context
+from app.features import dispatch
 from app.github import GitHubClient
+from app.services import Services, make_services
 from app.store import Permission, Store, make_engine
 from config import load_config
 from tests.support.db import (
@@ -251,18 +252,18 @@ def rocket(rocket_module: Rocket) -> Rocket:
 
 
 @pytest.fixture
-def context(store: Store, fake_github: FakeGitHub, env: dict[str, str]) -> CommandContext:
-    """A CommandContext on the test's database and fake GitHub (Slack unreachable: commands do
+def context(store: Store, fake_github: FakeGitHub, env: dict[str, str]) -> Services:
+    """A Services on the test's database and fake GitHub (Slack unreachable: commands do
     not call it). GitHub retries are quick so failure tests stay fast."""
     config = load_config(environ=env)
     github = GitHubClient.from_config(config, backoff=0.01, max_backoff=0.02)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
-    return make_context(config, slack, store=store, github=github)
+    return make_services(config, slack, store=store, github=github)
 
 
 @pytest.fixture
-def memory_context(env: dict[str, str]) -> Iterator[CommandContext]:
-    """A CommandContext on an in-memory SQLite database, GitHub and Slack unreachable: for
+def memory_context(env: dict[str, str]) -> Iterator[Services]:
+    """A Services on an in-memory SQLite database, GitHub and Slack unreachable: for
     parser tests that need no particular database."""
     from app.store.migrate import upgrade
 
@@ -272,11 +273,11 @@ def memory_context(env: dict[str, str]) -> Iterator[CommandContext]:
     upgrade(memory.engine)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
     github = GitHubClient.from_config(config, max_attempts=1)
-    yield make_context(config, slack, store=memory, github=github)
+    yield make_services(config, slack, store=memory, github=github)
     memory.dispose()
 
 
-def run(ctx: CommandContext, text: str, user: str = "U0CALLER01") -> dict[str, Any]:
+def run(ctx: Services, text: str, user: str = "U0CALLER01") -> dict[str, Any]:
     """Dispatch one command in-process and return the reply."""
     return dispatch(text, user, ctx)
 
@@ -288,7 +289,7 @@ ADMIN = "U0ADMIN001"
 LEAD = "U0LEAD0001"
 
 
-def add_user(ctx: CommandContext, slack_id: str, permission: Any = None, **fields: Any) -> Any:
+def add_user(ctx: Services, slack_id: str, permission: Any = None, **fields: Any) -> Any:
     """Store a user directly (test set-up), as a member unless ``permission`` says otherwise."""
     from app.store import Permission
 

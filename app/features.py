@@ -1,0 +1,47 @@
+"""The features Rocket 2 is made of, and the one list that combines what each registers.
+
+A feature package registers its slash command groups (``CommandGroup``), Slack event handlers,
+GitHub webhook handlers and scheduled jobs; adding one touches that package and one line here.
+The web and server layers reach the features only through this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from app.members import karma, onboarding, user
+from app.members.mentions import on_mention
+from app.services import Services
+from app.slack.commands.dispatch import dispatch
+from app.slack.commands.registry import REGISTRY, CommandGroup
+from app.teams import export_slash, slash
+from app.teams.webhooks import event_handlers, webhook_client
+
+SlackEventHandler = Callable[[dict[str, Any], str], None]
+# (payload, X-GitHub-Delivery) -> None/"processed", "duplicate" (200) or "ignored" (202)
+GitHubEventHandler = Callable[[dict[str, Any], str], str | None]
+
+# The `/rocket` groups, in the order the command list shows them.
+COMMAND_GROUPS: tuple[CommandGroup, ...] = (
+    user.group,
+    karma.group,
+    slash.group,
+    export_slash.group,
+)
+REGISTRY.install(COMMAND_GROUPS)
+
+__all__ = ["GitHubEventHandler", "SlackEventHandler", "dispatch", "github_event_handlers"]
+
+
+def slack_event_handlers(ctx: Services) -> Mapping[str, SlackEventHandler]:
+    """Slack event type → handler(event, event_id)."""
+    return {
+        "app_mention": lambda event, event_id: on_mention(ctx, event, event_id),
+        "team_join": lambda event, event_id: onboarding.on_team_join(ctx, event, event_id),
+    }
+
+
+def github_event_handlers(ctx: Services) -> Mapping[str, GitHubEventHandler]:
+    """X-GitHub-Event → handler: organization, team and membership (app.teams.webhooks)."""
+    return event_handlers(ctx.store, webhook_client(ctx.config), ctx.config)

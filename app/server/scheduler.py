@@ -1,0 +1,303 @@
+"""The scheduler: APScheduler with the old bot's one job, run once per instance — and, with
+PostgreSQL, once across all instances.
+
+Every worker runs a small election thread; the first to take the instance's scheduler lock
+(an exclusive ``flock`` in the runtime directory, see app.server.instance) is the instance's
+candidate. With PostgreSQL the candidate must also take the database's ``scheduler`` advisory
+lock (app.store.locks.try_hold), so one instance among all those sharing DATABASE_URL runs the
+scheduler; with SQLite the flock alone decides (once per instance). If the host dies — crash,
+timeout kill, recycle, HUP, a whole dyno — the kernel (or PostgreSQL, when the connection
+drops) releases its locks and another candidate takes over within ``RETRY_SECONDS``. The host
+re-checks its advisory lock every ``RETRY_SECONDS`` (app.store.locks.Lease): when PostgreSQL
+restarted or the connection dropped, the lock is gone, so the host stops its scheduler at once
+and gives up the instance lock, and the next election (here or elsewhere) picks one host.
+
+Each job run is also claimed in the store (``processed_events``, source ``job``, e.g.
+``random-channel:2026-11-28``), so even two hosts — two SQLite instances on one volume, or a
+lost advisory lock — post once per day. See README "How the scheduler runs once".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+
+from app.outside import report_failure
+from app.server import instance
+from app.slack.pages import every_page
+from app.store import Store, locks
+from app.teams.jobs import TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
+from config import Config
+
+log = logging.getLogger("rocket2.scheduler")
+
+RANDOM_CHANNEL_JOB = "random-channel"
+PRUNE_JOB = "prune-processed-events"
+PROCESSED_EVENT_RETENTION = timedelta(days=30)
+SCHEDULER_DB_LOCK = "scheduler"
+RETRY_SECONDS = 5.0
+CHANNEL_PAGE_SIZE = 200
+MAX_PAGES = 100
+
+
+def weekly_trigger(timezone: str) -> CronTrigger:
+    """Every Saturday at 12:00 in ``timezone``."""
+    return CronTrigger(day_of_week="sat", hour=12, minute=0, timezone=ZoneInfo(timezone))
+
+
+def public_channels(client: WebClient) -> list[dict[str, Any]]:
+    """Every non-archived public channel, reading every page of conversations.list.
+
+    At most MAX_PAGES pages, so a misbehaving cursor cannot loop forever.
+    """
+    pages = every_page(
+        lambda cursor: client.conversations_list(
+            exclude_archived=True, types="public_channel", limit=CHANNEL_PAGE_SIZE, cursor=cursor
+        ),
+        "channels",
+        MAX_PAGES,
+        "random channel: conversations.list",
+    )
+    return [c for c in pages if not c.get("is_archived") and not c.get("is_private")]
+
+
+def post_random_channel(client: WebClient, announcement_channel: str) -> str | None:
+    """Post one random public channel to ``announcement_channel``; return its id, or None."""
+    try:
+        channels = public_channels(client)
+        if not channels:
+            log.info("random channel: no public channel to feature")
+            return None
+        pick = secrets.choice(channels)
+        client.chat_postMessage(
+            channel=announcement_channel,
+            text=f"Featured channel of the week: <#{pick['id']}>. Come say hi!",
+        )
+    except Exception as exc:  # an outside failure must not kill the scheduler
+        report_failure("weekly random-channel post", exc)
+        return None
+    log.info("random channel: featured %s in %s", pick["id"], announcement_channel)
+    return str(pick["id"])
+
+
+def claim_run(store: Store | None, job: str, timezone: str) -> bool:
+    """Claim today's run of ``job`` (the date in ``timezone``); False if it already ran today.
+
+    Without a store (tests of the job alone) every run counts as the first.
+    """
+    if store is None:
+        return True
+    key = f"{job}:{datetime.now(ZoneInfo(timezone)).date().isoformat()}"
+    with store.unit_of_work() as uow:
+        claimed = uow.events.claim("job", key)
+    if not claimed:
+        log.info("%s: already ran (%s); skipping", job, key)
+    return claimed
+
+
+def run_random_channel(
+    store: Store | None, client: WebClient, announcement_channel: str, timezone: str
+) -> str | None:
+    """The scheduled job: claim today's run, then post a random channel (API after the claim)."""
+    try:
+        if not claim_run(store, RANDOM_CHANNEL_JOB, timezone):
+            return None
+    except Exception as exc:
+        report_failure("weekly random-channel post (claiming the run)", exc)
+        return None
+    return post_random_channel(client, announcement_channel)
+
+
+def prune_processed_events(store: Store) -> int | None:
+    """Forget delivery and job-run ids older than PROCESSED_EVENT_RETENTION (the number)."""
+    try:
+        with store.unit_of_work() as uow:
+            forgotten = uow.events.prune(PROCESSED_EVENT_RETENTION)
+            uow.karma_gifts.prune(timedelta(days=1))  # the ++ rate limit looks back one hour
+    except Exception as exc:
+        report_failure("pruning processed events", exc)
+        return None
+    log.info(
+        "processed events: forgot %d older than %d days",
+        forgotten,
+        PROCESSED_EVENT_RETENTION.days,
+    )
+    return forgotten
+
+
+def build_scheduler(
+    config: Config, client: WebClient, store: Store | None = None
+) -> BackgroundScheduler:
+    """A BackgroundScheduler (not started) carrying the weekly random-channel job, with a store
+    a daily clean-up of old processed-event ids, and the scheduled team refresh (app.teams.jobs;
+    TEAM_REFRESH_SCHEDULE, unless off)."""
+    scheduler = BackgroundScheduler(
+        timezone=ZoneInfo(config.scheduler_timezone),
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    scheduler.add_job(
+        run_random_channel,
+        weekly_trigger(config.scheduler_timezone),
+        args=[store, client, config.slack_announcement_channel, config.scheduler_timezone],
+        id=RANDOM_CHANNEL_JOB,
+        name="weekly random channel",
+    )
+    if store is not None:
+        scheduler.add_job(
+            prune_processed_events,
+            CronTrigger(hour=3, minute=17, timezone=ZoneInfo(config.scheduler_timezone)),
+            args=[store],
+            id=PRUNE_JOB,
+            name="daily processed-events clean-up",
+        )
+    team_trigger = refresh_trigger(config)
+    if team_trigger is not None:
+        scheduler.add_job(
+            scheduled_refresh, team_trigger, args=[config], id=TEAM_REFRESH_JOB, name="team refresh"
+        )
+    return scheduler
+
+
+class SchedulerService:
+    """Runs the scheduler in this process if, and only while, it holds the instance lock (and,
+    with PostgreSQL, the database's scheduler lock)."""
+
+    def __init__(
+        self,
+        config: Config,
+        client: WebClient,
+        store: Store | None = None,
+        retry_seconds: float = RETRY_SECONDS,
+    ):
+        self._config = config
+        self._client = client
+        self._store = store
+        self._retry = retry_seconds
+        self._lock = instance.InstanceLock(instance.SCHEDULER_LOCK)
+        self._db_lock = contextlib.ExitStack()
+        self._lease: locks.Lease | None = None
+        self._other_instance = False
+        self._stop = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self._thread: threading.Thread | None = None
+        self._standing_by = False
+
+    def start(self) -> None:
+        """Start the election thread (returns at once)."""
+        self._thread = threading.Thread(target=self._run, name="scheduler-election", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._elect_once()
+            except Exception:
+                log.exception("scheduler election failed; retrying")
+            self._stop.wait(self._retry)
+
+    def _elect_once(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            if self._lease_lost():
+                self._step_down()
+            return
+        if not self._lock.acquire():
+            if not self._standing_by:
+                self._standing_by = True
+                log.debug("scheduler: another worker hosts it; pid=%d stands by", os.getpid())
+            return
+        if not self._hold_database_lock():
+            # Give the instance lock back: it marks the worker that really hosts the scheduler
+            # (what /healthz reports), and this one does not.
+            self._lock.release()
+            if not self._other_instance:
+                self._other_instance = True
+                log.debug("scheduler: another instance hosts it; pid=%d stands by", os.getpid())
+            return
+        self._scheduler = build_scheduler(self._config, self._client, self._store)
+        self._scheduler.start()
+        job = self._scheduler.get_job(RANDOM_CHANNEL_JOB)
+        log.info(
+            "scheduler started in worker pid=%d (%s); next run %s",
+            os.getpid(),
+            self._config.scheduler_timezone,
+            job.next_run_time.isoformat() if job else "none",
+        )
+
+    def _hold_database_lock(self) -> bool:
+        """With PostgreSQL, try the cross-instance advisory lock (kept while hosting)."""
+        if self._store is None or self._store.dialect != "postgresql":
+            return True
+        try:
+            self._lease = self._db_lock.enter_context(
+                locks.try_lease(self._store.engine, SCHEDULER_DB_LOCK)
+            )
+        except Exception as exc:
+            self._close_database_lock()
+            report_failure("scheduler election (database lock)", exc)
+            return False
+        if self._lease is None:
+            self._close_database_lock()
+        return self._lease is not None
+
+    def _lease_lost(self) -> bool:
+        """Whether the hosted scheduler's database lock is gone (or cannot be confirmed)."""
+        if self._lease is None:
+            return False
+        try:
+            if self._lease.still_held():
+                return False
+            log.warning("scheduler: the database lock is no longer held by pid=%d", os.getpid())
+        except Exception as exc:
+            report_failure("scheduler lock check", exc)
+        return True
+
+    def _step_down(self) -> None:
+        """Stop hosting at once: scheduler, database lock, instance lock."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        self._close_database_lock()
+        self._lock.release()
+        log.warning("scheduler stopped in worker pid=%d; a new election follows", os.getpid())
+
+    def _close_database_lock(self) -> None:
+        self._lease = None
+        try:
+            self._db_lock.close()
+        except Exception as exc:  # the connection may be dead already: the lock went with it
+            log.debug("scheduler: releasing the database lock failed (%s)", type(exc).__name__)
+        self._db_lock = contextlib.ExitStack()
+
+    @property
+    def running(self) -> bool:
+        """Whether this process hosts the running scheduler."""
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+    def run_jobs_now(self) -> bool:
+        """Make every job due now (the forced trigger); False if this process is not the host."""
+        if self._scheduler is None or not self._scheduler.running:
+            log.info("run-now ignored: the scheduler does not run in pid=%d", os.getpid())
+            return False
+        now = datetime.now(ZoneInfo(self._config.scheduler_timezone))
+        for job in self._scheduler.get_jobs():
+            job.modify(next_run_time=now)
+        log.info("run-now: every scheduled job is due now")
+        return True
+
+    def stop(self) -> None:
+        """Stop electing, shut the scheduler down without waiting, release the lock."""
+        self._stop.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._close_database_lock()
+        self._lock.release()

@@ -1,0 +1,106 @@
+"""Bolt's ``authorize`` for Rocket 2's single workspace, which never blocks the ack.
+
+Given a bot token, Bolt's default (SingleTeamAuthorization) calls Slack's ``auth.test`` the
+first time each worker handles a request, *before* the listener can ack: a slow or unreachable
+Slack then makes the request slow or a 500, and Slack shows the user a timeout. Here the
+AuthorizeResult is built from the configured bot token at once; the bot's own ids (which Bolt
+uses only to ignore the bot's own events) and its workspace id (app.slack.workspace, when
+SLACK_TEAM_ID is empty) are filled in by one ``auth.test`` in a background thread, retried at
+most every ``RETRY_SECONDS`` while it fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from app.outside import report_failure
+
+log = logging.getLogger("rocket2.slack")
+
+RETRY_SECONDS = 60.0
+
+
+class BotAuthorization:
+    """``App(authorize=BotAuthorization(…).function())``: the bot token now, the bot ids when
+    known."""
+
+    def __init__(self, client: WebClient, token: str, retry_seconds: float = RETRY_SECONDS):
+        self._client = client
+        self._token = token
+        self._retry = retry_seconds
+        self._lock = threading.Lock()
+        self._bot_user_id: str | None = None
+        self._bot_id: str | None = None
+        self._team_id: str | None = None
+        self._last_attempt: float | None = None
+        self._running = False
+
+    def function(self) -> Callable[[str | None, str | None, str | None], AuthorizeResult]:
+        """A plain function for Bolt, which passes arguments by the names in its signature
+        (so not a method, whose ``self`` Bolt would try to fill)."""
+
+        def authorize(
+            enterprise_id: str | None, team_id: str | None, user_id: str | None
+        ) -> AuthorizeResult:
+            return self.authorize(enterprise_id, team_id, user_id)
+
+        return authorize
+
+    def authorize(
+        self, enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        """The AuthorizeResult for a request; starts the background auth.test if needed."""
+        self.start()
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            bot_token=self._token,
+            bot_user_id=self._bot_user_id,
+            bot_id=self._bot_id,
+        )
+
+    @property
+    def team_id(self) -> str | None:
+        """The bot token's workspace id, once auth.test has answered."""
+        return self._team_id
+
+    @property
+    def bot_user_id(self) -> str | None:
+        """The bot's user id, once auth.test has answered."""
+        return self._bot_user_id
+
+    def start(self) -> None:
+        """Ask auth.test for the bot's and the workspace's ids in the background, unless known
+        or asked less than ``retry_seconds`` ago. Gunicorn's worker hook calls it at start, so
+        the workspace is known before the first request."""
+        if self._bot_user_id is not None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if self._running or (
+                self._last_attempt is not None and now - self._last_attempt < self._retry
+            ):
+                return
+            self._running, self._last_attempt = True, now
+        threading.Thread(target=self._auth_test, name="slack-auth-test", daemon=True).start()
+
+    def _auth_test(self) -> None:
+        try:
+            answer: Any = self._client.auth_test(token=self._token)
+            self._bot_user_id = answer.get("user_id") or None
+            self._bot_id = answer.get("bot_id") or None
+            self._team_id = answer.get("team_id") or None
+            log.info("slack: bot user is %s in workspace %s", self._bot_user_id, self._team_id)
+        except Exception as exc:
+            report_failure("slack auth.test (bot and workspace ids)", exc)
+        finally:
+            with self._lock:
+                self._running = False

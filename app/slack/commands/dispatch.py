@@ -1,0 +1,154 @@
+"""The `/rocket` parser core: text → words → group → command → argparse → handler → reply.
+
+- ``help``, nothing, or an unknown first word: the list of every command;
+- ``help GROUP`` / ``GROUP`` alone / an unknown sub-command: that group's commands;
+- ``--help`` / ``-h`` after a command, or arguments that do not parse: that command's help;
+- a shortcut a group registered (``@user ++``: a karma point);
+- a CommandError (refusal, bad value, missing record): its text, as a warning;
+- a GitHub error that the command did not turn into a CommandError: what GitHub said;
+- anything else: a generic "something went wrong, ref <request id>" reply, with the traceback
+  in the log under that request id. The user never sees a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.github import GitHubError
+from app.logs import REQUEST_ID, log_id
+from app.slack import blocks as replies
+from app.slack.commands import help as help_replies
+from app.slack.commands.errors import CommandError, PermissionDenied, UsageError
+from app.slack.commands.parsing import split
+from app.slack.commands.registry import Call, Command, find_group, find_shortcut
+from app.store import NotFound
+from app.store.errors import outage_cause
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger("rocket2.commands")
+
+HELP_WORDS = frozenset({"help", "-h", "--help"})
+STORE_ERROR = (
+    "Rocket 2 cannot use its database right now ({cause}), so this was not done. Please try "
+    "again in a few minutes; if it keeps happening, tell an admin this reference: `{ref}`."
+)
+GENERIC_ERROR = (
+    "Sorry, something went wrong on Rocket 2's side. Please try again in a minute; if it keeps "
+    "happening, tell an admin this reference: `{ref}`."
+)
+
+
+class Outcome(StrEnum):
+    """How a command ended, as the log line names it."""
+
+    OK = "ok"
+    USAGE = "usage"
+    REFUSED = "refused"
+    GITHUB = "github"
+    ERROR = "error"
+
+
+Routed = tuple[replies.Message, Outcome]
+
+
+def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> replies.Message:
+    """Run one `/rocket TEXT` from ``user_id`` and return the reply (never raises).
+
+    ``claim`` names this delivery in the store (``trigger:…`` for a slash command, the event
+    id for a mention): an action that counts (``@user ++``) claims it in the same unit of
+    work as its change, so a replay, here or at another instance, counts nothing twice.
+    """
+    started = time.monotonic()
+    label = "?"
+    try:
+        words = split(text)
+        label = _label(words)
+        reply, outcome = _route(words, user_id, ctx, claim)
+    except UsageError as exc:
+        reply, outcome = replies.error(str(exc)), Outcome.USAGE
+    except Exception as exc:
+        ref = REQUEST_ID.get() or uuid.uuid4().hex
+        log.exception("command %s failed (ref %s)", label, ref)  # one line: app.logs
+        cause = outage_cause(exc) if isinstance(exc, SQLAlchemyError) else None
+        text = STORE_ERROR.format(cause=cause, ref=ref) if cause else GENERIC_ERROR.format(ref=ref)
+        reply, outcome = replies.error(text), Outcome.ERROR
+    log.info(
+        "command %s by %s: %s in %d ms",
+        label,
+        log_id(user_id),
+        outcome,
+        (time.monotonic() - started) * 1000,
+    )
+    return reply
+
+
+def _label(words: list[str]) -> str:
+    """What the log calls the command (no argument values): ``user edit``, ``help``, …"""
+    if not words or words[0].lower() in HELP_WORDS:
+        return "help"
+    shortcut = find_shortcut(words)
+    if shortcut is not None:
+        return shortcut.label
+    group = find_group(words[0])
+    if group is None:
+        return "unknown"
+    command = group.get(words[1]) if len(words) > 1 else None
+    return f"{group.name} {command.name if command else 'help'}"
+
+
+def _route(words: list[str], user_id: str, ctx: Services, claim: str) -> Routed:
+    if not words or words[0].lower() in HELP_WORDS:
+        found = find_group(words[1]) if len(words) > 1 else None
+        if found is not None:
+            return help_replies.group_message(found), Outcome.OK
+        return help_replies.command_list_message(), Outcome.OK
+    shortcut = find_shortcut(words)
+    if shortcut is not None:
+        return _guarded(lambda: shortcut.handler(ctx, user_id, words, claim))
+    group = find_group(words[0])
+    if group is None:
+        return help_replies.command_list_message(unknown=words[0]), Outcome.OK
+    if len(words) == 1 or words[1].lower() in HELP_WORDS:
+        return help_replies.group_message(group), Outcome.OK
+    command = group.get(words[1])
+    if command is None:
+        return help_replies.group_message(group, unknown=words[1]), Outcome.OK
+    return _run(command, words[2:], user_id, ctx)
+
+
+def _run(command: Command, words: list[str], user_id: str, ctx: Services) -> Routed:
+    if any(w in ("-h", "--help") for w in words):
+        return help_replies.command_message(command), Outcome.OK
+    try:
+        args = command.parser().parse(words)
+    except UsageError as exc:
+        return help_replies.command_message(command, str(exc)), Outcome.USAGE
+    call = Call(ctx=ctx, caller=user_id, args=args, command=command)
+    return _guarded(lambda: command.handler(call))
+
+
+def _guarded(run: Callable[[], replies.Message]) -> Routed:
+    """Run a handler, turning the errors a user can act on into replies."""
+    try:
+        return run(), Outcome.OK
+    except PermissionDenied as exc:
+        return replies.error(f":no_entry: {exc}"), Outcome.REFUSED
+    except UsageError:
+        raise
+    except CommandError as exc:
+        return replies.error(str(exc)), Outcome.REFUSED
+    except NotFound as exc:
+        return replies.error(f"Not found: {replies.escape(str(exc))}."), Outcome.REFUSED
+    except GitHubError as exc:
+        log.warning("GitHub call failed: %s", exc)
+        text = f"GitHub did not do it: {replies.escape(str(exc))}. Nothing was changed here."
+        return replies.error(text), Outcome.GITHUB

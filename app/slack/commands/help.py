@@ -1,0 +1,56 @@
+"""Help replies: the list of every command, one group's commands, one command's help.
+
+The list is made from the registered command groups (app.slack.commands.registry), so a new group
+appears in ``/rocket help`` by being registered.
+"""
+
+from __future__ import annotations
+
+from app.slack import blocks as replies
+from app.slack.commands.registry import Command, CommandGroup, groups
+
+TITLE = "Rocket 2 commands"
+BUILT_IN: tuple[tuple[str, str], ...] = (
+    ("/rocket help [GROUP]", "show this list, or one group's commands"),
+    ("/rocket @user ++", "give someone a karma point (not yourself)"),
+)
+MORE = "Add `--help` after any command for its options, e.g. `/rocket user edit --help`."
+
+
+def command_lines() -> list[str]:
+    """One mrkdwn line per command: ``usage`` — summary."""
+    lines = [f"`{usage}` — {what}" for usage, what in BUILT_IN]
+    for group in groups().values():
+        lines.extend(f"`{c.usage()}` — {c.summary}" for c in group.commands.values())
+    return lines
+
+
+def command_list_message(unknown: str | None = None) -> replies.Message:
+    """Every command, as an ephemeral message; ``unknown`` names a command we did not know."""
+    intro = f"I don't know the command {replies.code(unknown)}. " if unknown else ""
+    intro += "Here is what I can do:"
+    lines = command_lines()
+    blocks = [replies.header(TITLE), replies.section(intro)]
+    blocks += replies.lines_blocks(lines)
+    blocks.append(replies.context(MORE))
+    return replies.message(f"{TITLE}: {intro}\n" + "\n".join(lines), blocks)
+
+
+def group_message(group: CommandGroup, unknown: str | None = None) -> replies.Message:
+    """The commands of one group; ``unknown`` names a sub-command we did not know."""
+    intro = f"`{group.name}` has no command {replies.code(unknown)}. " if unknown else ""
+    intro += f"`/rocket {group.name}`: {group.summary}"
+    lines = [f"`{c.usage()}` — {c.summary}" for c in group.commands.values()]
+    blocks = [replies.section(intro), *replies.lines_blocks(lines), replies.context(MORE)]
+    return replies.message(intro + "\n" + "\n".join(lines), blocks)
+
+
+def command_message(command: Command, problem: str | None = None) -> replies.Message:
+    """One command's help; with ``problem``, it explains what was wrong with the arguments."""
+    help_text = command.help()
+    if problem is None:
+        blocks = [replies.section(f"`{command.prog}`: {command.summary}")]
+        blocks += replies.code_blocks(help_text)
+        return replies.message(f"{command.prog}: {command.summary}\n{help_text}", blocks)
+    text = f"`{command.prog}`: {replies.escape(problem)}"
+    return replies.error(text, help_text)

@@ -1,0 +1,145 @@
+"""`/rocket team list|view|create|add|remove|lead|edit|delete|refresh`: teams mirrored with GitHub.
+
+The logic, permissions and GitHub-first ordering live in app.teams.service (tested directly);
+this module only declares the arguments and turns the answers into Block Kit replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.slack import blocks as replies
+from app.slack.commands import converters as fields
+from app.slack.commands.errors import CommandError, PermissionDenied
+from app.slack.commands.parsing import CommandParser, slack_user
+from app.slack.commands.registry import Call, CommandGroup
+from app.teams import service as logic
+from app.teams.replies import TeamCommandError, TeamPermissionDenied, TeamReply
+
+group = CommandGroup("team", "teams, mirrored with GitHub")
+
+
+def to_message(reply: TeamReply) -> replies.Message:
+    """A TeamReply as an ephemeral Block Kit message."""
+    return replies.message(
+        reply.text, [replies.section(reply.text), *replies.lines_blocks(reply.lines)]
+    )
+
+
+def run(action: Callable[[], TeamReply]) -> replies.Message:
+    """Run the logic; its refusals become the parser's CommandError / PermissionDenied."""
+    try:
+        return to_message(action())
+    except TeamPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from None
+    except TeamCommandError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _team_arg(parser: CommandParser) -> None:
+    parser.add_argument("team", metavar="TEAM", help="the team's GitHub name or slug")
+
+
+def _team_user_args(parser: CommandParser) -> None:
+    _team_arg(parser)
+    parser.add_argument("user", metavar="@USER", type=slack_user, help="a Slack member")
+
+
+@group.command("list", "list the teams")
+def list_(call: Call) -> replies.Message:
+    """Every team."""
+    return run(lambda: logic.team_list(call.ctx))
+
+
+@group.command("view", "show a team with its members and leads", _team_arg)
+def view(call: Call) -> replies.Message:
+    """One team."""
+    return run(lambda: logic.team_view(call.ctx, call.args.team))
+
+
+def _create_args(parser: CommandParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the new GitHub team's name")
+    parser.add_argument("--displayname", type=fields.text(200), help="a friendlier name")
+    parser.add_argument("--platform", type=fields.text(200), help="what the team builds with")
+    parser.add_argument(
+        "--channel", metavar="#CHANNEL", help="add the channel's registered members"
+    )
+    parser.add_argument(
+        "--lead", metavar="@USER", type=slack_user, help="the team's lead (default: you)"
+    )
+
+
+@group.command("create", "create a team on GitHub (leads with a GitHub account)", _create_args)
+def create(call: Call) -> replies.Message:
+    """A new GitHub team."""
+    a = call.args
+    return run(
+        lambda: logic.team_create(
+            call.ctx,
+            call.caller,
+            a.name,
+            displayname=a.displayname,
+            platform=a.platform,
+            channel=a.channel,
+            lead=a.lead,
+        )
+    )
+
+
+@group.command("add", "add a member to a team (lead of the team)", _team_user_args)
+def add(call: Call) -> replies.Message:
+    """Add on GitHub, then here."""
+    return run(lambda: logic.team_add(call.ctx, call.caller, call.args.team, call.args.user))
+
+
+@group.command("remove", "remove a member from a team (lead of the team)", _team_user_args)
+def remove(call: Call) -> replies.Message:
+    """Remove on GitHub, then here."""
+    return run(lambda: logic.team_remove(call.ctx, call.caller, call.args.team, call.args.user))
+
+
+def _lead_args(parser: CommandParser) -> None:
+    _team_user_args(parser)
+    parser.add_argument("--remove", action="store_true", help="unset instead of set")
+
+
+@group.command("lead", "set or unset a team lead (lead of the team)", _lead_args)
+def lead(call: Call) -> replies.Message:
+    """Make someone a lead (a maintainer on GitHub), or not."""
+    a = call.args
+    return run(lambda: logic.team_lead(call.ctx, call.caller, a.team, a.user, remove=a.remove))
+
+
+def _edit_args(parser: CommandParser) -> None:
+    _team_arg(parser)
+    parser.add_argument("--displayname", type=fields.text(200), help="a friendlier name")
+    parser.add_argument("--platform", type=fields.text(200), help="what the team builds with")
+    parser.add_argument("--github", metavar="NEWNAME", help="rename the team on GitHub")
+
+
+@group.command("edit", "edit a team (lead of the team)", _edit_args)
+def edit(call: Call) -> replies.Message:
+    """Local fields, and the GitHub name with --github."""
+    a = call.args
+    return run(
+        lambda: logic.team_edit(
+            call.ctx,
+            call.caller,
+            a.team,
+            displayname=a.displayname,
+            platform=a.platform,
+            github_name=a.github,
+        )
+    )
+
+
+@group.command("delete", "delete a team on GitHub and here (lead of the team)", _team_arg)
+def delete(call: Call) -> replies.Message:
+    """Delete on GitHub, then here."""
+    return run(lambda: logic.team_delete(call.ctx, call.caller, call.args.team))
+
+
+@group.command("refresh", "mirror every team from GitHub (leads)")
+def refresh(call: Call) -> replies.Message:
+    """The same refresh as the scheduled one."""
+    return run(lambda: logic.team_refresh(call.ctx, call.caller))
