@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app.github.webhooks import WebhookHandler
 from app.members import karma, onboarding, user
 from app.members.mentions import on_mention
 from app.services import Services
@@ -19,8 +20,6 @@ from app.teams import export_slash, slash
 from app.teams.webhooks import event_handlers, webhook_client
 
 SlackEventHandler = Callable[[dict[str, Any], str], None]
-# (payload, X-GitHub-Delivery) -> None/"processed", "duplicate" (200) or "ignored" (202)
-GitHubEventHandler = Callable[[dict[str, Any], str], str | None]
 
 # The `/rocket` groups, in the order the command list shows them.
 COMMAND_GROUPS: tuple[CommandGroup, ...] = (
@@ -31,7 +30,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
 )
 REGISTRY.install(COMMAND_GROUPS)
 
-__all__ = ["GitHubEventHandler", "SlackEventHandler", "dispatch", "github_event_handlers"]
+__all__ = ["SlackEventHandler", "dispatch", "github_event_handlers"]
 
 
 def slack_event_handlers(ctx: Services) -> Mapping[str, SlackEventHandler]:
@@ -42,6 +41,6 @@ def slack_event_handlers(ctx: Services) -> Mapping[str, SlackEventHandler]:
     }
 
 
-def github_event_handlers(ctx: Services) -> Mapping[str, GitHubEventHandler]:
+def github_event_handlers(ctx: Services) -> Mapping[str, WebhookHandler]:
     """X-GitHub-Event → handler: organization, team and membership (app.teams.webhooks)."""
     return event_handlers(ctx.store, webhook_client(ctx.config), ctx.config)

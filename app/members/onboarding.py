@@ -1,7 +1,7 @@
 """Onboarding: Slack's ``team_join`` creates the newcomer's record and sends a welcome DM.
 
-- The record is created only if absent; an existing one is never overwritten (the old bot's
-  fault). Name, e-mail and photo come from the event's profile.
+- The record is created only if absent; an existing one is never overwritten. Name, e-mail
+  and photo come from the event's profile.
 - Each ``event_id`` is claimed in the store (``processed_events``) in the same transaction as
   the record, so a Slack retry — to this instance or another one sharing the database — is
   processed once. If the transaction fails, the claim goes with it and a retry can succeed.

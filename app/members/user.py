@@ -1,6 +1,6 @@
 """`/rocket user add|view|edit|link|delete`: member records.
 
-Permissions (the reference): anyone may add and view records and edit their own; only admins
+Permissions: anyone may add and view records and edit their own; only admins
 may edit someone else (``--username``), change a permission (``--permission``) or delete.
 A member links their GitHub account with ``link`` (GitHub's web flow: GitHub proves the account
 is theirs). Only an admin may link an account with ``edit --github`` (anyone's, their own too):

@@ -3,7 +3,7 @@
 Each function takes the services (``deps``: config, store, github, slack), the caller's Slack id
 and the parsed arguments, and returns a TeamReply or raises TeamCommandError. Rules:
 
-- permissions as in the reference: anyone may list and view; ``create`` and ``refresh`` need a
+- permissions: anyone may list and view; ``create`` and ``refresh`` need a
   lead (team_lead or admin), ``create`` also a GitHub account on record; the others need a
   "lead of T" (an admin, or one of T's leads);
 - GitHub first, the database only with what GitHub confirmed, and never a unit of work open

@@ -1,41 +1,11 @@
-"""GitHub webhook handlers for the ``organization``, ``team`` and ``membership`` events.
+"""GitHub webhook handlers for ``organization``, ``team`` and ``membership`` (checked shapes).
 
-Routing is by ``X-GitHub-Event`` (app.web.github does it; these are the handlers it looks
-up). Every handler takes ``(payload, delivery)`` and returns one of:
-
-- ``"processed"`` (HTTP 200): the change is mirrored (or there was nothing to change);
-- ``"duplicate"`` (HTTP 200): this ``X-GitHub-Delivery`` was processed before;
-- ``"ignored"`` (HTTP 202): an action we do not handle, or another organisation's event.
-
-Exactly once: the delivery id is claimed (store ``processed_events``, source ``github``) in the
-same unit of work as the change, so a failure rolls the claim back and a redelivery is
-processed, while a second delivery of a processed event changes nothing.
-
-A delivery is a hint, GitHub is the truth. The delivery id is not covered by the signature, so
-an old signed body can come back under a fresh id: before a delivery grants or removes a role
-or deletes a record, the handler re-reads GitHub and applies what GitHub says *now* —
-a ``membership`` change of a pinned special team asks for that team membership, and
-``organization/member_removed`` asks for the organisation membership (the record is deleted
-only if GitHub says they are no longer a member), as does ``member_added`` (nobody is added
-to the default team, which would invite them back, unless GitHub says that account is an
-active member now). A replayed body then changes nothing.
-
-Inline, not queued. Team renames and memberships of other teams need only the payload and one
-short transaction. The re-reads, and ``member_added`` (which adds the newcomer to the default
-team on GitHub first), make at most a few GitHub calls with a client built for this path (2 s
-timeout, no retries, see ``webhook_client``) under a deadline of ``BUDGET_SECONDS``: each request
-(the installation lookup, token POST and a 401 retry included) gets at most the time left, so
-the whole delivery stays within the budget; when it runs out, or GitHub fails, the handler
-answers 503 (the claim rolls back; the delivery can be redelivered, and the daily refresh heals
-anything missed). No unit of work is open during a GitHub call.
-Doing the work inline means a failure is visible in GitHub's "Recent deliveries" as a 503
-instead of being lost after a 202 in an in-memory queue.
-
-A team or user we do not know is created from the payload, never a 500; a payload missing
-what the event must carry raises KeyError/TypeError/ValueError, which the endpoint turns into
-a 400. Two deliveries about the same unknown team can arrive at once (on PostgreSQL both try
-to insert it, and the second fails on the unique key): the transaction is then retried once,
-and sees the team the other one stored.
+Each takes ``(payload, X-GitHub-Delivery)`` and returns an ``Outcome``. Exactly once: the
+delivery id is claimed in the same unit of work as the change. A delivery is a hint: before it
+grants or removes a role or deletes a record, GitHub is asked again, within ``BUDGET_SECONDS``
+(else WebhookBudgetExceeded → 503); no unit of work is open during a GitHub call. Two
+deliveries inserting the same new row race on PostgreSQL: the loser runs once more. Reasons:
+docs/decisions/0013-webhooks-are-hints.md.
 """
 
 from __future__ import annotations
@@ -47,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
+from app.github.webhooks import Outcome, WebhookHandler
 from app.store import Store, UnitOfWork
 from app.teams.mirror import (
     github_slug,
@@ -60,14 +31,10 @@ from config import Config
 
 log = logging.getLogger("rocket2.teams.webhooks")
 
-PROCESSED = "processed"
-DUPLICATE = "duplicate"
-IGNORED = "ignored"
+PROCESSED, DUPLICATE, IGNORED = Outcome.PROCESSED, Outcome.DUPLICATE, Outcome.IGNORED
 SOURCE = "github"
 BUDGET_SECONDS = 4.0
 WEBHOOK_TIMEOUT_SECONDS = 2.0
-
-WebhookHandler = Callable[[dict[str, Any], str], str]
 
 
 class WebhookBudgetExceeded(GitHubDeadlineExceeded):
@@ -134,7 +101,7 @@ class TeamWebhooks:
 
     # ---- organization ---------------------------------------------------------------------
 
-    def organization(self, payload: dict[str, Any], delivery: str) -> str:
+    def organization(self, payload: dict[str, Any], delivery: str) -> Outcome:
         """member_added → into the default team (GitHub, then here); member_removed → delete
         the member's record and drop them from every team; member_invited → log only."""
         _require_delivery(delivery)
@@ -158,7 +125,7 @@ class TeamWebhooks:
             return self._member_removed(delivery, github_id, login)
         return self._member_added(delivery, github_id, login)
 
-    def _member_removed(self, delivery: str, github_id: int, login: str) -> str:
+    def _member_removed(self, delivery: str, github_id: int, login: str) -> Outcome:
         with self.store.unit_of_work() as uow:
             if uow.events.seen(SOURCE, delivery):
                 return DUPLICATE
@@ -201,7 +168,7 @@ class TeamWebhooks:
         except GitHubDeadlineExceeded as exc:
             raise WebhookBudgetExceeded(exc.operation) from None
 
-    def _member_added(self, delivery: str, github_id: int, login: str) -> str:
+    def _member_added(self, delivery: str, github_id: int, login: str) -> Outcome:
         with self.store.unit_of_work() as uow:
             if uow.events.seen(SOURCE, delivery):
                 return DUPLICATE
@@ -230,7 +197,7 @@ class TeamWebhooks:
         except GitHubDeadlineExceeded as exc:
             raise WebhookBudgetExceeded(exc.operation) from None
 
-        def work() -> str:
+        def work() -> Outcome:
             with self.store.unit_of_work() as uow:
                 if not uow.events.claim(SOURCE, delivery):
                     return DUPLICATE
@@ -243,7 +210,7 @@ class TeamWebhooks:
 
         return once_more_on_conflict(work)
 
-    def _not_a_member(self, delivery: str, login: str) -> str:
+    def _not_a_member(self, delivery: str, login: str) -> Outcome:
         with self.store.unit_of_work() as uow:
             if not uow.events.claim(SOURCE, delivery):
                 return DUPLICATE
@@ -271,7 +238,7 @@ class TeamWebhooks:
 
     # ---- team -----------------------------------------------------------------------------
 
-    def team(self, payload: dict[str, Any], delivery: str) -> str:
+    def team(self, payload: dict[str, Any], delivery: str) -> Outcome:
         """created/edited → store or rename the team; deleted → delete it."""
         _require_delivery(delivery)
         action = payload.get("action")
@@ -279,7 +246,7 @@ class TeamWebhooks:
             return IGNORED
         team_id, name, slug = _team(payload["team"])
 
-        def work() -> str:
+        def work() -> Outcome:
             with self.store.unit_of_work() as uow:
                 if not uow.events.claim(SOURCE, delivery):
                     return DUPLICATE
@@ -296,7 +263,7 @@ class TeamWebhooks:
 
     # ---- membership -----------------------------------------------------------------------
 
-    def membership(self, payload: dict[str, Any], delivery: str) -> str:
+    def membership(self, payload: dict[str, Any], delivery: str) -> Outcome:
         """added/removed → update the team's members (its leads are untouched), creating the
         team from the payload if we did not know it. For a pinned special team, GitHub's
         answer now (not the action) says whether they are in it; joining promotes a verified
@@ -333,7 +300,7 @@ class TeamWebhooks:
                     membership = self.github.get_team_membership(ask_slug, ask_login)
                 is_member = membership is not None and not membership.pending
 
-        def work() -> str:
+        def work() -> Outcome:
             with self.store.unit_of_work() as uow:
                 if not uow.events.claim(SOURCE, delivery):
                     return DUPLICATE

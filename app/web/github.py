@@ -7,8 +7,8 @@ it is the deduplication key, and it reaches the logs). Then the event is routed 
 X-GitHub-Event (never by the payload's ``action``): ping → 200, an event without a handler
 → 202, JSON that is not an object → 400, a payload not shaped as its handler reads it
 (app.github.payloads) → 400 naming the field, never its value.
-A handler gets ``(payload, X-GitHub-Delivery)`` and may return "ignored" (→ 202, e.g. an
-action it does not handle) or another status word such as "duplicate" (→ 200).
+A handler (app.github.webhooks) gets ``(payload, X-GitHub-Delivery)`` and returns an Outcome:
+IGNORED → 202, PROCESSED and DUPLICATE → 200.
 
 What each failure status means: 400, the delivery can never succeed (do not redeliver it);
 503, GitHub or the database could not be reached now (redelivering it can succeed); 500, a
@@ -26,8 +26,8 @@ from collections.abc import Mapping
 
 from flask import Blueprint, Response, jsonify, request
 
-from app.features import GitHubEventHandler
 from app.github import payloads as webhook_payloads
+from app.github.webhooks import Outcome, WebhookHandler
 from app.logs import REQUEST_ID
 from app.outside import is_outside_failure, report_failure
 from app.payload_shapes import Malformed
@@ -58,9 +58,7 @@ def _reply(code: int, /, **fields: object) -> tuple[Response, int]:
     return jsonify(fields), code
 
 
-def create_blueprint(
-    path: str, secret: bytes, handlers: Mapping[str, GitHubEventHandler]
-) -> Blueprint:
+def create_blueprint(path: str, secret: bytes, handlers: Mapping[str, WebhookHandler]) -> Blueprint:
     """The webhook blueprint, receiving at ``path``."""
     bp = Blueprint("github", __name__)
     work = BoundedWork(WEBHOOK_THREADS, WEBHOOK_DEADLINE_SECONDS, "github-webhook")
@@ -112,8 +110,8 @@ def create_blueprint(
             ref = REQUEST_ID.get() or "-"
             log.exception("github %s delivery %s failed (ref %s)", event, delivery, ref)
             return _reply(500, error=f"Rocket 2 failed on this delivery (reference {ref})")
-        if outcome == "ignored":
-            return _reply(202, status="ignored", event=event)
-        return _reply(200, status=outcome or "processed", event=event)
+        if outcome is Outcome.IGNORED:
+            return _reply(202, status=str(outcome), event=event)
+        return _reply(200, status=str(outcome), event=event)
 
     return bp

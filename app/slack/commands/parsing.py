@@ -1,6 +1,6 @@
 """Turning the text after `/rocket` into words, and argparse that never prints or exits.
 
-The rules (as the old bot, see the reference):
+The rules:
 
 - smart quotes become plain ones (phones and macOS type “…” and ‘…’);
 - Slack's escaped mentions ``<@U123ABC|name>`` become the id ``U123ABC``, channel links
@@ -41,7 +41,7 @@ _LINK = re.compile(r"<((?:https?|ftp)://[^|>]+)(?:\|[^>]*)?>")
 
 
 def normalise(text: str) -> str:
-    """Apply the reference's text rules (quotes, mentions, links, em dash) to command text."""
+    """Apply the text rules (quotes, mentions, links, em dash) to command text."""
     text = text.translate(SMART_QUOTES).replace("—", "--")
     text = _USER_MENTION.sub(r"\1", text)
     text = _CHANNEL_LINK.sub(r"\1", text)

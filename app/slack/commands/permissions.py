@@ -1,4 +1,4 @@
-"""Who may do what (the reference's rules).
+"""Who may do what.
 
 - member < team_lead < admin; a caller without a record counts as a member;
 - "lead" = team_lead or admin; "lead of T" = admin, or listed in T's team_leads (a maintainer of
