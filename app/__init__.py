@@ -1,51 +1,5 @@
-"""The Rocket 2 Flask application factory: only wiring (each part's contract is in its module)."""
+"""Rocket 2: the club's Slack bot, mirrored to its GitHub organisation.
 
-from __future__ import annotations
-
-from flask import Flask
-
-from app import features
-from app.services import attach, make_services
-from app.slack.authorize import BotAuthorization
-from app.slack.client import slack_client
-from app.version import VERSION
-from app.web import github, health, linking, middleware, slack
-from config import Config
-
-__version__ = VERSION
-
-MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: Slack and GitHub payloads are far smaller; → 413
-
-
-def create_app(config: Config) -> Flask:
-    """Build the Flask app from an already-validated Config. No network I/O happens here.
-
-    Blueprints: health (/, /healthz), slack (/slack/commands, /slack/events), github
-    (GITHUB_WEBHOOK_ENDPT) and linking (/github/link, GitHub's callback). Background services
-    (scheduler, start-up notice) are started by Gunicorn's hooks (app.server.hooks).
-    """
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
-    app.extensions["rocket2.config"] = config
-    services = make_services(config, slack_client(config))
-    attach(app, services)
-    middleware.install_request_ids(app)
-    middleware.install_error_pages(app)
-    middleware.install_security_headers(app)
-    app.register_blueprint(health.bp)
-    authorization = BotAuthorization(services.slack, config.slack_api_token.reveal())
-    app.extensions["rocket2.slack_authorization"] = authorization
-    events = features.slack_event_handlers(services)
-    bolt = slack.build_bolt_app(services, authorization, events)
-    signing_secret = config.slack_signing_secret.reveal()
-    app.register_blueprint(slack.create_blueprint(bolt, signing_secret, frozenset(events)))
-    app.register_blueprint(
-        github.create_blueprint(
-            config.github_webhook_endpt,
-            config.github_webhook_secret.reveal().encode(),
-            features.github_event_handlers(services),
-        )
-    )
-    app.register_blueprint(linking.create_blueprint(services))
-    app.wsgi_app = middleware.TrustedProxyFix(app.wsgi_app, config.forwarded_allow_ips)  # type: ignore[method-assign]
-    return app
+The application factory is ``app.factory.create_app``; the package itself imports nothing, so
+the Gunicorn master and the ``rocket2`` command load only what they use.
+"""

@@ -59,7 +59,7 @@ THROTTLED_NOTE = " (traceback logged at most once a minute per cause; LOG_LEVEL=
 def failure_cause(exc: BaseException) -> str:
     """A value-free cause: a database failure in operator words (app.store.errors), else the
     exception's class name (its text may carry request values)."""
-    from app.store.errors import store_cause
+    from app.store.errors import store_cause  # the Gunicorn master loads this module: not the ORM
 
     return store_cause(exc) or type(exc).__name__
 

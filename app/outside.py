@@ -14,6 +14,11 @@ from urllib.error import URLError
 
 import httpx
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.github.errors import GitHubError
+from app.store.errors import store_cause
 
 log = logging.getLogger("rocket2.outside")
 
@@ -30,10 +35,6 @@ def describe_failure(exc: BaseException) -> str:
     it helps, Slack's error code or the OS's reason — never a URL, a path or a request value.
     A database failure is named in operator words (app.store.errors.store_cause).
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from app.store.errors import store_cause
-
     if isinstance(exc, SQLAlchemyError):
         return f"database: {store_cause(exc)}"
     if isinstance(exc, SlackApiError):
@@ -66,10 +67,5 @@ def report_failure(what: str, exc: BaseException) -> None:
 def is_outside_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is an outside service failing (Slack, GitHub, the network, the database
     being unreachable): worth one warning line. Anything else is a bug, worth a traceback."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    from app.github.errors import GitHubError
-
     outside = (SlackApiError, DescribedFailure, URLError, httpx.HTTPError, OSError, GitHubError)
     return isinstance(exc, (*outside, OperationalError, InterfaceError, PoolTimeout))

@@ -6,7 +6,7 @@ inherits it; elsewhere (another WSGI server, a shell) it is loaded here.
 
 from __future__ import annotations
 
-from app import create_app
+from app.factory import create_app
 from app.server import instance
 
 app = create_app(instance.current_config())

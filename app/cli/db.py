@@ -21,6 +21,7 @@ from app.store.errors import store_cause
 from app.store.migrate import MigrationLockTimeout, current_revision, head_revision, upgrade
 from app.store.models import Permission
 from app.store.session import Store, UnitOfWork
+from app.teams.mirror import pin_status
 from config import Config, ConfigError, load_config
 from config.cli import default_env_file
 from config.model import redact_url
@@ -162,8 +163,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _pins(uow: UnitOfWork, config: Config) -> str:
-    from app.teams.mirror import pin_status  # the teams feature owns what a pin means
-
     return ", ".join(f"{role}: {status}" for role, status in pin_status(uow, config).items())
 
 

@@ -24,7 +24,6 @@ import threading
 from typing import Any, NoReturn
 
 from app.server import instance
-from app.services import services_of
 from config import Config, ConfigError, load_config
 from config.cli import EXIT_CONFIG_ERROR, default_env_file
 
@@ -187,6 +186,8 @@ def _extension(worker: Any, name: str) -> Any:
 
 def _worker_store(worker: Any) -> Any:
     """The store of the worker's app (one connection pool per process), or None."""
+    from app.services import services_of
+
     services = services_of(getattr(worker, "wsgi", None))
     return services.store if services is not None else None
 
