@@ -16,8 +16,9 @@ from slack_sdk import WebClient
 from sqlalchemy import text
 from werkzeug import Request, Response
 
-from app.github import GitHubClient
-from app.store import AlreadyExists, Permission, Store
+from app.services import Services
+from app.slack.commands.errors import CommandError, PermissionDenied
+from app.store import AlreadyExists, Permission
 from app.teams import service as tc
 from app.teams.export import (
     MAX_PIECES,
@@ -28,8 +29,6 @@ from app.teams.export import (
 )
 from app.teams.mirror import once_more_on_conflict
 from app.teams.refresh import refresh
-from app.teams.replies import TeamCommandError, TeamPermissionDenied
-from config import Config
 from tests.support import db
 from tests.support import fake_github as fake_support
 from tests.support.gunicorn import wait_until
@@ -40,14 +39,6 @@ database_url = db.database_url
 fake_github = fake_support.fake_github
 
 ORG = "rocket-club"
-
-
-@dataclass(frozen=True)
-class Deps:
-    config: Config
-    store: Store
-    github: GitHubClient
-    slack: WebClient
 
 
 @pytest.fixture
@@ -89,13 +80,17 @@ def club(fake_github, env, store, slack_members):
     refresh(store, client(config), config)
     assert permissions(store)["UALICE"] is Permission.admin
     assert permissions(store)["UDAVE"] is Permission.team_lead
-    return Deps(config, store, client(config), slack_members), fake_github, ids
+    return (
+        Services(config=config, slack=slack_members, store=store, github=client(config)),
+        fake_github,
+        ids,
+    )
 
 
 def unchanged(deps, fake, action):
     """Run ``action`` (which must fail) and check nothing changed locally."""
     before, perms = snapshot(deps.store), permissions(deps.store)
-    with pytest.raises(TeamCommandError) as caught:
+    with pytest.raises(CommandError) as caught:
         action()
     assert snapshot(deps.store) == before and permissions(deps.store) == perms
     return str(caught.value)
@@ -117,13 +112,13 @@ def test_list_and_view_for_anyone(club):
     members = next(line for line in view.lines if line.startswith("*Members"))
     assert "<@UALICE>" in members and "<@UBOB>" in members
     assert "1 GitHub account(s) without a Rocket 2 record" in members  # carol
-    with pytest.raises(TeamCommandError, match="There is no team `nope`"):
+    with pytest.raises(CommandError, match="There is no team `nope`"):
         tc.team_view(deps, "nope")
 
 
 def test_list_when_empty(fake_github, env, store, slack_members):
     config = teams_config(env)
-    deps = Deps(config, store, client(config), slack_members)
+    deps = Services(config=config, slack=slack_members, store=store, github=client(config))
     assert "team refresh" in tc.team_list(deps).text
 
 
@@ -162,21 +157,21 @@ def test_create_without_channel_adds_the_caller(club):
 
 def test_create_refusals(club, store):
     deps, fake, _ids = club
-    with pytest.raises(TeamPermissionDenied, match="Only team leads and admins"):
+    with pytest.raises(PermissionDenied, match="Only team leads and admins"):
         tc.team_create(deps, "UBOB", "x")
-    with pytest.raises(TeamPermissionDenied):
+    with pytest.raises(PermissionDenied):
         tc.team_create(deps, "UNOBODY", "x")
     with store.unit_of_work() as uow:
         uow.users.set_permission("UNOGH", Permission.team_lead)
-    with pytest.raises(TeamPermissionDenied, match="GitHub account on record"):
+    with pytest.raises(PermissionDenied, match="GitHub account on record"):
         tc.team_create(deps, "UNOGH", "x")
-    with pytest.raises(TeamCommandError, match="exists already"):
+    with pytest.raises(CommandError, match="exists already"):
         tc.team_create(deps, "UDAVE", "Backend")
-    with pytest.raises(TeamCommandError, match="no GitHub account"):
+    with pytest.raises(CommandError, match="no GitHub account"):
         tc.team_create(deps, "UDAVE", "x", lead="UNOGH")
-    with pytest.raises(TeamCommandError, match="not a channel link"):
+    with pytest.raises(CommandError, match="not a channel link"):
         tc.team_create(deps, "UDAVE", "x", channel="#general")
-    with pytest.raises(TeamCommandError, match="could not read the members of <#CNOTTHERE>"):
+    with pytest.raises(CommandError, match="could not read the members of <#CNOTTHERE>"):
         tc.team_create(deps, "UDAVE", "x", channel="CNOTTHERE")
     assert fake.count("POST", rf"/orgs/{ORG}/teams") == 0
 
@@ -218,13 +213,13 @@ def test_add_remove_refusals(club):
     deps, fake, _ids = club
     writes = github_writes(fake)
     for caller in ("UBOB", "UNOBODY", "UDAVE"):  # dave leads design, not backend
-        with pytest.raises(TeamPermissionDenied, match="leads of team `backend`"):
+        with pytest.raises(PermissionDenied, match="leads of team `backend`"):
             tc.team_add(deps, caller, "backend", "UGRACE")
-        with pytest.raises(TeamPermissionDenied):
+        with pytest.raises(PermissionDenied):
             tc.team_remove(deps, caller, "backend", "UBOB")
-    with pytest.raises(TeamCommandError, match="no GitHub account"):
+    with pytest.raises(CommandError, match="no GitHub account"):
         tc.team_add(deps, "UALICE", "backend", "UNOGH")
-    with pytest.raises(TeamCommandError, match="no member record"):
+    with pytest.raises(CommandError, match="no member record"):
         tc.team_add(deps, "UALICE", "backend", "UNOBODY")
     assert github_writes(fake) == writes
 
@@ -242,7 +237,7 @@ def test_add_remove_github_failure_changes_nothing(club):
 def test_a_team_only_on_github_asks_for_a_refresh(club):
     deps, fake, _ids = club
     fake.add_team("research")
-    with pytest.raises(TeamCommandError, match="team refresh"):
+    with pytest.raises(CommandError, match="team refresh"):
         tc.team_add(deps, "UALICE", "research", "UBOB")
     tc.team_refresh(deps, "UALICE")
     tc.team_add(deps, "UALICE", "research", "UBOB")
@@ -287,7 +282,7 @@ def test_lead_and_unlead(club):
 
 def test_lead_refusal_and_github_failure(club):
     deps, fake, _ids = club
-    with pytest.raises(TeamPermissionDenied):
+    with pytest.raises(PermissionDenied):
         tc.team_lead(deps, "UERIN", "design", "UERIN")
     fake.fail("PUT", rf"/orgs/{ORG}/teams/design/memberships/erin", 422)
     unchanged(deps, fake, lambda: tc.team_lead(deps, "UDAVE", "design", "UERIN"))
@@ -317,11 +312,11 @@ def test_edit_fields_and_rename_on_github(club):
 
 def test_edit_refusals_and_failures(club):
     deps, fake, _ids = club
-    with pytest.raises(TeamPermissionDenied):
+    with pytest.raises(PermissionDenied):
         tc.team_edit(deps, "UBOB", "design", displayname="x")
-    with pytest.raises(TeamCommandError, match="Say what to change"):
+    with pytest.raises(CommandError, match="Say what to change"):
         tc.team_edit(deps, "UDAVE", "design")
-    with pytest.raises(TeamCommandError, match="exists already"):
+    with pytest.raises(CommandError, match="exists already"):
         tc.team_edit(deps, "UDAVE", "design", github_name="backend")
     fake.fail("PATCH", rf"/orgs/{ORG}/teams/design", 502, times=3)
     text = unchanged(
@@ -337,7 +332,7 @@ def test_edit_refusals_and_failures(club):
 
 def test_delete(club):
     deps, fake, _ids = club
-    with pytest.raises(TeamPermissionDenied):
+    with pytest.raises(PermissionDenied):
         tc.team_delete(deps, "UBOB", "design")
     fake.fail("DELETE", rf"/orgs/{ORG}/teams/design", 502, times=3)
     unchanged(deps, fake, lambda: tc.team_delete(deps, "UDAVE", "design"))
@@ -355,7 +350,7 @@ def test_delete(club):
 
 def test_refresh_command(club):
     deps, fake, _ids = club
-    with pytest.raises(TeamPermissionDenied, match="Only team leads and admins"):
+    with pytest.raises(PermissionDenied, match="Only team leads and admins"):
         tc.team_refresh(deps, "UBOB")
     reply = tc.team_refresh(deps, "UDAVE")
     assert reply.text == "Mirrored 5 GitHub team(s)."
@@ -372,7 +367,7 @@ def test_refresh_command(club):
 
 def test_export_emails(club):
     deps, _fake, _ids = club
-    with pytest.raises(TeamPermissionDenied):
+    with pytest.raises(PermissionDenied):
         export_emails(deps, "UBOB")
     everyone = export_emails(deps, "UDAVE")
     assert "5 of 6 member(s) have one" in everyone.text
@@ -383,7 +378,7 @@ def test_export_emails(club):
     assert everyone.lines[1] == "Without an e-mail: <@UNOGH>"
     backend = export_emails(deps, "UDAVE", team="backend")
     assert backend.lines == ("```alice@club.example, bob@club.example```",)
-    with pytest.raises(TeamCommandError, match="no team"):
+    with pytest.raises(CommandError, match="no team"):
         export_emails(deps, "UDAVE", team="nope")
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from app.services import Services
 from app.slack.blocks import escape
 from app.store import User
-from app.teams.replies import Deps, TeamReply, mention
+from app.teams.replies import TeamReply, mention
 from app.teams.service import find_team, require_lead
 
 PIECE_LIMIT = 2900  # characters of one piece (a section block holds 3000)
@@ -91,7 +92,7 @@ def truncation_warning(result: EmailPieces) -> str:
     )
 
 
-def export_emails(deps: Deps, caller: str, team: str | None = None) -> TeamReply:
+def export_emails(deps: Services, caller: str, team: str | None = None) -> TeamReply:
     """The e-mail addresses of every member, or of one team's members (leads only)."""
     with deps.store.unit_of_work() as uow:
         require_lead(uow, caller, "export e-mail addresses")

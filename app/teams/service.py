@@ -1,7 +1,7 @@
 """The logic of ``/rocket team …``: list, view, create, add, remove, lead, edit, delete, refresh.
 
 Each function takes the services (``deps``: config, store, github, slack), the caller's Slack id
-and the parsed arguments, and returns a TeamReply or raises TeamCommandError. Rules:
+and the parsed arguments, and returns a TeamReply or raises CommandError. Rules:
 
 - permissions: anyone may list and view; ``create`` and ``refresh`` need a
   lead (team_lead or admin), ``create`` also a GitHub account on record; the others need a
@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from slack_sdk.errors import SlackClientError
 
 from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
+from app.services import Services
 from app.slack.blocks import code, escape
 from app.slack.commands import permissions
-from app.slack.commands.errors import PermissionDenied
+from app.slack.commands.errors import CommandError, PermissionDenied
 from app.slack.pages import every_page
 from app.store import Permission, Team, UnitOfWork, User
 from app.teams.mirror import (
@@ -39,13 +40,7 @@ from app.teams.mirror import (
     once_more_on_conflict,
 )
 from app.teams.refresh import refresh
-from app.teams.replies import (
-    Deps,
-    TeamCommandError,
-    TeamPermissionDenied,
-    TeamReply,
-    mention,
-)
+from app.teams.replies import TeamReply, mention
 
 log = logging.getLogger("rocket2.teams")
 
@@ -58,10 +53,10 @@ MAX_CHANNEL_PAGES = 50
 
 
 def find_team(uow: UnitOfWork, name: str) -> Team:
-    """The team with this name or slug; TeamCommandError (saying what to do) otherwise."""
+    """The team with this name or slug; CommandError (saying what to do) otherwise."""
     team = uow.teams.by_name(name)
     if team is None:
-        raise TeamCommandError(
+        raise CommandError(
             f"There is no team {code(name)}. `/rocket team list` shows the teams; if it is new "
             "on GitHub, a lead can run `/rocket team refresh`."
         )
@@ -69,11 +64,8 @@ def find_team(uow: UnitOfWork, name: str) -> Team:
 
 
 def require_lead(uow: UnitOfWork, caller: str, doing: str) -> User:
-    """The caller's record if they are a team lead or an admin; TeamPermissionDenied else."""
-    try:
-        permissions.require(uow, caller, Permission.team_lead, doing)
-    except PermissionDenied as exc:
-        raise TeamPermissionDenied(str(exc)) from None
+    """The caller's record if they are a team lead or an admin; PermissionDenied else."""
+    permissions.require(uow, caller, Permission.team_lead, doing)
     user = uow.users.get(caller)
     assert user is not None  # a caller without a record is a member
     return user
@@ -81,22 +73,19 @@ def require_lead(uow: UnitOfWork, caller: str, doing: str) -> User:
 
 def require_lead_of(uow: UnitOfWork, caller: str, team: Team, doing: str) -> User:
     """The caller's record if they are an admin or one of ``team``'s leads."""
-    try:
-        return permissions.require_lead_of(uow, caller, team, doing)
-    except PermissionDenied as exc:
-        raise TeamPermissionDenied(str(exc)) from None
+    return permissions.require_lead_of(uow, caller, team, doing)
 
 
 def require_admin_for_special(
-    uow: UnitOfWork, deps: Deps, caller: User, team: Team | None, name: str, doing: str
+    uow: UnitOfWork, deps: Services, caller: User, team: Team | None, name: str, doing: str
 ) -> None:
-    """TeamPermissionDenied unless ``caller`` is an admin, when ``team`` is a special team or
+    """PermissionDenied unless ``caller`` is an admin, when ``team`` is a special team or
     ``name`` is a configured special team's name (as GitHub compares names and slugs)."""
     special = is_special_name(deps.config, name) or (
         team is not None and is_special_team(uow, deps.config, team)
     )
     if special and caller.permission is not Permission.admin:
-        raise TeamPermissionDenied(
+        raise PermissionDenied(
             f"Only admins can {doing} {code(name)}: it is one of the teams that give Rocket 2 "
             "roles (GITHUB_ADMIN_TEAM_NAME, GITHUB_LEADS_TEAM_NAME)."
         )
@@ -105,18 +94,18 @@ def require_admin_for_special(
 def _with_github(uow: UnitOfWork, slack_id: str) -> User:
     user = uow.users.get(slack_id)
     if user is None:
-        raise TeamCommandError(
+        raise CommandError(
             f"{mention(slack_id)} has no member record yet: they can run `/rocket user add`."
         )
     if user.github_id is None or not user.github_username:
-        raise TeamCommandError(
+        raise CommandError(
             f"{mention(slack_id)} has no GitHub account on record: they can add it with "
             "`/rocket user link`."
         )
     return user
 
 
-def _login_now(deps: Deps, user: User) -> str:
+def _login_now(deps: Services, user: User) -> str:
     """The login GitHub gives ``user``'s account (by id) now: a stored login may be stale, and
     once renamed it can belong to someone else, who must not be added or removed instead."""
     assert user.github_id is not None
@@ -132,9 +121,9 @@ def _as_github(team: Team) -> GitHubTeam:
     )
 
 
-def _github_failed(what: str, exc: GitHubError) -> TeamCommandError:
+def _github_failed(what: str, exc: GitHubError) -> CommandError:
     log.warning("team command: %s failed: %s", what, exc)
-    return TeamCommandError(
+    return CommandError(
         f"GitHub did not {what}: {escape(exc.detail or str(exc))}. Nothing was changed here."
     )
 
@@ -147,7 +136,7 @@ def _changes(changes: Iterable[RoleChange | None]) -> str:
 # ---- list and view --------------------------------------------------------------------------
 
 
-def team_list(deps: Deps) -> TeamReply:
+def team_list(deps: Services) -> TeamReply:
     """Every team with its display name and sizes (anyone)."""
     with deps.store.unit_of_work() as uow:
         teams = uow.teams.list_all()
@@ -174,7 +163,7 @@ def _people(uow: UnitOfWork, github_ids: frozenset[int]) -> str:
     return ", ".join(shown) if shown else "nobody"
 
 
-def team_view(deps: Deps, name: str) -> TeamReply:
+def team_view(deps: Services, name: str) -> TeamReply:
     """One team with its members and leads (anyone)."""
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
@@ -192,7 +181,7 @@ def team_view(deps: Deps, name: str) -> TeamReply:
 # ---- create ----------------------------------------------------------------------------------
 
 
-def _channel_members(deps: Deps, channel: str) -> list[str]:
+def _channel_members(deps: Services, channel: str) -> list[str]:
     """Slack ids of everyone in ``channel`` (every page of conversations.members)."""
     members = every_page(
         lambda cursor: deps.slack.conversations_members(
@@ -206,7 +195,7 @@ def _channel_members(deps: Deps, channel: str) -> list[str]:
 
 
 def team_create(
-    deps: Deps,
+    deps: Services,
     caller: str,
     name: str,
     *,
@@ -220,12 +209,12 @@ def team_create(
     with deps.store.unit_of_work() as uow:
         me = require_lead(uow, caller, "create teams")
         if me.github_id is None or not me.github_username:
-            raise TeamPermissionDenied(
+            raise PermissionDenied(
                 "You need a GitHub account on record to create teams: `/rocket user link`."
             )
         require_admin_for_special(uow, deps, me, None, name, "create the team")
         if uow.teams.by_name(name) is not None:
-            raise TeamCommandError(
+            raise CommandError(
                 f"Team {code(name)} exists already: {code(f'/rocket team view {name}')}."
             )
         leader = _with_github(uow, lead) if lead else me
@@ -233,14 +222,14 @@ def team_create(
     slack_ids = [caller]
     if channel:
         if not CHANNEL_ID.match(channel):
-            raise TeamCommandError(
+            raise CommandError(
                 f"{code(channel)} is not a channel link: pick the channel from Slack's # list "
                 "so it becomes one. Nothing was created."
             )
         try:
             slack_ids = _channel_members(deps, channel)
         except (SlackClientError, OSError) as exc:  # not in the channel, unknown channel, …
-            raise TeamCommandError(
+            raise CommandError(
                 f"I could not read the members of <#{channel}> (is Rocket 2 in it?). "
                 "Nothing was created."
             ) from exc
@@ -301,7 +290,7 @@ def team_create(
 
 
 def _target(
-    deps: Deps, caller: str, name: str, slack_id: str, doing: str, *, special: str = ""
+    deps: Services, caller: str, name: str, slack_id: str, doing: str, *, special: str = ""
 ) -> tuple[Team, User]:
     """The team and the member with a GitHub account; the caller must lead the team, and be an
     admin for what ``special`` names (e.g. "add members to") when the team is special."""
@@ -313,7 +302,7 @@ def _target(
         return team, _with_github(uow, slack_id)
 
 
-def team_add(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
+def team_add(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply:
     """Add a member to the team on GitHub, then here (lead of the team)."""
     team, user = _target(deps, caller, name, slack_id, "add members", special="add members to")
     gh, login = _as_github(team), _login_now(deps, user)
@@ -344,7 +333,7 @@ def team_add(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
     )
 
 
-def team_remove(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
+def team_remove(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply:
     """Remove a member from the team on GitHub, then here (lead of the team)."""
     team, user = _target(deps, caller, name, slack_id, "remove members")
     gh, login = _as_github(team), _login_now(deps, user)
@@ -367,7 +356,7 @@ def team_remove(deps: Deps, caller: str, name: str, slack_id: str) -> TeamReply:
 
 
 def team_lead(
-    deps: Deps, caller: str, name: str, slack_id: str, *, remove: bool = False
+    deps: Services, caller: str, name: str, slack_id: str, *, remove: bool = False
 ) -> TeamReply:
     """Make someone a lead (a maintainer of the GitHub team, added if needed), or with
     ``remove`` a plain member again (lead of the team)."""
@@ -417,7 +406,7 @@ def team_lead(
 
 
 def team_edit(
-    deps: Deps,
+    deps: Services,
     caller: str,
     name: str,
     *,
@@ -428,7 +417,7 @@ def team_edit(
     """Change the display name or platform here, and with ``github_name`` rename the GitHub
     team first (lead of the team)."""
     if displayname is None and platform is None and github_name is None:
-        raise TeamCommandError("Say what to change: `--displayname`, `--platform` or `--github`.")
+        raise CommandError("Say what to change: `--displayname`, `--platform` or `--github`.")
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
         me = require_lead_of(uow, caller, team, "edit it")
@@ -436,7 +425,7 @@ def team_edit(
             require_admin_for_special(uow, deps, me, None, github_name, "rename a team to")
             other = uow.teams.by_name(github_name)
             if other is not None and other.github_team_id != team.github_team_id:
-                raise TeamCommandError(f"Team {code(github_name)} exists already.")
+                raise CommandError(f"Team {code(github_name)} exists already.")
     gh = _as_github(team)
     if github_name is not None and github_name != gh.name:
         try:
@@ -455,7 +444,7 @@ def team_edit(
     return TeamReply(f"Team *{escape(gh.name)}*: {', '.join(said) or 'nothing changed'}.")
 
 
-def team_delete(deps: Deps, caller: str, name: str) -> TeamReply:
+def team_delete(deps: Services, caller: str, name: str) -> TeamReply:
     """Delete the team on GitHub, then here (lead of the team)."""
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
@@ -472,7 +461,7 @@ def team_delete(deps: Deps, caller: str, name: str) -> TeamReply:
     return TeamReply(f"Deleted team *{escape(gh.name)}* on GitHub and here.")
 
 
-def team_refresh(deps: Deps, caller: str) -> TeamReply:
+def team_refresh(deps: Services, caller: str) -> TeamReply:
     """Mirror every GitHub team and member (a lead); the same as the scheduled refresh."""
     with deps.store.unit_of_work() as uow:
         require_lead(uow, caller, "refresh the teams")

@@ -10,11 +10,10 @@ from collections.abc import Callable
 
 from app.slack import blocks as replies
 from app.slack.commands import converters as fields
-from app.slack.commands.errors import CommandError, PermissionDenied
 from app.slack.commands.parsing import CommandParser, slack_user
 from app.slack.commands.registry import Call, CommandGroup
 from app.teams import service as logic
-from app.teams.replies import TeamCommandError, TeamPermissionDenied, TeamReply
+from app.teams.replies import TeamReply
 
 group = CommandGroup("team", "teams, mirrored with GitHub")
 
@@ -27,13 +26,8 @@ def to_message(reply: TeamReply) -> replies.Message:
 
 
 def run(action: Callable[[], TeamReply]) -> replies.Message:
-    """Run the logic; its refusals become the parser's CommandError / PermissionDenied."""
-    try:
-        return to_message(action())
-    except TeamPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from None
-    except TeamCommandError as exc:
-        raise CommandError(str(exc)) from None
+    """Run the logic and answer with its TeamReply (its refusals reach the dispatcher as is)."""
+    return to_message(action())
 
 
 def _team_arg(parser: CommandParser) -> None:
