@@ -24,7 +24,7 @@ from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
-from app.github import GitHubTeam
+from app.github import GitHubClient, GitHubTeam
 from app.store import AlreadyExists, Permission, Team, UnitOfWork, User
 from config import Config
 
@@ -66,6 +66,14 @@ def names_clash(configured: str, name: str) -> bool:
     return bool(wanted) and (
         configured.strip().lower() == name.strip().lower() or wanted == github_slug(name)
     )
+
+
+DEFAULT_TEAM_DESCRIPTION = "Everyone in the club with a GitHub account"
+
+
+def create_default_team(github: GitHubClient, config: Config) -> GitHubTeam:
+    """Create GITHUB_DEFAULT_TEAM_NAME on GitHub (the caller found it missing)."""
+    return github.create_team(config.github_default_team_name, description=DEFAULT_TEAM_DESCRIPTION)
 
 
 def is_default_team(config: Config, name: str, slug: str) -> bool:

@@ -25,6 +25,7 @@ from app.github import GitHubClient, GitHubError, GitHubTeam, GitHubUser
 from app.store import Store
 from app.teams.mirror import (
     SPECIAL_ROLES,
+    create_default_team,
     is_default_team,
     mirror_team,
     pinned_team_id,
@@ -136,13 +137,12 @@ def ensure_default_team(
 
     Returns the snapshots with the default team's members as GitHub now has them.
     """
-    name = config.github_default_team_name
     index = next(
         (i for i, s in enumerate(snapshots) if is_default_team(config, s.team.name, s.team.slug)),
         None,
     )
     if index is None:
-        team = github.create_team(name, description="Everyone in the club with a GitHub account")
+        team = create_default_team(github, config)
         report.github_default_created = True
         snapshots = [*snapshots, TeamSnapshot(team, frozenset(), frozenset())]
         index = len(snapshots) - 1

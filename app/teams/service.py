@@ -182,15 +182,27 @@ def team_view(deps: Services, name: str) -> TeamReply:
 
 
 def _channel_members(deps: Services, channel: str) -> list[str]:
-    """Slack ids of everyone in ``channel`` (every page of conversations.members)."""
-    members = every_page(
-        lambda cursor: deps.slack.conversations_members(
-            channel=channel, limit=CHANNEL_PAGE_SIZE, cursor=cursor
-        ),
-        "members",
-        MAX_CHANNEL_PAGES,
-        f"team create: conversations.members of {channel}",
-    )
+    """Slack ids of everyone in ``channel`` (every page of conversations.members);
+    CommandError when it is not a channel link or Slack will not say."""
+    if not CHANNEL_ID.match(channel):
+        raise CommandError(
+            f"{code(channel)} is not a channel link: pick the channel from Slack's # list "
+            "so it becomes one. Nothing was created."
+        )
+    try:
+        members = every_page(
+            lambda cursor: deps.slack.conversations_members(
+                channel=channel, limit=CHANNEL_PAGE_SIZE, cursor=cursor
+            ),
+            "members",
+            MAX_CHANNEL_PAGES,
+            f"team create: conversations.members of {channel}",
+        )
+    except (SlackClientError, OSError) as exc:  # not in the channel, unknown channel, …
+        raise CommandError(
+            f"I could not read the members of <#{channel}> (is Rocket 2 in it?). "
+            "Nothing was created."
+        ) from exc
     return [str(m) for m in members]
 
 
@@ -206,6 +218,41 @@ def team_create(
 ) -> TeamReply:
     """Create a closed GitHub team, then store it. Members: the channel's registered members
     with a GitHub account (``--channel``), or the caller; lead: ``--lead`` or the caller."""
+    leader = _may_create(deps, caller, name, lead)
+    people = _github_accounts(deps, _channel_members(deps, channel) if channel else [caller])
+    lead_login = _login_now(deps, leader)  # stored logins may be stale: GitHub's, by id
+    try:
+        gh_team = deps.github.create_team(
+            name, description=displayname or "", maintainers=(lead_login,)
+        )
+    except GitHubValidationError as exc:
+        raise _github_failed(f"create team {code(name)} (is the name taken?)", exc) from None
+    except GitHubError as exc:
+        raise _github_failed(f"create team {code(name)}", exc) from None
+    added, failures = _add_on_github(deps, gh_team, people, leader.github_id)
+
+    def store() -> list[RoleChange | None]:
+        with deps.store.unit_of_work() as uow:
+            team, _ = mirror_team(uow, gh_team.id, gh_team.name, gh_team.slug)
+            uow.teams.update(gh_team.id, displayname=displayname or "", platform=platform or "")
+            changes = []
+            for github_id in added:
+                uow.teams.add_member(gh_team.id, github_id)
+                changes.append(on_join(uow, deps.config, team, github_id))
+            if leader.github_id is not None:
+                uow.teams.add_lead(gh_team.id, leader.github_id)
+            return changes
+
+    changes = once_more_on_conflict(store)
+    text = (
+        f"Created team *{escape(gh_team.name)}* on GitHub with {len(added)} member(s); lead "
+        f"{mention(leader.slack_id)}.{_changes(changes)}"
+    )
+    return TeamReply(text, tuple(failures))
+
+
+def _may_create(deps: Services, caller: str, name: str, lead: str | None) -> User:
+    """The new team's lead, once the caller may create ``name`` (PermissionDenied else)."""
     with deps.store.unit_of_work() as uow:
         me = require_lead(uow, caller, "create teams")
         if me.github_id is None or not me.github_username:
@@ -217,37 +264,24 @@ def team_create(
             raise CommandError(
                 f"Team {code(name)} exists already: {code(f'/rocket team view {name}')}."
             )
-        leader = _with_github(uow, lead) if lead else me
-        lead_id = leader.github_id
-    slack_ids = [caller]
-    if channel:
-        if not CHANNEL_ID.match(channel):
-            raise CommandError(
-                f"{code(channel)} is not a channel link: pick the channel from Slack's # list "
-                "so it becomes one. Nothing was created."
-            )
-        try:
-            slack_ids = _channel_members(deps, channel)
-        except (SlackClientError, OSError) as exc:  # not in the channel, unknown channel, …
-            raise CommandError(
-                f"I could not read the members of <#{channel}> (is Rocket 2 in it?). "
-                "Nothing was created."
-            ) from exc
+        return _with_github(uow, lead) if lead else me
+
+
+def _github_accounts(deps: Services, slack_ids: list[str]) -> list[tuple[str, int]]:
+    """(login, GitHub id) of each of these members who has a GitHub account on record."""
     with deps.store.unit_of_work() as uow:
-        people = [
+        return [
             (u.github_username, u.github_id)
             for u in (uow.users.get(s) for s in dict.fromkeys(slack_ids))
             if u is not None and u.github_id is not None and u.github_username
         ]
-    lead_login = _login_now(deps, leader)  # stored logins may be stale: GitHub's, by id
-    try:
-        gh_team = deps.github.create_team(
-            name, description=displayname or "", maintainers=(lead_login,)
-        )
-    except GitHubValidationError as exc:
-        raise _github_failed(f"create team {code(name)} (is the name taken?)", exc) from None
-    except GitHubError as exc:
-        raise _github_failed(f"create team {code(name)}", exc) from None
+
+
+def _add_on_github(
+    deps: Services, gh_team: GitHubTeam, people: list[tuple[str, int]], lead_id: int | None
+) -> tuple[list[int], list[str]]:
+    """Add ``people`` to the new GitHub team (the lead is in it already): the ids now active
+    members, and a line for each GitHub refused."""
     added: list[int] = [lead_id] if lead_id is not None else []
     failures: list[str] = []
     for login, github_id in people:
@@ -261,29 +295,7 @@ def team_create(
             continue
         if not membership.pending:
             added.append(github_id)
-
-    def store() -> list[RoleChange | None]:
-        with deps.store.unit_of_work() as uow:
-            team, _ = mirror_team(uow, gh_team.id, gh_team.name, gh_team.slug)
-            uow.teams.update(
-                gh_team.id,
-                displayname=displayname or "",
-                platform=platform or "",
-            )
-            changes = []
-            for github_id in added:
-                uow.teams.add_member(gh_team.id, github_id)
-                changes.append(on_join(uow, deps.config, team, github_id))
-            if lead_id is not None:
-                uow.teams.add_lead(gh_team.id, lead_id)
-            return changes
-
-    changes = once_more_on_conflict(store)
-    text = (
-        f"Created team *{escape(gh_team.name)}* on GitHub with {len(added)} member(s); lead "
-        f"{mention(leader.slack_id)}.{_changes(changes)}"
-    )
-    return TeamReply(text, tuple(failures))
+    return added, failures
 
 
 # ---- add, remove, lead -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
 from app.github.webhooks import Outcome, WebhookHandler
 from app.store import Store, UnitOfWork
 from app.teams.mirror import (
+    create_default_team,
     github_slug,
     mirror_team,
     on_join,
@@ -234,7 +235,7 @@ class TeamWebhooks:
             return found
         self._within(deadline)
         log.info("GitHub: default team %s missing; creating it", name)
-        return self.github.create_team(name, description="Everyone in the club with GitHub")
+        return create_default_team(self.github, self.config)
 
     # ---- team -----------------------------------------------------------------------------
 
