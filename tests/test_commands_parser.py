@@ -134,16 +134,27 @@ def test_an_unexpected_failure_gives_a_reference_not_a_traceback(context, caplog
     assert logged and logged[0].exc_info is not None  # the traceback is in the log
 
 
-def test_a_group_registers_with_one_module():
-    """The teams work plugs in like this: a module with ``group``, one line in GROUP_MODULES."""
-    modules = (*registry.GROUP_MODULES, "tests.support.demo_commands")
-    groups = registry.Registry(modules).groups()
-    assert list(groups) == [*registry.groups(), "demo"]  # after the others, in module order
-    assert groups["demo"] is demo_commands.group
-    assert registry.Registry(modules).find("DEMO") is demo_commands.group
-    assert registry.Registry().find("demo") is None  # not in the default module list
+def test_a_group_registers_with_one_entry_in_the_feature_list():
+    """A feature plugs in like this: a module with ``group``, one entry in COMMAND_GROUPS."""
+    from app import features
+
+    installed = registry.Registry()
+    installed.install((*features.COMMAND_GROUPS, demo_commands.group))
+    assert list(installed.groups()) == [*registry.groups(), "demo"]  # after the others, in order
+    assert installed.groups()["demo"] is demo_commands.group
+    assert installed.find("DEMO") is demo_commands.group
+    assert registry.REGISTRY.find("demo") is None  # not in the feature list
     with pytest.raises(ValueError, match="command group demo is registered twice"):
-        registry.Registry((*modules, "tests.support.demo_commands")).groups()
+        registry.Registry().install((demo_commands.group, demo_commands.group))
+
+
+def test_a_shortcut_is_found_by_its_words_and_named_by_its_label():
+    from app import features  # noqa: F401 - installs the groups
+
+    shortcut = registry.find_shortcut(["U0ADA12345", "++"])
+    assert shortcut is not None and shortcut.label == "karma ++"
+    assert registry.find_shortcut(["U0ADA12345", "+"]) is None
+    assert registry.find_shortcut(["karma", "++"]) is None
 
 
 @pytest.fixture

@@ -150,16 +150,22 @@ def post_worker_init(worker: Any) -> None:
         log.exception("start-up notice could not be arranged")
     try:
         service = SchedulerService(config, client, store)
+    except Exception:
+        log.exception("scheduler election could not start in this worker")
+        return
+
+    def run_now(signum: int, frame: object) -> None:
+        threading.Thread(target=service.run_jobs_now, name="run-now", daemon=True).start()
+
+    # Before the election starts: its first log line ("stands by") may come at once, and a
+    # SIGUSR2 before the handler would end the worker.
+    signal.signal(signal.SIGUSR2, run_now)
+    try:
         service.start()
     except Exception:
         log.exception("scheduler election could not start in this worker")
         return
     _services["scheduler"] = service
-
-    def run_now(signum: int, frame: object) -> None:
-        threading.Thread(target=service.run_jobs_now, name="run-now", daemon=True).start()
-
-    signal.signal(signal.SIGUSR2, run_now)
 
 
 def _drain_on_term(worker: Any) -> None:
