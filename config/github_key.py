@@ -59,6 +59,10 @@ class GitHubKey:
     def __repr__(self) -> str:
         return f"GitHubKey(fingerprint={self.fingerprint!r}, bits={self.bits})"
 
+    def reveal(self) -> str:
+        """Return the PEM text, as Secret.reveal() returns a secret's (for the log filter)."""
+        return self.pem
+
 
 def fingerprint_of(public_key: rsa.RSAPublicKey) -> str:
     """Return the key's fingerprint as GitHub shows it: SHA256: + base64(sha256(DER SPKI))."""
