@@ -4,8 +4,8 @@ from config.errors import ConfigError, Problem
 from config.github_key import GitHubKey, KeyDecodeError, decode_github_key, encode_key
 from config.loader import load_config
 from config.logfilter import SecretFilter, install_secret_filter
-from config.model import Config
-from config.secret import Secret
+from config.secret import Secret, redact_url
+from config.settings import Config
 
 __all__ = [
     "Config",
@@ -19,4 +19,5 @@ __all__ = [
     "encode_key",
     "install_secret_filter",
     "load_config",
+    "redact_url",
 ]

@@ -6,13 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from config.declaration import Setting
 from config.docs import env_example
 from config.errors import ConfigError
 from config.github_key import ENCODE_TARGETS, KeyDecodeError, decode_github_key, encode_key
 from config.loader import load_config
-from config.model import Config, redact_url
-from config.schema import SETTINGS, Setting
-from config.secret import Secret
+from config.settings import SETTINGS, Config
 
 EXIT_CONFIG_ERROR = 2
 DEFAULT_ENV_FILE = ".env"
@@ -43,12 +42,10 @@ def default_env_file(explicit: str | None) -> str | None:
     return DEFAULT_ENV_FILE if Path(DEFAULT_ENV_FILE).is_file() else None
 
 
-def _shown(setting: Setting, config: Config) -> str:
+def _shown(setting: Setting[object], config: Config) -> str:
     value = getattr(config, setting.attr)
-    if setting.name == "DATABASE_URL" and isinstance(value, Secret):
-        return redact_url(value.reveal())
     if setting.secret:
-        return "set (hidden)"
+        return "set (hidden)" if setting.shown is None else setting.shown(value.reveal())
     return str(value) if value != "" else "(empty)"
 
 

@@ -1,11 +1,11 @@
-"""Documents generated from the settings schema: .env.example, app.json's env, the README table."""
+"""Documents generated from SETTINGS: .env.example, app.json's env, the README's table."""
 
 from __future__ import annotations
 
 import textwrap
 from typing import Any
 
-from config.schema import SETTINGS
+from config.settings import SETTINGS
 
 
 def env_example() -> str:
@@ -34,8 +34,8 @@ def app_json_env() -> dict[str, dict[str, Any]]:
     """Return app.json's "env" object for Heroku's Deploy button."""
     env: dict[str, dict[str, Any]] = {}
     for setting in SETTINGS:
-        if setting.name in ("PORT", "WEB_CONCURRENCY", "DATABASE_URL", "FORWARDED_ALLOW_IPS"):
-            continue  # Heroku sets these itself (the buildpack exports FORWARDED_ALLOW_IPS='*')
+        if setting.heroku_sets:
+            continue
         entry: dict[str, Any] = {"description": setting.description, "required": setting.required}
         if setting.generate:
             entry["generator"] = "secret"

@@ -1,15 +1,9 @@
 """Decode GITHUB_KEY from every form operators deliver it in, and encode it for each target.
 
-Accepted forms (all yield the same key): raw PEM with LF or CRLF line ends; newlines written
-as the two characters ``\\n``; additionally every ``-`` written as ``\\-``; one pair of
-surrounding ``'`` or ``"`` quotes; with or without a trailing newline; base64 of the PEM text;
-PKCS#1 (``BEGIN RSA PRIVATE KEY``) or PKCS#8 (``BEGIN PRIVATE KEY``).
-
-A ``\\n`` form whose backslashes a reader ate (``-----BEGIN RSA PRIVATE KEY-----nMII…``: an
-unquoted value read with shell rules, as honcho does) is recognised and named, with the fix.
-``encode_key(..., "dotenv"|"compose")`` writes the one-line form in double quotes, which
-python-dotenv, Compose's ``env_file``, honcho and ``docker run --env-file`` (through the quote
-stripping here) all read to the same key. Error messages never contain any part of the input.
+Accepted, all as the same key: raw PEM (LF or CRLF), ``\\n``-escaped, also ``\\-``-escaped, in
+one pair of quotes, with or without a trailing newline, or base64 of the PEM; PKCS#1 or PKCS#8.
+A ``\\n`` form whose backslashes a shell-rules reader ate is named, with the fix. Error messages
+never contain any part of the input.
 """
 
 from __future__ import annotations
@@ -58,6 +52,10 @@ class GitHubKey:
 
     def __repr__(self) -> str:
         return f"GitHubKey(fingerprint={self.fingerprint!r}, bits={self.bits})"
+
+    def reveal(self) -> str:
+        """Return the PEM text, as Secret.reveal() returns a secret's (for the log filter)."""
+        return self.pem
 
 
 def fingerprint_of(public_key: rsa.RSAPublicKey) -> str:

@@ -1,5 +1,9 @@
-"""load_config(): read the environment (and optionally a .env file) once, validate everything,
-and return one immutable Config, or raise one ConfigError that lists every problem."""
+"""load_config(): read the environment (and optionally a .env file) once, validate every setting
+in SETTINGS, and return one immutable Config, or raise one ConfigError that lists every problem.
+
+A variable that is unset or empty in the environment is taken from the .env file; NAME_FILE
+gives any variable from a file. Problems name the variable and never quote its value.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +14,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from environs import Env, EnvError, EnvValidationError
+from dotenv import dotenv_values
 
 from config.errors import ConfigError, Problem
-from config.github_key import KeyDecodeError, decode_github_key
-from config.model import Config, Source
-from config.schema import BY_NAME, IGNORED_PREFIXES, SETTINGS, Setting
-from config.secret import Secret
+from config.settings import IGNORED_PREFIXES, SETTINGS, Config, Source
 
 log = logging.getLogger("rocket2.config")
 
 FILE_SUFFIX = "_FILE"
-
-
-class _MappingEnv(Env):
-    """An environs Env that reads from a resolved mapping instead of os.environ."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        super().__init__(eager=False, expand_vars=False)
-        self._resolved = values
-
-    def _get_value(self, env_key: str, default: Any) -> Any:
-        return self._resolved.get(env_key, default)
 
 
 def _strip_one_pair_of_quotes(value: str) -> tuple[str, bool]:
@@ -48,9 +38,7 @@ def _read_dotenv(env_file: str | os.PathLike[str] | None) -> dict[str, str]:
         raise ConfigError(
             [Problem("--env-file", "the file does not exist or is not a file", "check the path")]
         )
-    reader = Env(eager=False)
-    reader.read_env(str(path), recurse=False, override=True)
-    return {k: v for k, v in reader._environ.items() if v is not None}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
 def _resolve(
@@ -120,53 +108,38 @@ def _resolve(
     return values, sources, problems, warnings
 
 
-def _parse_all(values: Mapping[str, str]) -> tuple[dict[str, Any], list[Problem]]:
-    env = _MappingEnv(values)
+def _parse_all(values: Mapping[str, str], failed: set[str]) -> tuple[dict[str, Any], list[Problem]]:
+    """Parse every setting not in ``failed``: its value, else its default; a problem for each."""
     parsed: dict[str, Any] = {}
-    for setting in SETTINGS:
-        env.add_parser(f"p_{setting.attr}", _wrap(setting))
-    for setting in SETTINGS:
-        kwargs = {} if setting.required else {"default": setting.default}
-        parsed[setting.name] = getattr(env, f"p_{setting.attr}")(setting.name, **kwargs)
     problems: list[Problem] = []
-    try:
-        env.seal()
-    except EnvValidationError as exc:
-        for name, messages in exc.error_messages.items():  # type: ignore[union-attr]
-            setting = BY_NAME[name]
-            for message in messages:
-                if message == "Environment variable not set.":
-                    problems.append(
-                        Problem(
-                            name,
-                            "is required but not set",
-                            f"{setting.fix} (or set {name}{FILE_SUFFIX})",
-                        )
-                    )
-                else:
-                    problems.append(Problem(name, str(message), setting.fix))
+    for setting in SETTINGS:
+        if setting.name in failed:
+            continue
+        raw = values.get(setting.name, setting.default)
+        if raw is None:
+            problems.append(
+                Problem(
+                    setting.name,
+                    "is required but not set",
+                    f"{setting.fix} (or set {setting.name}{FILE_SUFFIX})",
+                )
+            )
+            continue
+        try:
+            parsed[setting.attr] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(Problem(setting.name, str(exc), setting.fix))
     return parsed, problems
 
 
-def _wrap(setting: Setting) -> Any:
-    def parse(raw: Any) -> Any:
-        try:
-            if setting.name == "GITHUB_KEY":
-                return decode_github_key(raw)
-            return setting.parse(str(raw))
-        except (KeyDecodeError, ValueError) as exc:
-            raise EnvError(str(exc)) from None
-
-    return parse
-
-
-# Settings that only work together: one set without the others is a problem, named.
-TOGETHER = (("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "PUBLIC_URL"),)
-
-
 def _together(values: Mapping[str, str], failed: set[str]) -> list[Problem]:
+    """A problem for each missing member of a group of settings of which some are given."""
+    groups: dict[str, list[str]] = {}
+    for setting in SETTINGS:
+        if setting.together:
+            groups.setdefault(setting.together, []).append(setting.name)
     problems = []
-    for group in TOGETHER:
+    for purpose, group in groups.items():
         given = [name for name in group if name in values]
         if not given or len(given) == len(group) or failed & set(group):
             continue
@@ -175,29 +148,20 @@ def _together(values: Mapping[str, str], failed: set[str]) -> list[Problem]:
                 problems.append(
                     Problem(
                         name,
-                        f"is needed with {' and '.join(given)} (GitHub account linking)",
+                        f"is needed with {' and '.join(given)} ({purpose})",
                         f"set all of {', '.join(group)}, or none of them",
                     )
                 )
     return problems
 
 
-# Secrets shorter than the ones Slack and GitHub themselves issue (Slack's signing secret is
-# 32 hex digits, a GitHub App's client secret 40) are guessable or mistyped.
-MIN_SECRET_LENGTHS = {
-    "SLACK_SIGNING_SECRET": 32,
-    "GITHUB_WEBHOOK_SECRET": 32,
-    "GITHUB_CLIENT_SECRET": 40,
-}
-
-
-def _short_secrets(parsed: Mapping[str, Any]) -> list[str]:
-    """A warning for each set secret shorter than its minimum (the name, never the value)."""
+def _short_secrets(values: Mapping[str, str]) -> list[str]:
+    """A warning for each given value shorter than its minimum (the name, never the value)."""
     return [
-        f"{name}: shorter than {minimum} characters; use a long random value "
+        f"{s.name}: shorter than {s.min_length} characters; use a long random value "
         "(Slack and GitHub issue secrets at least this long)"
-        for name, minimum in MIN_SECRET_LENGTHS.items()
-        if parsed.get(name) and len(str(parsed[name])) < minimum
+        for s in SETTINGS
+        if s.name in values and len(values[s.name]) < s.min_length
     ]
 
 
@@ -242,23 +206,20 @@ def load_config(
     environ = os.environ if environ is None else environ
     dotenv = _read_dotenv(env_file)
     values, sources, problems, warnings = _resolve(environ, dotenv)
-    failed_early = {p.name for p in problems}
-    parsed, parse_problems = _parse_all({k: v for k, v in values.items() if k not in failed_early})
-    problems += [p for p in parse_problems if p.name not in failed_early]
+    parsed, parse_problems = _parse_all(values, {p.name for p in problems})
+    problems += parse_problems
     problems += _together(values, {p.name for p in problems})
     if problems:
         order = {s.name: i for i, s in enumerate(SETTINGS)}
         problems.sort(key=lambda p: order.get(p.name, -1))
         raise ConfigError(problems)
-    warnings += _short_secrets(parsed)
+    warnings += _short_secrets(values)
     warnings += _readable_files(env_file, values, sources, environ, dotenv)
     for warning in warnings:
         log.warning("%s", warning)
-    fields: dict[str, Any] = {}
-    for setting in SETTINGS:
-        value = parsed[setting.name]
-        if setting.secret and setting.name != "GITHUB_KEY":
-            value = Secret(value)
-        fields[setting.attr] = value
     all_sources: dict[str, Source] = {s.name: sources.get(s.name, "default") for s in SETTINGS}
-    return Config(**fields, sources=MappingProxyType(all_sources), warnings=tuple(warnings))
+    return Config(
+        **parsed,
+        sources=MappingProxyType(all_sources),
+        warnings=tuple(warnings),
+    )

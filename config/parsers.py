@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from config.secret import Secret
 
 _SLACK_TOKEN = re.compile(r"^xox[a-z]*(\.xox[a-z]+)?-[A-Za-z0-9-]+$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -19,6 +22,15 @@ LOG_FORMATS = ("text", "json")
 def text(value: str) -> str:
     """Any non-empty text."""
     return value
+
+
+def secret(parse: Callable[[str], str]) -> Callable[[str], Secret]:
+    """``parse``, with the value it returns wrapped in a Secret."""
+
+    def parse_secret(value: str) -> Secret:
+        return Secret(parse(value))
+
+    return parse_secret
 
 
 def slack_token(value: str) -> str:

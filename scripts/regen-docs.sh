@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate every document built from the settings schema: .env.example, app.json and the
-# README's config reference. Run after changing config/schema.py; tests check all three.
+# README's config reference. Run after changing config/settings.py; tests check all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"

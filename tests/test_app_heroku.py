@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from app.cli.app_json import render
-from config.schema import SETTINGS
+from config.settings import SETTINGS
 from tests.support.gunicorn import REPO
 
 

@@ -180,7 +180,7 @@ OWN_WORDING = "\n".join(
     [
         *(
             (Path(config.__file__).parent / name).read_text()
-            for name in ("github_key.py", "errors.py", "schema.py", "loader.py")
+            for name in ("github_key.py", "errors.py", "settings.py", "loader.py")
         ),
         str(ConfigError([Problem("GITHUB_KEY", "x", "y")])),
         str(ConfigError([Problem("GITHUB_KEY", "x", "y"), Problem("PORT", "x")])),

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from config import Config, ConfigError, Secret, load_config
-from config.schema import SETTINGS
+from config.settings import SETTINGS
 
 REQUIRED = [s.name for s in SETTINGS if s.required]
 

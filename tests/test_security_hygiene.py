@@ -20,8 +20,7 @@ import pytest
 
 from app.logs import configure_logging
 from app.store import Permission
-from config import load_config
-from config.model import redact_url
+from config import load_config, redact_url
 from tests.conftest import require_binary
 from tests.support import rocket as rocket_support
 from tests.support.cli import rocket2

@@ -22,9 +22,8 @@ from app.store.migrate import MigrationLockTimeout, current_revision, head_revis
 from app.store.models import Permission
 from app.store.session import Store, UnitOfWork
 from app.teams.mirror import pin_status
-from config import Config, ConfigError, load_config
+from config import Config, ConfigError, load_config, redact_url
 from config.cli import default_env_file
-from config.model import redact_url
 
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
