@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from config.devmode import describe
 from config.docs import env_example
 from config.errors import ConfigError
 from config.github_key import ENCODE_TARGETS, KeyDecodeError, decode_github_key, encode_key
@@ -61,6 +62,7 @@ def render_table(config: Config) -> str:
         lines.append(f"{setting.name:<{width}}  {source:<8}  {_shown(setting, config)}")
     lines.append("")
     lines.append(f"GITHUB_KEY fingerprint {config.github_key.fingerprint}")
+    lines.append(describe(config))
     return "\n".join(lines)
 
 

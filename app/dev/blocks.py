@@ -9,11 +9,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_EMOJI = {
+    "white_check_mark": "✅",
+    "warning": "⚠️",
+    "x": "❌",
+    "rocket": "🚀",
+    "tada": "🎉",
+    "wave": "👋",
+    "information_source": "ℹ️",
+    "lock": "🔒",
+}
 
 
 def mrkdwn_to_text(text: str, name_of: Callable[[str], str | None] = lambda _: None) -> str:
-    """``<@U…>`` as ``@name``, ``<url|label>`` as ``label (url)``, ``*bold*`` and ``~strike~``
-    marks dropped, ``&lt;``/``&gt;``/``&amp;`` unescaped."""
+    """``<@U…>`` as ``@name``, ``<url|label>`` as ``label (url)``, common ``:emoji:`` as
+    themselves, ``*bold*`` and ``~strike~`` marks dropped, Slack's ``&lt;``/``&gt;``/``&amp;``
+    unescaped."""
 
     def link(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
@@ -26,6 +37,7 @@ def mrkdwn_to_text(text: str, name_of: Callable[[str], str | None] = lambda _: N
         return f"{label} ({target})" if label and label != target else target
 
     text = _LINK.sub(link, text)
+    text = re.sub(r":([a-z_]+):", lambda m: _EMOJI.get(m.group(1), m.group(0)), text)
     text = re.sub(r"(?<!\w)\*(\S(?:[^*\n]*\S)?)\*(?!\w)", r"\1", text)
     text = re.sub(r"(?<!\w)~(\S(?:[^~\n]*\S)?)~(?!\w)", r"\1", text)
     return html.unescape(text)

@@ -8,7 +8,6 @@ same browser cannot drive them (a cross-site JSON POST needs a preflight nobody 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from importlib import resources
 from pathlib import Path
@@ -24,19 +23,9 @@ from app.dev.slack import SlackStandIn
 from app.dev.state import DEFAULT_DIR
 from app.dev.webhooks import WebhookSender
 from config import Config
+from config.devmode import development_mode, is_loopback_host
 
 log = logging.getLogger("rocket2.dev")
-LOOPBACK_NAMES = ("localhost",)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def standins_url(config: Config) -> str:
@@ -91,7 +80,7 @@ class StandIns:
                             headers={"Content-Security-Policy": "default-src 'self'; "
                                      "script-src 'unsafe-inline'; style-src 'unsafe-inline'"})
         if path.startswith("/dev/api/"):
-            if not is_loopback(request.host.rsplit(":", 1)[0]):
+            if not is_loopback_host(request.host.rsplit(":", 1)[0]):
                 return json_response({"error": "loopback only"}, 403)
             try:
                 return self.dev_api(request, path[len("/dev/api/") :])
@@ -155,8 +144,10 @@ def serve(config: Config, data_dir: Path = DEFAULT_DIR) -> None:
     """Serve the stand-ins until interrupted; refuses any address but loopback."""
     parts = urlsplit(config.slack_api_url)
     host, port = parts.hostname or "", parts.port or 80
-    if not is_loopback(host):
-        raise SystemExit(f"dev stand-ins: SLACK_API_URL is not on loopback ({host}); refusing")
+    if not is_loopback_host(host) or not development_mode(config):
+        raise SystemExit(
+            "dev stand-ins: SLACK_API_URL and GITHUB_API_URL must both be on loopback; refusing"
+        )
     app = StandIns(config, data_dir)
     server = make_server(host, port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
