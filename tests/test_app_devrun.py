@@ -53,7 +53,9 @@ def test_run_serves_talks_to_the_standins_and_term_stops_both(tmp_path: Path):
     log = tmp_path / "run.log"
     env = {**script_env(port), "DEV_STANDINS_PORT": str(free_port())}
     with log.open("wb") as out:
-        proc = subprocess.Popen(["bash", str(SCRIPT)], cwd=tmp_path, env=env, stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            ["bash", str(SCRIPT)], cwd=tmp_path, env=env, stdout=out, stderr=out
+        )
     try:
 
         def up() -> bool:

@@ -50,7 +50,9 @@ def _text_of(obj: Any, name_of: Callable[[str], str | None]) -> str:
     return mrkdwn_to_text(raw, name_of) if obj.get("type") == "mrkdwn" else html.unescape(raw)
 
 
-def render(message: Mapping[str, Any], name_of: Callable[[str], str | None] = lambda _: None) -> str:
+def render(
+    message: Mapping[str, Any], name_of: Callable[[str], str | None] = lambda _: None
+) -> str:
     """A message (``text`` and optional ``blocks``) as plain text, one block a paragraph."""
     blocks = message.get("blocks") or []
     if not blocks:

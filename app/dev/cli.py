@@ -100,8 +100,9 @@ def _run(args: argparse.Namespace, work: Callable[[_Client], int]) -> int:
     except LookupError as exc:
         print(f"dev: {exc}", file=sys.stderr)
     except httpx.HTTPError as exc:
-        print(f"dev: the stand-ins are not reachable ({exc}); is `make run` running?",
-              file=sys.stderr)
+        print(
+            f"dev: the stand-ins are not reachable ({exc}); is `make run` running?", file=sys.stderr
+        )
     return REFUSED
 
 
@@ -149,8 +150,9 @@ def cmd_event(args: argparse.Namespace) -> int:
 
         found = _wait(answer, args.timeout)
         if not found:
-            print(f"dev: nothing sent to @{person['name']} within {args.timeout:g} s",
-                  file=sys.stderr)
+            print(
+                f"dev: nothing sent to @{person['name']} within {args.timeout:g} s", file=sys.stderr
+            )
             return NO_REPLY
         name_of = client.name_of()
         print(f"to @{person['name']} ({person['id']}):")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -78,7 +77,12 @@ class GitHubStandIn:
     """The stand-in's state and its REST API. Thread-safe (one lock over the state)."""
 
     def __init__(
-        self, data_dir: Path, *, org: str, app_id: int, public_key: rsa.RSAPublicKey,
+        self,
+        data_dir: Path,
+        *,
+        org: str,
+        app_id: int,
+        public_key: rsa.RSAPublicKey,
         webhooks: WebhookSender,
     ) -> None:
         self.org = org
@@ -137,7 +141,8 @@ class GitHubStandIn:
     def handle(self, request: Request, path: str) -> Response:
         """Answer one REST call; ``path`` is the part after ``/github``."""
         try:
-            endpoint, args = self.routes.bind("stand-in").match(path, method=request.method)
+            endpoint, matched = self.routes.bind("stand-in").match(path, method=request.method)
+            args = dict(matched)
             org = args.pop("org", None)
             if org is not None and org.lower() != self.org.lower():
                 raise Refused(404, "Not Found")
@@ -260,8 +265,9 @@ class GitHubStandIn:
                 self.state.save()
                 return
             self.data["invitations"][key] = role
-            self._send("organization", {"action": "member_invited", "invitation": user,
-                                        "user": user})
+            self._send(
+                "organization", {"action": "member_invited", "invitation": user, "user": user}
+            )
             del self.data["invitations"][key]
             self.data["org_members"][key] = role
             self.state.save()
@@ -304,7 +310,8 @@ class GitHubStandIn:
 
     def _taken(self, name: str, other_than: int | None = None) -> bool:
         return any(
-            t["id"] != other_than and (t["name"].lower() == name.lower() or t["slug"] == slugify(name))
+            t["id"] != other_than
+            and (t["name"].lower() == name.lower() or t["slug"] == slugify(name))
             for t in self.data["teams"].values()
         )
 
@@ -316,22 +323,41 @@ class GitHubStandIn:
         team = self.create_team(
             str(body.get("name") or "").strip(),
             str(body.get("description") or ""),
-            [str(m) for m in body.get("maintainers") or ()],
+            tuple(str(m) for m in body.get("maintainers") or ()),
         )
         return json_response(self._team_json(team), 201)
 
-    def create_team(self, name: str, description: str = "", maintainers: list[str] = []) -> dict[str, Any]:  # noqa: B006
+    def create_team(
+        self, name: str, description: str = "", maintainers: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """Create a team (webhook: team created; membership added for each maintainer)."""
         with self.lock:
             if not name:
-                raise Refused(422, "Validation Failed", [{"field": "name", "code": "missing_field"}])
+                raise Refused(
+                    422, "Validation Failed", [{"field": "name", "code": "missing_field"}]
+                )
             if self._taken(name):
-                raise Refused(422, "Validation Failed", [{"resource": "Team", "field": "name",
-                              "code": "already_exists", "message": "Name must be unique for this org"}])
+                raise Refused(
+                    422,
+                    "Validation Failed",
+                    [
+                        {
+                            "resource": "Team",
+                            "field": "name",
+                            "code": "already_exists",
+                            "message": "Name must be unique for this org",
+                        }
+                    ],
+                )
             self.data["next_id"] += 1
             team_id = self.data["next_id"]
-            team = {"id": team_id, "name": name, "slug": slugify(name),
-                    "description": description, "members": {}}
+            team = {
+                "id": team_id,
+                "name": name,
+                "slug": slugify(name),
+                "description": description,
+                "members": {},
+            }
             self.data["teams"][str(team_id)] = team
             self.state.save()
             self._send("team", {"action": "created", "team": self._team_json(team)})
@@ -405,8 +431,15 @@ class GitHubStandIn:
             team["members"][key] = role
             self.state.save()
             if new:
-                self._send("membership", {"action": "added", "scope": "team", "member": user,
-                                          "team": self._team_json(team)})
+                self._send(
+                    "membership",
+                    {
+                        "action": "added",
+                        "scope": "team",
+                        "member": user,
+                        "team": self._team_json(team),
+                    },
+                )
 
     def _delete_team_membership(self, request: Request, slug: str, login: str) -> Response:
         self.remove_team_member(slug, login)
@@ -419,13 +452,22 @@ class GitHubStandIn:
             if team["members"].pop(login.lower(), None) is None:
                 raise Refused(404, "Not Found")
             self.state.save()
-            self._send("membership", {"action": "removed", "scope": "team",
-                                      "member": self._user(login), "team": self._team_json(team)})
+            self._send(
+                "membership",
+                {
+                    "action": "removed",
+                    "scope": "team",
+                    "member": self._user(login),
+                    "team": self._team_json(team),
+                },
+            )
 
     # ---- helpers --------------------------------------------------------------------------
 
     def _send(self, event: str, payload: dict[str, Any]) -> None:
-        self.webhooks.send(event, {**payload, "organization": {"login": self.org}, "sender": SENDER})
+        self.webhooks.send(
+            event, {**payload, "organization": {"login": self.org}, "sender": SENDER}
+        )
 
     def _paged(self, request: Request, items: list[dict[str, Any]]) -> Response:
         items = sorted(items, key=lambda item: int(item["id"]))
@@ -451,12 +493,14 @@ class GitHubStandIn:
             teams = []
             for team in sorted(self.data["teams"].values(), key=lambda t: t["name"].lower()):
                 members = team["members"]
-                teams.append({
-                    "name": team["name"],
-                    "slug": team["slug"],
-                    "maintainers": sorted(k for k, r in members.items() if r == "maintainer"),
-                    "members": sorted(k for k, r in members.items() if r == "member"),
-                })
+                teams.append(
+                    {
+                        "name": team["name"],
+                        "slug": team["slug"],
+                        "maintainers": sorted(k for k, r in members.items() if r == "maintainer"),
+                        "members": sorted(k for k, r in members.items() if r == "member"),
+                    }
+                )
             return {
                 "org": self.org,
                 "accounts": sorted(u["login"] for u in self.data["users"].values()),
@@ -464,5 +508,3 @@ class GitHubStandIn:
                 "teams": teams,
                 "deliveries": list(reversed(self.webhooks.deliveries[-10:])),
             }
-
-

@@ -10,7 +10,9 @@ from werkzeug import Request, Response
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """``body`` as a JSON answer."""
-    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+    return Response(
+        json.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def fields(request: Request) -> dict[str, Any]:

@@ -32,8 +32,14 @@ def signed_headers(secret: str, body: bytes, content_type: str) -> dict[str, str
 
 
 def command_body(
-    text: str, *, user_id: str, user_name: str, team_id: str, channel: dict[str, str],
-    response_url: str, command: str = "/rocket",
+    text: str,
+    *,
+    user_id: str,
+    user_name: str,
+    team_id: str,
+    channel: dict[str, str],
+    response_url: str,
+    command: str = "/rocket",
 ) -> bytes:
     """A slash command's form body, as Slack posts it."""
     return urlencode(

@@ -62,6 +62,7 @@ class StandIns:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """The WSGI entry point."""
         request = Request(environ)
         return self.route(request)(environ, start_response)
 
@@ -76,9 +77,14 @@ class StandIns:
             return self.github.handle(request, path[len("/github") :])
         if path in ("/", "/index.html") and request.method == "GET":
             page = resources.files("app.dev").joinpath("page.html").read_text("utf-8")
-            return Response(page, content_type="text/html; charset=utf-8",
-                            headers={"Content-Security-Policy": "default-src 'self'; "
-                                     "script-src 'unsafe-inline'; style-src 'unsafe-inline'"})
+            return Response(
+                page,
+                content_type="text/html; charset=utf-8",
+                headers={
+                    "Content-Security-Policy": "default-src 'self'; "
+                    "script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+                },
+            )
         if path.startswith("/dev/api/"):
             if not is_loopback_host(request.host.rsplit(":", 1)[0]):
                 return json_response({"error": "loopback only"}, 403)
@@ -124,11 +130,13 @@ class StandIns:
 
     def _read(self, request: Request, path: str) -> Response:
         if path == "state":
-            return json_response({
-                "slack": self.slack.view(),
-                "github": self.github.view(),
-                "webhooks_idle": self.webhooks.idle(),
-            })
+            return json_response(
+                {
+                    "slack": self.slack.view(),
+                    "github": self.github.view(),
+                    "webhooks_idle": self.webhooks.idle(),
+                }
+            )
         if path.startswith("commands/"):
             command = self.slack.command(path[len("commands/") :])
             return json_response(command) if command else json_response({"error": "unknown"}, 404)

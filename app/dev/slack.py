@@ -29,17 +29,25 @@ TEAM_ID = "T0DEV00001"
 BOT_USER = "U0DEVBOT01"
 BOT_ID = "B0DEVBOT01"
 KEPT = 300  # messages and commands kept (oldest dropped)
-SEED_PEOPLE = (("U0DEVYOU01", "you", "You"), ("U0DEVADA01", "ada", "Ada Lovelace"),
-               ("U0DEVGRC01", "grace", "Grace Hopper"))
-SEED_CHANNELS = (("C0DEVGEN01", "general"), ("C0DEVRKT01", "rocket2"),
-                 ("C0DEVANN01", "rocket2-announcements"))
+SEED_PEOPLE = (
+    ("U0DEVYOU01", "you", "You"),
+    ("U0DEVADA01", "ada", "Ada Lovelace"),
+    ("U0DEVGRC01", "grace", "Grace Hopper"),
+)
+SEED_CHANNELS = (
+    ("C0DEVGEN01", "general"),
+    ("C0DEVRKT01", "rocket2"),
+    ("C0DEVANN01", "rocket2-announcements"),
+)
 _MENTION = re.compile(r"(?<![<\w])@([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
 
 
 def seed() -> dict[str, Any]:
     """A fresh workspace: three people, three channels, nothing said yet."""
     return {
-        "users": {uid: {"id": uid, "name": name, "real_name": real} for uid, name, real in SEED_PEOPLE},
+        "users": {
+            uid: {"id": uid, "name": name, "real_name": real} for uid, name, real in SEED_PEOPLE
+        },
         "channels": {cid: name for cid, name in SEED_CHANNELS},
         "messages": [],
         "commands": [],
@@ -51,7 +59,13 @@ class SlackStandIn:
     """The workspace's state, its Web API and the Slack side of commands and events."""
 
     def __init__(
-        self, data_dir: Path, *, token: str, signing_secret: str, rocket_url: str, own_url: str,
+        self,
+        data_dir: Path,
+        *,
+        token: str,
+        signing_secret: str,
+        rocket_url: str,
+        own_url: str,
     ) -> None:
         self.state = JsonState(data_dir / "slack.json", seed)
         self.lock = self.state.lock
@@ -90,17 +104,31 @@ class SlackStandIn:
             return json_response(handler(args))
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": self.own_url + "/", "team": "Rocket 2 playground",
-                "user": "rocket2", "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": BOT_ID}
+        return {
+            "ok": True,
+            "url": self.own_url + "/",
+            "team": "Rocket 2 playground",
+            "user": "rocket2",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+        }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         person = self.data["users"].get(str(args.get("user", "")))
         if person is None:
             return {"ok": False, "error": "user_not_found"}
         profile = {"display_name": person["name"], "real_name": person["real_name"]}
-        return {"ok": True, "user": {"id": person["id"], "team_id": TEAM_ID,
-                                     "name": person["name"], "real_name": person["real_name"],
-                                     "profile": profile}}
+        return {
+            "ok": True,
+            "user": {
+                "id": person["id"],
+                "team_id": TEAM_ID,
+                "name": person["name"],
+                "real_name": person["real_name"],
+                "profile": profile,
+            },
+        }
 
     def _channel(self, channel: str) -> tuple[str, str] | None:
         """(kind, where) for a channel argument: a user's DM, or a channel by id or #name."""
@@ -137,25 +165,36 @@ class SlackStandIn:
         return {"ok": True, "channel": {"id": "D" + user[1:]}}
 
     def _list(self, args: dict[str, Any]) -> dict[str, Any]:
-        channels = [{"id": cid, "name": name, "is_channel": True, "is_archived": False,
-                     "is_member": True} for cid, name in self.data["channels"].items()]
+        channels = [
+            {"id": cid, "name": name, "is_channel": True, "is_archived": False, "is_member": True}
+            for cid, name in self.data["channels"].items()
+        ]
         return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _members(self, args: dict[str, Any]) -> dict[str, Any]:
         if self._channel(str(args.get("channel", ""))) is None:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "members": sorted(self.data["users"]),
-                "response_metadata": {"next_cursor": ""}}
+        return {
+            "ok": True,
+            "members": sorted(self.data["users"]),
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _record(self, kind: str, where: str, args: dict[str, Any]) -> str:
         """Keep a message the bot sent; return its ts."""
         self.data["seq"] += 1
         ts = f"{time.time():.6f}"
         blocks = args.get("blocks")
-        self.data["messages"].append({
-            "seq": self.data["seq"], "kind": kind, "to": where, "ts": ts,
-            "text": str(args.get("text", "")), "blocks": blocks if isinstance(blocks, list) else [],
-        })
+        self.data["messages"].append(
+            {
+                "seq": self.data["seq"],
+                "kind": kind,
+                "to": where,
+                "ts": ts,
+                "text": str(args.get("text", "")),
+                "blocks": blocks if isinstance(blocks, list) else [],
+            }
+        )
         del self.data["messages"][:-KEPT]
         self._changed()
         return ts
@@ -211,16 +250,26 @@ class SlackStandIn:
         if person is None:
             raise LookupError(f"nobody called {who} in the workspace")
         command, _, text = line.strip().partition(" ")
-        record = {"id": uuid.uuid4().hex[:12], "user": person["id"], "text": line.strip(),
-                  "at": time.time(), "status": None, "replies": []}
+        record = {
+            "id": uuid.uuid4().hex[:12],
+            "user": person["id"],
+            "text": line.strip(),
+            "at": time.time(),
+            "status": None,
+            "replies": [],
+        }
         with self.lock:
             self.data["commands"].append(record)
             del self.data["commands"][:-KEPT]
             self._changed()
         body = send.command_body(
-            self.escape_mentions(text.strip()), user_id=person["id"], user_name=person["name"],
-            team_id=TEAM_ID, channel={"id": SEED_CHANNELS[0][0], "name": SEED_CHANNELS[0][1]},
-            response_url=f"{self.own_url}/respond/{record['id']}", command=command or "/rocket",
+            self.escape_mentions(text.strip()),
+            user_id=person["id"],
+            user_name=person["name"],
+            team_id=TEAM_ID,
+            channel={"id": SEED_CHANNELS[0][0], "name": SEED_CHANNELS[0][1]},
+            response_url=f"{self.own_url}/respond/{record['id']}",
+            command=command or "/rocket",
         )
         status = self._post("/slack/commands", body, send.FORM)
         with self.lock:
@@ -242,9 +291,15 @@ class SlackStandIn:
             person = {"id": uid, "name": name, "real_name": real_name}
             self.data["users"][uid] = person
             self._changed()
-        member = {"id": uid, "team_id": TEAM_ID, "name": name, "real_name": real_name,
-                  "is_bot": False, "deleted": False,
-                  "profile": {"real_name": real_name, "display_name": name}}
+        member = {
+            "id": uid,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real_name,
+            "is_bot": False,
+            "deleted": False,
+            "profile": {"real_name": real_name, "display_name": name},
+        }
         return {**self.event({"type": "team_join", "user": member}), "user": person}
 
     def mention(self, text: str, who: str) -> dict[str, Any]:
@@ -252,9 +307,13 @@ class SlackStandIn:
         person = self.person(who)
         if person is None:
             raise LookupError(f"nobody called {who} in the workspace")
-        event = {"type": "app_mention", "user": person["id"], "channel": SEED_CHANNELS[0][0],
-                 "text": f"<@{BOT_USER}> {self.escape_mentions(text, plain=True)}",
-                 "ts": f"{time.time():.6f}"}
+        event = {
+            "type": "app_mention",
+            "user": person["id"],
+            "channel": SEED_CHANNELS[0][0],
+            "text": f"<@{BOT_USER}> {self.escape_mentions(text, plain=True)}",
+            "ts": f"{time.time():.6f}",
+        }
         return {**self.event(event), "user": person}
 
     def event(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -267,7 +326,9 @@ class SlackStandIn:
 
     def _post(self, path: str, body: bytes, content_type: str) -> int | str:
         try:
-            return send.post_signed(self.rocket_url + path, self._secret, body, content_type).status_code
+            return send.post_signed(
+                self.rocket_url + path, self._secret, body, content_type
+            ).status_code
         except httpx.HTTPError as exc:
             return f"Rocket 2 is not reachable at {self.rocket_url} ({type(exc).__name__})"
 
@@ -296,5 +357,3 @@ class SlackStandIn:
                 "messages": self.data["messages"][-100:],
                 "commands": self.data["commands"][-50:],
             }
-
-

@@ -89,7 +89,11 @@ def start_playground(directory: Path, ports: tuple[int, int] | None = None) -> P
     env = server_env({}, port, PYTHON=sys.executable, DEV_STANDINS_PORT=str(standins_port))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["bash", str(SCRIPT)], cwd=directory, env=env, stdout=out, stderr=out,
+            ["bash", str(SCRIPT)],
+            cwd=directory,
+            env=env,
+            stdout=out,
+            stderr=out,
             start_new_session=True,
         )
     playground = Playground(directory, port, standins_port, proc, log)
