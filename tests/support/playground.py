@@ -107,8 +107,12 @@ def start_playground(directory: Path, ports: tuple[int, int] | None = None) -> P
             return False
         return rocket.status_code == 200 and page.status_code == 200
 
-    wait_until(up, timeout=60, what="make run's server and stand-ins")
-    wait_until(lambda: "bot user is" in playground.output(), what="the worker's auth.test")
+    try:
+        wait_until(up, timeout=60, what="make run's server and stand-ins")
+        wait_until(lambda: "bot user is" in playground.output(), what="the worker's auth.test")
+    except BaseException:
+        stop_playground(playground)  # never leave a half-started playground behind
+        raise
     return playground
 
 
