@@ -31,8 +31,9 @@ QUIET_LOGGERS = ("slack_bolt", "urllib3", "httpx", "httpcore")
 # slack-sdk logs every failed call at ERROR (and its retries); each of our calls reports its
 # own failure in one line (app.outside.report_failure), so only its critical lines are kept.
 SILENT_LOGGERS = ("slack_sdk",)
-# APScheduler's own "Scheduler started" would double ours; its warnings still show.
-WARNING_LOGGERS = ("apscheduler",)
+# APScheduler's own "Scheduler started" would double ours; its warnings still show. Alembic's
+# INFO lines (plugins, DDL mode, each revision) are chatter: rocket2.store.migrate says the outcome.
+WARNING_LOGGERS = ("apscheduler", "alembic")
 
 
 def log_id(value: object) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 # In the order a worker meets them; each line is what it adds on top of the ones before.
 LIBRARIES = (
     ("flask", "the web framework (bare Flask has this too)"),
-    ("environs", "config parsing (both)"),
+    ("dotenv", "config parsing (both)"),
     ("cryptography.hazmat.primitives.serialization", "GITHUB_KEY loading (both)"),
     ("slack_sdk", "Slack Web API client"),
     ("slack_bolt", "Slack request verification and routing"),

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from config.declaration import Setting
+from config.devmode import describe
 from config.docs import env_example
 from config.errors import ConfigError
 from config.github_key import ENCODE_TARGETS, KeyDecodeError, decode_github_key, encode_key
@@ -58,6 +59,7 @@ def render_table(config: Config) -> str:
         lines.append(f"{setting.name:<{width}}  {source:<8}  {_shown(setting, config)}")
     lines.append("")
     lines.append(f"GITHUB_KEY fingerprint {config.github_key.fingerprint}")
+    lines.append(describe(config))
     return "\n".join(lines)
 
 

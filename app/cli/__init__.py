@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from app.cli import db as store_cli
 from app.cli import teams as teams_cli
+from app.dev import cli as dev_cli
 from config import cli as config_cli
 
 
@@ -20,12 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev_env = sub.add_parser("dev-env", help="write a throwaway local-development .env")
     dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
+    dev_env.add_argument("--standins-port", type=int, default=5001, help="stand-ins' port (5001)")
     dev_env.set_defaults(func=cmd_dev_env)
 
     app_json = sub.add_parser("app-json", help="print app.json (Heroku) generated from the schema")
     app_json.set_defaults(func=cmd_app_json)
     store_cli.add_commands(sub)
     teams_cli.add_commands(sub)
+    dev_cli.add_commands(sub)
     return parser
 
 
@@ -36,7 +39,7 @@ def cmd_dev_env(args: argparse.Namespace) -> int:
     from app.cli.dev import write_dev_env
 
     path = Path(args.path)
-    if write_dev_env(path):
+    if write_dev_env(path, args.standins_port):
         print(f"wrote a throwaway development config to {path} (fresh key, random secrets)")
     else:
         print(f"using the existing {path}")

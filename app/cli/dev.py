@@ -1,7 +1,7 @@
 """A throwaway .env for running Rocket 2 locally with no accounts (`make run`).
 
-Fresh random secrets and a fresh RSA key every time one is written; the Slack and GitHub API
-URLs point at a closed local port, so every outside call fails at once and is logged.
+Fresh random secrets and a fresh RSA key every time one is written; Slack's and GitHub's URLs
+point at the local stand-ins (app.dev) on 127.0.0.1, which `make run` starts beside the server.
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from config import encode_key
 
-UNREACHABLE_API = "http://127.0.0.1:9/"  # the discard port: nothing listens, connect fails fast
+STANDINS_PORT = 5001
+DEV_TEAM_ID = "T0DEV00001"  # the stand-in workspace (app.dev.slack.TEAM_ID)
 
 HEADER = """\
 # Throwaway local-development config written by `make run` (scripts/dev_run.sh).
-# Random secrets and a fresh RSA key; Slack and GitHub are pointed at nothing reachable,
-# so outside calls fail softly (one log line each). Delete this file to get a new one.
+# Random secrets and a fresh RSA key; Slack and GitHub are the local stand-ins on 127.0.0.1
+# (`rocket2 dev standins`, state in data/dev/). Delete this file to get a new one.
 """
 
 
-def dev_env_text() -> str:
-    """The text of a complete, valid, throwaway .env."""
+def dev_env_text(standins_port: int = STANDINS_PORT) -> str:
+    """The text of a complete, valid, throwaway .env (the stand-ins on ``standins_port``)."""
+    standins = f"http://127.0.0.1:{standins_port}"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -38,8 +40,11 @@ def dev_env_text() -> str:
         "GITHUB_APP_ID": "1",
         "GITHUB_ORG_NAME": "rocket2-dev",
         "GITHUB_WEBHOOK_SECRET": secrets.token_hex(20),
-        "SLACK_API_URL": UNREACHABLE_API,
-        "GITHUB_API_URL": UNREACHABLE_API,
+        "SLACK_TEAM_ID": DEV_TEAM_ID,
+        "SLACK_API_URL": f"{standins}/api/",
+        "SLACK_RESPONSE_URL_ORIGINS": standins,
+        "GITHUB_API_URL": f"{standins}/github",
+        "GITHUB_OAUTH_URL": f"{standins}/github",
         "LOG_FORMAT": "text",
     }
     lines = [f"{name}={value}" for name, value in values.items()]
@@ -47,12 +52,12 @@ def dev_env_text() -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def write_dev_env(path: Path) -> bool:
+def write_dev_env(path: Path, standins_port: int = STANDINS_PORT) -> bool:
     """Write a throwaway .env at ``path`` (mode 0600) unless one exists; True if written."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(dev_env_text())
+        handle.write(dev_env_text(standins_port))
     return True
