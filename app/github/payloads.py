@@ -14,13 +14,14 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+from app import sizes
 from app.payload_shapes import NO_CONTROL, Id, Malformed, Str
 from app.payload_shapes import check as _check
 
 __all__ = ["EVENTS", "Malformed", "check"]
 
-Login = Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_CONTROL)]
-TeamName = Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_CONTROL)]
+Login = Annotated[str, Meta(min_length=1, max_length=sizes.GITHUB_LOGIN, pattern=NO_CONTROL)]
+TeamName = Annotated[str, Meta(min_length=1, max_length=sizes.NAME, pattern=NO_CONTROL)]
 
 
 class _Org(Struct):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from app import sizes
 from app.logs import log_id
 from app.outside import report_failure
 from app.slack import blocks as replies
@@ -44,9 +45,9 @@ def profile_fields(user: dict[str, Any]) -> dict[str, str]:
     name = user.get("real_name") or profile.get("real_name") or profile.get("display_name") or ""
     image = str(profile.get("image_192") or profile.get("image_72") or "")
     return {
-        "name": str(name)[:200],
-        "email": str(profile.get("email") or "")[:320],
-        "image_url": image[:1000] if image.startswith("https://") else "",
+        "name": str(name)[: sizes.NAME],
+        "email": str(profile.get("email") or "")[: sizes.EMAIL],
+        "image_url": image[: sizes.URL] if image.startswith("https://") else "",
     }
 
 

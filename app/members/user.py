@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app import sizes
 from app.github import GitHubError, GitHubUser
 from app.members.linking import service
 from app.members.linking.oauth import link_url
@@ -30,11 +31,11 @@ group = CommandGroup("user", "member records")
 
 EDITABLE = (
     # (option, model field, label, converter)
-    ("--name", "name", "name", fields.text(200)),
+    ("--name", "name", "name", fields.text(sizes.NAME)),
     ("--email", "email", "e-mail", fields.email),
-    ("--pos", "position", "position", fields.text(200)),
-    ("--major", "major", "major", fields.text(200)),
-    ("--bio", "biography", "biography", fields.text(2000)),
+    ("--pos", "position", "position", fields.text(sizes.NAME)),
+    ("--major", "major", "major", fields.text(sizes.NAME)),
+    ("--bio", "biography", "biography", fields.text(sizes.BIO)),
 )
 
 

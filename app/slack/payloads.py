@@ -23,11 +23,12 @@ from urllib.parse import parse_qsl
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from app import sizes
 from app.payload_shapes import Malformed, Str, Text
 from app.payload_shapes import check as _check
 
-SlackId = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9]+$")]
-UserId = Annotated[str, Meta(max_length=32, pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackId = Annotated[str, Meta(min_length=1, max_length=sizes.SLACK_ID, pattern=r"^[A-Z0-9]+$")]
+UserId = Annotated[str, Meta(max_length=sizes.SLACK_ID, pattern=r"^[UW][A-Z0-9]{2,}$")]
 # Slack's event ids ("Ev0ABCD1234") and trigger ids ("1234.5678.0a1b…") are short ASCII.
 EventId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 TriggerId = Annotated[str, Meta(max_length=255, pattern=r"^[A-Za-z0-9._-]*$")]

@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app import sizes
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -117,17 +119,19 @@ class User(Base):
 
     __tablename__ = "users"
 
-    slack_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    email: Mapped[str] = mapped_column(String(320), default="", server_default="", index=True)
+    slack_id: Mapped[str] = mapped_column(String(sizes.SLACK_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
+    email: Mapped[str] = mapped_column(
+        String(sizes.EMAIL), default="", server_default="", index=True
+    )
     github_username: Mapped[str] = mapped_column(
-        String(100), default="", server_default="", index=True
+        String(sizes.GITHUB_LOGIN), default="", server_default="", index=True
     )
     github_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
-    major: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    position: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    major: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
+    position: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
     biography: Mapped[str] = mapped_column(Text, default="", server_default="")
-    image_url: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    image_url: Mapped[str] = mapped_column(String(sizes.URL), default="", server_default="")
     # True only when GitHub itself said this Slack member owns the account (the OAuth link);
     # no role comes from GitHub (special teams, team maintainers) while it is False.
     github_verified: Mapped[bool] = mapped_column(
@@ -175,11 +179,11 @@ class Team(Base):
     __tablename__ = "teams"
 
     github_team_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    github_team_name: Mapped[str] = mapped_column(String(200), unique=True)
-    slug: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    displayname: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    platform: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    folder: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    github_team_name: Mapped[str] = mapped_column(String(sizes.NAME), unique=True)
+    slug: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
+    displayname: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
+    platform: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
+    folder: Mapped[str] = mapped_column(String(sizes.NAME), default="", server_default="")
 
     member_rows: Mapped[list[TeamMember]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
@@ -229,7 +233,7 @@ class SpecialTeam(Base):
     __tablename__ = "special_teams"
 
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
-    configured_name: Mapped[str] = mapped_column(String(200))
+    configured_name: Mapped[str] = mapped_column(String(sizes.NAME))
     github_team_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     pinned_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
@@ -242,8 +246,8 @@ class KarmaGift(Base):
     __tablename__ = "karma_gifts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    giver: Mapped[str] = mapped_column(String(32), index=True)
-    receiver: Mapped[str] = mapped_column(String(32))
+    giver: Mapped[str] = mapped_column(String(sizes.SLACK_ID), index=True)
+    receiver: Mapped[str] = mapped_column(String(sizes.SLACK_ID))
     given_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )

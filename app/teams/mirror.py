@@ -24,13 +24,14 @@ from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
+from app import sizes
 from app.github import GitHubClient, GitHubTeam
 from app.store import AlreadyExists, Permission, Team, UnitOfWork, User
 from config import Config
 
 log = logging.getLogger("rocket2.teams")
 
-NAME_LIMIT: int = getattr(Team.__table__.c.github_team_name.type, "length", 200)  # placeholders too
+NAME_LIMIT = sizes.NAME  # the column holds placeholders too
 
 
 def once_more_on_conflict[T](work: Callable[[], T]) -> T:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app import sizes
 from app.slack import blocks as replies
 from app.slack.commands import converters as fields
 from app.slack.commands.parsing import CommandParser, slack_user
@@ -53,8 +54,10 @@ def view(call: Call) -> replies.Message:
 
 def _create_args(parser: CommandParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the new GitHub team's name")
-    parser.add_argument("--displayname", type=fields.text(200), help="a friendlier name")
-    parser.add_argument("--platform", type=fields.text(200), help="what the team builds with")
+    parser.add_argument("--displayname", type=fields.text(sizes.NAME), help="a friendlier name")
+    parser.add_argument(
+        "--platform", type=fields.text(sizes.NAME), help="what the team builds with"
+    )
     parser.add_argument(
         "--channel", metavar="#CHANNEL", help="add the channel's registered members"
     )
@@ -106,8 +109,10 @@ def lead(call: Call) -> replies.Message:
 
 def _edit_args(parser: CommandParser) -> None:
     _team_arg(parser)
-    parser.add_argument("--displayname", type=fields.text(200), help="a friendlier name")
-    parser.add_argument("--platform", type=fields.text(200), help="what the team builds with")
+    parser.add_argument("--displayname", type=fields.text(sizes.NAME), help="a friendlier name")
+    parser.add_argument(
+        "--platform", type=fields.text(sizes.NAME), help="what the team builds with"
+    )
     parser.add_argument("--github", metavar="NEWNAME", help="rename the team on GitHub")
 
 
