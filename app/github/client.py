@@ -1,28 +1,14 @@
 """The GitHub App client: a thin, synchronous httpx client for the calls Rocket 2 makes.
 
-Why httpx and not PyGithub: PyGithub's App auth (``Auth.AppAuth`` → installation auth) renews the
-installation token only by time and hands a 401 from a revoked token to the caller instead of
-refreshing once; its retries are urllib3's, over ``requests`` (two more HTTP stacks in the image,
-next to httpx which we already use); and its exceptions carry raw response headers and bodies.
-Rocket 2 needs a dozen endpoints, so a small client whose every behaviour is specified and tested
-against the fake GitHub is the cleaner fit:
-
-- App JWT (app.github.auth) → ``GET /orgs/{org}/installation`` (the organisation's own
-  installation, never "the first one") → ``POST /app/installations/{id}/access_tokens``;
-- the installation token is cached until 5 minutes before ``expires_at``; a 401 drops it and the
-  call is retried once with a new one;
-- 5xx answers, 429, timeouts and connection errors are retried with exponential backoff (or
-  Retry-After), ``max_attempts`` tries in all, each pause at most ``max_backoff``; a POST that
-  creates something (a team) is not retried, as it may have worked; the token POST is;
-- lists follow ``Link: rel="next"`` to the end (only to the API's own host);
-- errors are GitHubError subclasses naming the operation, with no token in them;
-- ``with client.deadline(at, clock):`` bounds every request the calling thread makes inside the
-  block, including the installation lookup, the token POST, a 401 retry and backoff pauses:
-  each HTTP attempt gets a timeout of at most the time left, and once none is left the call
-  raises GitHubDeadlineExceeded (a GitHubUnavailable) instead of starting.
-
-Nothing here touches the network until a method is called, so a bad key or a GitHub outage never
-stops the app from booting.
+- App JWT → the organisation's own installation → an installation token, cached until 5
+  minutes before it expires; a 401 drops it and the call runs once more with a new one;
+- 5xx, 429, timeouts and connection errors are retried with backoff (or Retry-After),
+  ``max_attempts`` in all; a POST that creates something is not retried;
+- lists follow ``Link: rel="next"`` (only to the API's own host); errors are GitHubError
+  subclasses naming the operation, never a token;
+- ``with client.deadline(at, clock):`` bounds every request the thread makes inside it
+  (GitHubDeadlineExceeded once no time is left). No network until a method is called.
+Why not PyGithub: docs/decisions/0016-own-github-client.md.
 """
 
 from __future__ import annotations

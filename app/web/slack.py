@@ -1,28 +1,14 @@
 """Slack's endpoints, through slack-bolt: POST /slack/commands and /slack/events.
 
-``create_blueprint`` verifies the v0 signature and the timestamp (±5 minutes) on the raw body
-(401 otherwise), then parses and checks the request once (app.slack.payloads) before Bolt sees
-it. What each status means: 200, handled or chosen to ignore (Slack does not retry); 400, a
-signed request that can never be handled, with a reason naming the field; 503 (events only),
-not handled now (a full backlog, a stopping worker, a workspace not known yet), so Slack
-retries. No input produces a 500.
-
-Authorization never calls Slack before the ack (app.slack.authorize); requests from any other
-workspace are refused before any listener (app.slack.workspace). Each command is acknowledged
-at once, in the request thread (process_before_response=True), and its work
-(``app.features.dispatch``) then runs in the bounded executor, replying to response_url
-through our own client (app.slack.replies: Slack's hosts only, no redirects, short timeouts).
-So an ack never waits behind earlier commands' work, however slow Slack's response_url is.
-Work after an ack never fails silently: an outside failure is one warning line, a bug a
-traceback under the request id (and a command's user gets the reply naming that reference).
-
-Repeated event deliveries: a cheap per-instance marker (app.server.instance.first_time) drops a
-repeat that reaches this instance while or after the first is handled; it is taken only once the
-listener runs (after the ack) and given back if the handler fails, so a delivery that was never
-handled (say the listener queue was full and Slack got a 500) is handled on Slack's retry.
-Handlers that change data also claim the event id in the store, in the same transaction as
-their change, which holds across instances (see app.members.onboarding); a command that counts
-(``@user ++``) claims its ``trigger_id`` the same way.
+The signature and timestamp are checked on the raw body (401), then the request is parsed and
+checked once (app.slack.payloads) before Bolt sees it. 200: handled, or chosen to ignore;
+400: a signed request that can never be handled, naming the field; 503 (events only): not
+handled now (backlog full, worker stopping, workspace not known yet), so Slack retries. No
+input produces a 500. A command is acknowledged in the request thread and its work runs in a
+bounded executor, replying through app.slack.replies; an event is acknowledged, then handled
+once per instance (a marker) and once across instances (the store claim of its event id).
+Work after an ack never fails silently: one warning line for an outside failure, a traceback
+and a reference for a bug.
 """
 
 from __future__ import annotations
