@@ -20,6 +20,7 @@ from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
 from app.github.webhooks import Outcome, WebhookHandler
 from app.store import Store, UnitOfWork
 from app.teams.mirror import (
+    RoleChange,
     create_default_team,
     github_slug,
     mirror_team,
@@ -116,9 +117,8 @@ class TeamWebhooks:
         if action == "member_invited":
             invited = payload.get("user") or (payload.get("invitation") or {})
             login = invited.get("login") if isinstance(invited, dict) else None
-            with self.store.unit_of_work() as uow:
-                if not uow.events.claim(SOURCE, delivery):
-                    return DUPLICATE
+            if not self._once(delivery, lambda uow: None)[0]:
+                return DUPLICATE
             log.info("GitHub: %s invited to %s", login or "someone", self.config.github_org_name)
             return PROCESSED
         github_id, login = _user(payload["membership"]["user"])
@@ -138,18 +138,24 @@ class TeamWebhooks:
             and not membership.pending
             and (membership.user is None or membership.user.id == github_id)
         )
-        with self.store.unit_of_work() as uow:
-            if not uow.events.claim(SOURCE, delivery):
-                return DUPLICATE
+
+        def remove(uow: UnitOfWork) -> int | None:
             if still_member:
-                log.info("GitHub: %s is still in the organisation; nothing deleted", login)
-                return PROCESSED
+                return None
             deleted = uow.users.delete_by_github_id(github_id)
             for team in uow.teams.teams_of(github_id):
                 uow.teams.remove_member(team.github_team_id, github_id)
             for team in uow.teams.teams_led_by(github_id):
                 uow.teams.remove_lead(team.github_team_id, github_id)
-        log.info("GitHub: %s left the organisation; records deleted: %d", login, len(deleted))
+            return len(deleted)
+
+        claimed, deleted = self._once(delivery, remove)
+        if not claimed:
+            return DUPLICATE
+        if deleted is None:
+            log.info("GitHub: %s is still in the organisation; nothing deleted", login)
+        else:
+            log.info("GitHub: %s left the organisation; records deleted: %d", login, deleted)
         return PROCESSED
 
     @staticmethod
@@ -198,25 +204,35 @@ class TeamWebhooks:
         except GitHubDeadlineExceeded as exc:
             raise WebhookBudgetExceeded(exc.operation) from None
 
-        def work() -> Outcome:
-            with self.store.unit_of_work() as uow:
-                if not uow.events.claim(SOURCE, delivery):
-                    return DUPLICATE
-                local, _ = mirror_team(uow, team.id, team.name, team.slug)
-                if active:
-                    uow.teams.add_member(team.id, github_id)
-                    on_join(uow, self.config, local, github_id)
-            log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
-            return PROCESSED
+        def add(uow: UnitOfWork) -> None:
+            local, _ = mirror_team(uow, team.id, team.name, team.slug)
+            if active:
+                uow.teams.add_member(team.id, github_id)
+                on_join(uow, self.config, local, github_id)
 
-        return once_more_on_conflict(work)
+        if not self._once(delivery, add)[0]:
+            return DUPLICATE
+        log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
+        return PROCESSED
 
     def _not_a_member(self, delivery: str, login: str) -> Outcome:
-        with self.store.unit_of_work() as uow:
-            if not uow.events.claim(SOURCE, delivery):
-                return DUPLICATE
+        if not self._once(delivery, lambda uow: None)[0]:
+            return DUPLICATE
         log.info("GitHub: %s is not an active member (GitHub says so now); nothing added", login)
         return PROCESSED
+
+    def _once[T](self, delivery: str, change: Callable[[UnitOfWork], T]) -> tuple[bool, T | None]:
+        """Claim ``delivery`` and make ``change`` in one unit of work, once more if a concurrent
+        delivery inserted the same row first: (True, its result), or (False, None) when the
+        delivery was processed before."""
+
+        def work() -> tuple[bool, T | None]:
+            with self.store.unit_of_work() as uow:
+                if not uow.events.claim(SOURCE, delivery):
+                    return False, None
+                return True, change(uow)
+
+        return once_more_on_conflict(work)
 
     def _within(self, deadline: float) -> None:
         if self.clock() > deadline:
@@ -247,20 +263,16 @@ class TeamWebhooks:
             return IGNORED
         team_id, name, slug = _team(payload["team"])
 
-        def work() -> Outcome:
-            with self.store.unit_of_work() as uow:
-                if not uow.events.claim(SOURCE, delivery):
-                    return DUPLICATE
-                if action == "deleted":
-                    uow.teams.delete(team_id)
-                else:
-                    mirror_team(uow, team_id, name, slug)
-            return PROCESSED
+        def change(uow: UnitOfWork) -> None:
+            if action == "deleted":
+                uow.teams.delete(team_id)
+            else:
+                mirror_team(uow, team_id, name, slug)
 
-        outcome = once_more_on_conflict(work)
-        if outcome == PROCESSED:
-            log.info("GitHub: team %s %s", name, action)
-        return outcome
+        if not self._once(delivery, change)[0]:
+            return DUPLICATE
+        log.info("GitHub: team %s %s", name, action)
+        return PROCESSED
 
     # ---- membership -----------------------------------------------------------------------
 
@@ -301,30 +313,28 @@ class TeamWebhooks:
                     membership = self.github.get_team_membership(ask_slug, ask_login)
                 is_member = membership is not None and not membership.pending
 
-        def work() -> Outcome:
-            with self.store.unit_of_work() as uow:
-                if not uow.events.claim(SOURCE, delivery):
-                    return DUPLICATE
-                if team_obj.get("deleted"):
-                    uow.teams.delete(team_id)
-                    return PROCESSED
-                team, _ = mirror_team(uow, team_id, name, slug)
-                if is_member:
-                    uow.teams.add_member(team_id, github_id)
-                    change = on_join(uow, self.config, team, github_id)
-                else:
-                    uow.teams.remove_member(team_id, github_id)
-                    change = on_leave(uow, self.config, team, github_id)
-            log.info(
-                "GitHub: %s %s team %s%s",
-                login,
-                "is in" if is_member else "is not in",
-                name,
-                f"; {change.slack_id} {change.describe()}" if change else "",
-            )
-            return PROCESSED
+        def change(uow: UnitOfWork) -> RoleChange | None:
+            team, _ = mirror_team(uow, team_id, name, slug)
+            if is_member:
+                uow.teams.add_member(team_id, github_id)
+                return on_join(uow, self.config, team, github_id)
+            uow.teams.remove_member(team_id, github_id)
+            return on_leave(uow, self.config, team, github_id)
 
-        return once_more_on_conflict(work)
+        if team_obj.get("deleted"):
+            claimed = self._once(delivery, lambda uow: uow.teams.delete(team_id))[0]
+            return PROCESSED if claimed else DUPLICATE
+        claimed, role = self._once(delivery, change)
+        if not claimed:
+            return DUPLICATE
+        log.info(
+            "GitHub: %s %s team %s%s",
+            login,
+            "is in" if is_member else "is not in",
+            name,
+            f"; {role.slack_id} {role.describe()}" if role else "",
+        )
+        return PROCESSED
 
 
 def event_handlers(store: Store, github: GitHubClient, config: Config) -> dict[str, WebhookHandler]:
