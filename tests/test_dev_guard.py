@@ -88,7 +88,7 @@ def test_no_deploy_file_starts_the_standins(name: str):
 
 def test_the_server_never_imports_the_standins():
     code = (
-        "import sys, app, app.wsgi, app.gunicorn_hooks, app.commands, app.slack_endpoint; "
+        "import sys, app, app.wsgi, app.factory, app.server.hooks, app.features, app.web.slack; "
         "print(sorted(m for m in sys.modules if m.startswith('app.dev')))"
     )
     env = server_env(valid_env(), 5000, DATABASE_URL="sqlite:///:memory:")

@@ -28,7 +28,8 @@ _runtime_dir: Path | None = None
 
 _claims = 0
 
-SCHEDULER_LOCK = "scheduler.lock"
+SCHEDULER_LOCK = "scheduler.lock"  # the instance's candidate (taken before the database lock)
+SCHEDULER_RUNNING = "scheduler.running"  # held only while a scheduler runs: what /healthz reads
 PRUNE_EVERY = 64
 # tmpfs: lock and marker files never touch the disk. mkdtemp makes a private (0700) directory
 # with an unpredictable name there, which is what S108 asks for.

@@ -111,6 +111,7 @@ class SchedulerService:
         self._store = store
         self._retry = retry_seconds
         self._lock = instance.InstanceLock(instance.SCHEDULER_LOCK)
+        self._running_lock = instance.InstanceLock(instance.SCHEDULER_RUNNING)
         self._db_lock = contextlib.ExitStack()
         self._lease: locks.Lease | None = None
         self._other_instance = False
@@ -143,8 +144,8 @@ class SchedulerService:
                 log.debug("scheduler: another worker hosts it; pid=%d stands by", os.getpid())
             return
         if not self._hold_database_lock():
-            # Give the instance lock back: it marks the worker that really hosts the scheduler
-            # (what /healthz reports), and this one does not.
+            # Give the instance lock back, so another worker may try; /healthz reads the
+            # running lock (SCHEDULER_RUNNING), which only a started scheduler holds.
             self._lock.release()
             if not self._other_instance:
                 self._other_instance = True
@@ -152,6 +153,7 @@ class SchedulerService:
             return
         self._scheduler = build_scheduler(self._config, self._client, self._store)
         self._scheduler.start()
+        self._running_lock.acquire()
         job = self._scheduler.get_job(RANDOM_CHANNEL_JOB)
         log.info(
             "scheduler started in worker pid=%d (%s); next run %s",
@@ -190,6 +192,7 @@ class SchedulerService:
 
     def _step_down(self) -> None:
         """Stop hosting at once: scheduler, database lock, instance lock."""
+        self._running_lock.release()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
@@ -224,6 +227,7 @@ class SchedulerService:
     def stop(self) -> None:
         """Stop electing, shut the scheduler down without waiting, release the lock."""
         self._stop.set()
+        self._running_lock.release()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._close_database_lock()

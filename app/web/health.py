@@ -133,6 +133,6 @@ def healthz() -> tuple[Response, int]:
     }
     if store.problem:
         body["store_problem"] = store.problem
-    body["scheduler"] = {"running": instance.lock_is_held(instance.SCHEDULER_LOCK)}
+    body["scheduler"] = {"running": instance.lock_is_held(instance.SCHEDULER_RUNNING)}
     body["special_teams"] = store.special_teams
     return jsonify(body), 503 if store.state == "down" else 200
