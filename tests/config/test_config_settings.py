@@ -19,7 +19,7 @@ from config.docs import app_json_env, env_example, markdown_reference
 from config.settings import SETTINGS
 from tests.support.keys import valid_env
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOT_SETTINGS = {"sources", "warnings"}
 HINTS = typing.get_type_hints(Config)
 

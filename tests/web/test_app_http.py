@@ -26,7 +26,7 @@ def test_healthz_reports_version_and_scheduler(gunicorn_server, env):
     assert body["version"] == "2.0.0"
     assert set(body) == {"status", "version", "store", "scheduler", "special_teams"}
     assert body["store"] == "up"
-    # No GITHUB_ADMIN_TEAM_NAME / GITHUB_LEADS_TEAM_NAME here (tests/test_security_roles.py
+    # No GITHUB_ADMIN_TEAM_NAME / GITHUB_LEADS_TEAM_NAME here (tests/security/test_security_roles.py
     # covers the other states).
     assert body["special_teams"] == {"admin": "not configured", "team_lead": "not configured"}
 

@@ -215,7 +215,7 @@ def test_repin_lets_the_next_refresh_resolve_the_name_again(rocket: Rocket, tmp_
 
 def rocket2(rocket: Rocket, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the `rocket2` operator command against the server's database."""
-    repo = str(Path(__file__).resolve().parents[1])
+    repo = str(Path(__file__).resolve().parents[2])
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         env=server_env(rocket.env, 5000, PYTHONPATH=repo),

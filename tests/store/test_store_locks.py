@@ -60,7 +60,7 @@ def test_migrations_are_packaged() -> None:
     """The wheel ships the migrations: every directory of Python files under app/ is a package
     (setuptools' find_packages needs __init__.py), and the revision template matches the
     package-data globs in pyproject.toml ("*.mako")."""
-    app_dir = Path(__file__).resolve().parents[1] / "app"
+    app_dir = Path(__file__).resolve().parents[2] / "app"
     for directory in {p.parent for p in app_dir.rglob("*.py")} - {app_dir}:
         if "__pycache__" not in directory.parts:
             assert (directory / "__init__.py").is_file(), directory

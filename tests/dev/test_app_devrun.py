@@ -1,5 +1,5 @@
 """`make run`'s script: a throwaway .env that is a valid config, and the real server on it
-beside the stand-ins (the playground itself: tests/test_dev_playground.py)."""
+beside the stand-ins (the playground itself: tests/dev/test_dev_playground.py)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from tests.support.slack import TEAM_ID
 from tests.support.teams import github_writes
 from tests.support.webhooks import post_signed
 
-PAYLOADS = Path(__file__).parent / "data" / "payloads"
+PAYLOADS = Path(__file__).parents[1] / "data" / "payloads"
 # Every GitHub example is a delivery to the organisation "Octocoders": the server is run for
 # that organisation, so the organisation login needs no replacing.
 EXAMPLE_ORG = "Octocoders"

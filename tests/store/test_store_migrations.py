@@ -137,7 +137,7 @@ def _rocket2(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
 @pytest.fixture
 def cli_env(env: dict[str, str], database_url: str) -> dict[str, str]:
     """A clean process environment for `rocket2`, pointed at the test database."""
-    repo = str(Path(__file__).resolve().parents[1])
+    repo = str(Path(__file__).resolve().parents[2])
     return server_env(env, 5000, DATABASE_URL=database_url, PYTHONPATH=repo)
 
 
@@ -246,7 +246,7 @@ def test_db_check_hides_the_database_password(env: dict[str, str], tmp_path: Pat
         env,
         5000,
         DATABASE_URL="postgresql://rocket2:hunter2-secret@127.0.0.1:1/nowhere",
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
     )
     result = _rocket2("db", "check", env=cli, cwd=tmp_path)
     assert result.returncode == 1
@@ -282,7 +282,7 @@ def test_user_promote_rejects_bad_input(cli_env: dict[str, str], tmp_path: Path)
 
 
 def test_commands_report_config_errors(tmp_path: Path) -> None:
-    cli = server_env({}, 5000, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    cli = server_env({}, 5000, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     result = _rocket2("db", "upgrade", env=cli, cwd=tmp_path)
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
