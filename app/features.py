@@ -1,8 +1,8 @@
 """The features Rocket 2 is made of, and the one list that combines what each registers.
 
-A feature package registers its slash command groups (``CommandGroup``), Slack event handlers,
-GitHub webhook handlers and scheduled jobs; adding one touches that package and one line here.
-The web and server layers reach the features only through this module.
+A feature package declares its slash command groups (``CommandGroup``), Slack event handlers
+and GitHub webhook handlers; adding a command group touches that package and one entry in
+``COMMAND_GROUPS``. Scheduled jobs are built by app.server.scheduler.
 """
 
 from __future__ import annotations
