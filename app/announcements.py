@@ -14,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 
 from app.outside import report_failure
+from app.services import ScheduledJob
 from app.slack.pages import every_page
 from app.store import Store
 
@@ -90,3 +91,13 @@ def run_random_channel(
         report_failure("weekly random-channel post (claiming the run)", exc)
         return None
     return post_random_channel(client, announcement_channel)
+
+
+JOB = ScheduledJob(
+    RANDOM_CHANNEL_JOB,
+    "weekly random channel",
+    lambda config: weekly_trigger(config.scheduler_timezone),
+    lambda config, slack, store: run_random_channel(
+        store, slack, config.slack_announcement_channel, config.scheduler_timezone
+    ),
+)

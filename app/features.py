@@ -1,8 +1,8 @@
 """The features Rocket 2 is made of, and the one list that combines what each registers.
 
 A feature package declares its slash command groups (``CommandGroup``), Slack event handlers
-and GitHub webhook handlers; adding a command group touches that package and one entry in
-``COMMAND_GROUPS``. Scheduled jobs are built by app.server.scheduler.
+GitHub webhook handlers and scheduled jobs (``ScheduledJob``); adding one touches that package
+and one entry here.
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from app import announcements
 from app.github.webhooks import WebhookHandler
 from app.members import karma, onboarding, user
 from app.members.mentions import on_mention
-from app.services import Services
+from app.services import ScheduledJob, Services
 from app.slack.commands.dispatch import dispatch
 from app.slack.commands.registry import REGISTRY, CommandGroup
 from app.teams import export_slash, slash
+from app.teams import jobs as team_jobs
 from app.teams.webhooks import event_handlers, webhook_client
 
 SlackEventHandler = Callable[[dict[str, Any], str], None]
@@ -29,6 +31,8 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     export_slash.group,
 )
 REGISTRY.install(COMMAND_GROUPS)
+# The scheduled jobs (app.server.scheduler runs them once per instance, or across instances).
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (announcements.JOB, team_jobs.JOB)
 
 __all__ = ["SlackEventHandler", "dispatch", "github_event_handlers"]
 

@@ -7,9 +7,11 @@ the GitHub client connect on first use). ``attach`` keeps it on the Flask app an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from apscheduler.triggers.base import BaseTrigger
 from slack_sdk import WebClient
 
 from app.github import GitHubClient
@@ -17,6 +19,17 @@ from app.store import Store
 from config import Config
 
 EXTENSION = "rocket2.services"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job a feature schedules: ``trigger(config)`` says when (None: off in this config) and
+    ``run(config, slack, store)`` does it (the store is None outside a real instance)."""
+
+    id: str
+    name: str
+    trigger: Callable[[Config], BaseTrigger | None]
+    run: Callable[[Config, WebClient, Store | None], object]
 
 
 @dataclass(frozen=True)

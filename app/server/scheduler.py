@@ -30,11 +30,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 
-from app.announcements import RANDOM_CHANNEL_JOB, run_random_channel, weekly_trigger
+from app.features import SCHEDULED_JOBS
 from app.outside import report_failure
 from app.server import instance
+from app.services import ScheduledJob
 from app.store import Store, locks
-from app.teams.jobs import TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
 from config import Config
 
 log = logging.getLogger("rocket2.scheduler")
@@ -63,22 +63,23 @@ def prune_processed_events(store: Store) -> int | None:
 
 
 def build_scheduler(
-    config: Config, client: WebClient, store: Store | None = None
+    config: Config,
+    client: WebClient,
+    store: Store | None = None,
+    jobs: tuple[ScheduledJob, ...] = SCHEDULED_JOBS,
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler (not started) carrying the weekly random-channel job, with a store
-    a daily clean-up of old processed-event ids, and the scheduled team refresh (app.teams.jobs;
-    TEAM_REFRESH_SCHEDULE, unless off)."""
+    """A BackgroundScheduler (not started) carrying the features' jobs (those whose trigger is
+    on in this config) and, with a store, a daily clean-up of old processed-event ids."""
     scheduler = BackgroundScheduler(
         timezone=ZoneInfo(config.scheduler_timezone),
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
-    scheduler.add_job(
-        run_random_channel,
-        weekly_trigger(config.scheduler_timezone),
-        args=[store, client, config.slack_announcement_channel, config.scheduler_timezone],
-        id=RANDOM_CHANNEL_JOB,
-        name="weekly random channel",
-    )
+    for job in jobs:
+        trigger = job.trigger(config)
+        if trigger is not None:
+            scheduler.add_job(
+                job.run, trigger, args=[config, client, store], id=job.id, name=job.name
+            )
     if store is not None:
         scheduler.add_job(
             prune_processed_events,
@@ -86,11 +87,6 @@ def build_scheduler(
             args=[store],
             id=PRUNE_JOB,
             name="daily processed-events clean-up",
-        )
-    team_trigger = refresh_trigger(config)
-    if team_trigger is not None:
-        scheduler.add_job(
-            scheduled_refresh, team_trigger, args=[config], id=TEAM_REFRESH_JOB, name="team refresh"
         )
     return scheduler
 
@@ -154,12 +150,13 @@ class SchedulerService:
         self._scheduler = build_scheduler(self._config, self._client, self._store)
         self._scheduler.start()
         self._running_lock.acquire()
-        job = self._scheduler.get_job(RANDOM_CHANNEL_JOB)
+        job = self._scheduler.get_job(SCHEDULED_JOBS[0].id) if SCHEDULED_JOBS else None
         log.info(
-            "scheduler started in worker pid=%d (%s); next run %s",
+            "scheduler started in worker pid=%d (%s); next run %s (%s)",
             os.getpid(),
             self._config.scheduler_timezone,
-            job.next_run_time.isoformat() if job else "none",
+            job.next_run_time.isoformat() if job and job.next_run_time else "none",
+            job.id if job else "no job",
         )
 
     def _hold_database_lock(self) -> bool:

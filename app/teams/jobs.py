@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from app.github import GitHubClient
 from app.outside import report_failure
+from app.services import ScheduledJob
 from app.store import Store
 from app.store.locks import try_hold
 from app.teams.refresh import RefreshReport, refresh
@@ -67,3 +68,11 @@ def scheduled_refresh(config: Config, now: datetime | None = None) -> RefreshRep
         store.dispose()
     log.info("scheduled team refresh done: %s", report.summary().replace("\n", " "))
     return report
+
+
+JOB = ScheduledJob(
+    TEAM_REFRESH_JOB,
+    "team refresh",
+    refresh_trigger,
+    lambda config, slack, store: scheduled_refresh(config),
+)
