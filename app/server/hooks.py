@@ -78,7 +78,7 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app.store import engine_from_config
+    from app.store.engine import engine_from_config
     from app.store.errors import store_cause
     from app.store.migrate import MigrationLockTimeout, upgrade
 
