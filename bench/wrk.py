@@ -96,15 +96,20 @@ def _run(cmd: list[str], threads_to_finish: int) -> str:
     assert proc.stdout is not None
     lines: list[str] = []
     finished = 0
-    while threads_to_finish and finished < threads_to_finish:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        finished += line.startswith(THREAD_DONE)
-    if threads_to_finish and finished >= threads_to_finish:
-        proc.send_signal(signal.SIGINT)
-    rest, _ = proc.communicate(timeout=60)
+    try:
+        while threads_to_finish and finished < threads_to_finish:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            finished += line.startswith(THREAD_DONE)
+        if threads_to_finish and finished >= threads_to_finish:
+            proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # interrupted: leave no wrk behind
+            proc.kill()
+            proc.wait()
     if proc.returncode != 0:
         raise RuntimeError(f"wrk exited {proc.returncode}: {''.join(lines)[-500:]}{rest[-500:]}")
     return "".join(lines) + rest

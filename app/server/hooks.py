@@ -16,6 +16,7 @@ if a given-up command is still stuck in a call, instead of waiting for Gunicorn'
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -138,6 +139,7 @@ def post_worker_init(worker: Any) -> None:
     from app.slack.client import slack_client
 
     _drain_on_term(worker)
+    freeze_startup_objects()
     config = instance.current_config()
     client = slack_client(config)
     store = _worker_store(worker)
@@ -166,6 +168,14 @@ def post_worker_init(worker: Any) -> None:
         log.exception("scheduler election could not start in this worker")
         return
     _services["scheduler"] = service
+
+
+def freeze_startup_objects() -> None:
+    """Move what loading the app made (about 100,000 long-lived objects) out of the cyclic
+    garbage collector's sight: a full collection then no longer scans them, which under load
+    stalled every request thread for tens of milliseconds (the ack's p99). No collection
+    first: it would cost the cold start as much, for the little start-up garbage it frees."""
+    gc.freeze()
 
 
 def _drain_on_term(worker: Any) -> None:
