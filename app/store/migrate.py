@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.store import locks
 
@@ -105,9 +106,16 @@ def stored_revision(engine: Engine) -> str | None:
 
 
 def is_current(engine: Engine) -> bool:
-    """True when the database is already at the newest shipped revision (cheap: no Alembic)."""
+    """True when the database is already at the newest shipped revision (cheap: no Alembic).
+    False when it cannot tell (the database cannot be read): the full upgrade then reports
+    the cause, under the lock, as it does for every other failure."""
     head = shipped_head()
-    return head is not None and stored_revision(engine) == head
+    if head is None:
+        return False
+    try:
+        return stored_revision(engine) == head
+    except (SQLAlchemyError, OSError):
+        return False
 
 
 @dataclass(frozen=True)
