@@ -717,9 +717,9 @@ ACK_WHY = (
     "payload check: no single hot spot left to cut). Rocket 2 also runs every command after "
     "its ack and posts the reply from the listener threads of the same process, here 1,000 "
     "replies per run, and those threads share the GIL with the request threads: that work is "
-    "the gap. The Bolt peer posts nothing, yet is slower than Rocket 2 at every level: Bolt's "
-    "default runs the listener in a thread and polls for its ack every 10 ms "
-    "(Rocket 2 acks in the request thread). The 100 ms stalls that full garbage collections "
+    "the gap. The Bolt peer posts nothing, but Bolt's default runs the listener in a thread "
+    "and polls for its ack every 10 ms, which is the peer's p50 at one client (Rocket 2 acks "
+    "in the request thread). The 100 ms stalls that full garbage collections "
     "of the loaded app caused are gone (the worker freezes its start-up objects)."
 )
 COLD_WHY = (
