@@ -37,8 +37,9 @@ lint: $(VENV)/.installed
 	lint-imports --no-cache
 	actionlint -shellcheck "$$(command -v shellcheck)" .github/workflows/*.yml
 
+# BENCH_ARGS=--keep-deploy keeps BENCHMARKS.md's deploy section (it runs the container tests).
 bench: $(VENV)/.installed
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

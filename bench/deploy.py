@@ -77,6 +77,20 @@ def rows(results: list[dict[str, object]] | str) -> list[str]:
     return lines
 
 
+def read_section(path: Path) -> list[str]:
+    """The section's lines in an earlier report (an earlier "kept" note left out), or []."""
+    text = path.read_text() if path.exists() else ""
+    heading = f"## {TITLE}"
+    if heading not in text:
+        return []
+    start = text.index(heading) + len(heading)
+    end = text.find("\n## ", start)
+    lines = text[start : end if end != -1 else len(text)].strip().splitlines()
+    while lines and (lines[0].startswith("Not re-measured") or not lines[0].strip()):
+        lines.pop(0)
+    return lines
+
+
 def write_section(path: Path, lines: list[str]) -> None:
     """Replace (or append) the section in BENCHMARKS.md."""
     text = path.read_text() if path.exists() else "# Rocket 2 benchmarks\n"

@@ -1,9 +1,10 @@
 """The stack under test: Gunicorn (gunicorn.conf.py) behind real nginx (the repo's nginx.conf).
 
-``Stack("rocket2", …)`` runs the Procfile's web command; ``Stack("baseline", …)`` runs the same
-Gunicorn settings serving bench.baseline_app. nginx is tests.support.nginx.NginxServer: the
-repository's nginx.conf with only its deployment-specific strings substituted, TLS with a
-certificate made at start.
+``Stack("rocket2", …)`` runs the Procfile's web command; ``Stack("bolt", …)`` and
+``Stack("baseline", …)`` run the same Gunicorn settings (without Rocket 2's hooks) serving the
+Bolt peer (bench.bolt_peer) and bare Flask (bench.baseline_app). nginx is
+tests.support.nginx.NginxServer: the repository's nginx.conf with only its deployment-specific
+strings substituted, TLS with a certificate made at start.
 """
 
 from __future__ import annotations
@@ -12,16 +13,28 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import httpx
 
-from bench.measure import tree_pss_mib, tree_rss_mib
+from bench.measure import rss_kib, tree_pids, tree_pss_mib, tree_rss_mib
 from tests.support.gunicorn import REPO, free_port, server_env, terminate, wait_until
 from tests.support.nginx import NginxServer
 
-Kind = Literal["rocket2", "baseline"]
+Kind = Literal["rocket2", "bolt", "baseline"]
+CONF = {
+    "rocket2": REPO / "gunicorn.conf.py",
+    "bolt": REPO / "bench" / "bolt_peer.gunicorn.conf.py",
+    "baseline": REPO / "bench" / "baseline.gunicorn.conf.py",
+}
+Probe = Callable[[httpx.Client, str], bool]
+
+
+def get_root(client: httpx.Client, url: str) -> bool:
+    """The default readiness probe: GET / answers 200."""
+    return client.get(url + "/").status_code == 200
 
 
 def procfile_web_command() -> list[str]:
@@ -37,18 +50,19 @@ def gunicorn_argv(kind: Kind) -> list[str]:
     argv = procfile_web_command()
     assert argv[0] == "gunicorn"
     argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
-    conf = REPO / ("gunicorn.conf.py" if kind == "rocket2" else "bench/baseline.gunicorn.conf.py")
-    return [str(conf) if a == "gunicorn.conf.py" else a for a in argv]
+    return [str(CONF[kind]) if a == "gunicorn.conf.py" else a for a in argv]
 
 
 class Gunicorn:
     """One Gunicorn master started from the Procfile command, in ``workdir``."""
 
-    def __init__(self, kind: Kind, config_env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, kind: Kind, config_env: dict[str, str], workdir: Path, **extra_env: str
+    ) -> None:
         self.kind = kind
         self.port = free_port()
         self.workdir = workdir
-        self.env = server_env(config_env, self.port, PYTHONPATH=str(REPO))
+        self.env = server_env(config_env, self.port, PYTHONPATH=str(REPO), **extra_env)
         self.log_path = workdir / f"gunicorn-{kind}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -58,8 +72,9 @@ class Gunicorn:
         """Direct URL of Gunicorn (bypassing nginx)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> float:
-        """Exec the command and poll GET / until 200; return seconds from exec to that 200."""
+    def start(self, probe: Probe = get_root) -> float:
+        """Exec the command and poll ``probe`` (GET / by default) until it holds; return the
+        seconds from exec to then."""
         self._log = open(self.log_path, "wb")  # noqa: SIM115
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
@@ -75,7 +90,7 @@ class Gunicorn:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise RuntimeError(f"{self.kind} gunicorn exited: {self.log_path}")
                 try:
-                    return client.get(self.url + "/").status_code == 200
+                    return probe(client, self.url)
                 except httpx.HTTPError:
                     return False
 
@@ -87,10 +102,20 @@ class Gunicorn:
         assert self.proc is not None
         return tree_rss_mib(self.proc.pid)
 
+    def master_worker_rss_mib(self) -> tuple[float, float]:
+        """RSS of the master alone, and of its workers together."""
+        assert self.proc is not None
+        workers = [pid for pid in tree_pids(self.proc.pid) if pid != self.proc.pid]
+        return rss_kib(self.proc.pid) / 1024, sum(rss_kib(pid) for pid in workers) / 1024
+
     def pss_mib(self) -> float:
         """PSS of the master and its workers (shared pages counted once)."""
         assert self.proc is not None
         return tree_pss_mib(self.proc.pid)
+
+    def output(self) -> str:
+        """What the server printed so far."""
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         """TERM and wait."""
@@ -103,6 +128,7 @@ class Stack:
     """Gunicorn plus nginx in front of it, both real, on loopback."""
 
     def __init__(self, kind: Kind, config_env: dict[str, str], workdir: Path) -> None:
+        self.kind = kind
         workdir.mkdir(parents=True, exist_ok=True)
         self.gunicorn = Gunicorn(kind, config_env, workdir)
         self.nginx = NginxServer(
@@ -122,6 +148,11 @@ class Stack:
     def __exit__(self, *exc: object) -> None:
         self.nginx.stop()
         self.gunicorn.stop()
+
+    def nginx_rss_mib(self) -> float:
+        """RSS of nginx's master and workers."""
+        assert self.nginx.proc is not None
+        return tree_rss_mib(self.nginx.proc.pid)
 
     def acks_logged(self) -> int:
         """How many POST /slack/commands nginx answered 200 (its access log)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ def run_wrk(
     """Run wrk against ``url`` for ``duration``.
 
     With ``post_body``, replay one POST with ``headers`` (signed just before the run). With
-    ``limit_per_thread``, each wrk thread stops after that many responses.
+    ``limit_per_thread``, each wrk thread stops after that many responses, and wrk is then
+    interrupted (SIGINT: it reports at once instead of sleeping out ``duration``), so the
+    throughput is the count over the time it took.
     """
     prefix = _post_lua(post_body, headers or {}) if post_body is not None else ""
     if limit_per_thread is not None:
@@ -67,7 +70,7 @@ def run_wrk(
         url,
     ]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        out = _run(cmd, min(threads, connections) if limit_per_thread is not None else 0)
     finally:
         script.unlink(missing_ok=True)
     lines = [line for line in out.splitlines() if line.startswith("WRK_JSON ")]
@@ -87,6 +90,34 @@ def run_wrk(
     )
 
 
+def _run(cmd: list[str], threads_to_finish: int) -> str:
+    """Run wrk; once ``threads_to_finish`` threads said they are done, interrupt it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    finished = 0
+    try:
+        while threads_to_finish and finished < threads_to_finish:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            finished += line.startswith(THREAD_DONE)
+        if threads_to_finish and finished >= threads_to_finish:
+            proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # interrupted: leave no wrk behind
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk exited {proc.returncode}: {''.join(lines)[-500:]}{rest[-500:]}")
+    return "".join(lines) + rest
+
+
+THREAD_DONE = "BENCH_THREAD_DONE"
+
+
 def _lua_string(value: str) -> str:
     return "[==[" + value + "]==]"
 
@@ -103,7 +134,9 @@ def _limit_lua(limit: int) -> str:
         f"local bench_limit, bench_seen = {int(limit)}, 0\n"
         "response = function(status, headers, body)\n"
         "  bench_seen = bench_seen + 1\n"
-        "  if bench_seen >= bench_limit then wrk.thread:stop() end\n"
+        "  if bench_seen == bench_limit then\n"
+        f'    io.write("{THREAD_DONE}\\n"); io.stdout:flush(); wrk.thread:stop()\n'
+        "  end\n"
         "end\n"
     )
 

@@ -10,24 +10,29 @@
 
 The lock is waited for with a bound (``lock_timeout`` seconds, default 120) and then fails with a
 clear message instead of hanging a deploy. A second upgrade finds the schema at head and does
-nothing, so running it on every start is idempotent.
+nothing, so running it on every start is idempotent. Finding it there is cheap: one SELECT of the
+stored revision against the newest one shipped (read from the migration files' headers), with
+no lock taken and Alembic not imported; Alembic is loaded only when there is something to do.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.store import locks
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger("rocket2.store.migrate")
 
@@ -41,6 +46,8 @@ MigrationLockTimeout = locks.LockTimeout
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
     """An Alembic Config pointing at the packaged migrations (no alembic.ini needed)."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
@@ -51,7 +58,9 @@ def alembic_config(engine: Engine | None = None) -> AlembicConfig:
 
 
 def head_revision() -> str:
-    """The newest revision shipped with this version of Rocket 2."""
+    """The newest revision shipped with this version of Rocket 2 (as Alembic computes it)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - there is always at least one revision
         raise RuntimeError("no migrations found")
@@ -60,8 +69,53 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+_HEADER = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:\"([^\"]*)\"|None)\s*$", re.M)
+
+
+@cache
+def shipped_head() -> str | None:
+    """The newest shipped revision read from the migration files' ``revision`` and
+    ``down_revision`` lines, without Alembic; None unless the history is one straight line."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("[0-9]*.py")):
+        found = {name: value for name, value in _HEADER.findall(path.read_text())}
+        if "revision" not in found or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"]:
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The one revision in the database's ``alembic_version`` table, read with one SELECT; None
+    for an empty database, or when the table holds anything but exactly one row."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the database is already at the newest shipped revision (cheap: no Alembic).
+    False when it cannot tell (the database cannot be read): the full upgrade then reports
+    the cause, under the lock, as it does for every other failure."""
+    head = shipped_head()
+    if head is None:
+        return False
+    try:
+        return stored_revision(engine) == head
+    except (SQLAlchemyError, OSError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -80,7 +134,17 @@ class UpgradeResult:
 def upgrade(
     engine: Engine, revision: str = "head", lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> UpgradeResult:
-    """Upgrade the database to ``revision`` under the migration lock; idempotent."""
+    """Upgrade the database to ``revision`` under the migration lock; idempotent.
+
+    Already at head: nothing is locked and Alembic is not imported.
+    """
+    if revision == "head" and is_current(engine):
+        head = shipped_head()
+        log.info("database already at %s", head)
+        return UpgradeResult(head, head)
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     with migration_lock(engine, lock_timeout):
         cfg = alembic_config(engine)
         with engine.begin() as connection:

@@ -377,8 +377,9 @@ def create_blueprint(bolt: App, signing_secret: str, events: frozenset[str]) -> 
 
     def handle(read: Callable[[dict[str, Any]], slack_payloads.Reading]) -> Response:
         raw = request.get_data(cache=True)
+        headers = dict(request.headers)  # read once: the signature check's and Bolt's
         try:
-            verified = verifier.is_valid_request(raw, dict(request.headers))
+            verified = verifier.is_valid_request(raw, headers)
         except ValueError:  # a timestamp that is not a number
             verified = False
         if not verified:
@@ -394,12 +395,14 @@ def create_blueprint(bolt: App, signing_secret: str, events: frozenset[str]) -> 
         if reading.action == "ignore":
             log.debug("slack %s acknowledged and ignored", reading.kind)
             return Response("", status=200)
-        headers: dict[str, str | Sequence[str]] = dict(request.headers)
-        headers["Content-Type"] = "application/json"
+        bolt_headers: dict[str, str | Sequence[str]] = {
+            **headers,
+            "Content-Type": "application/json",
+        }
         checked = BoltRequest(
             body=json.dumps(reading.body),
             query=request.query_string.decode("utf-8", "replace"),
-            headers=headers,
+            headers=bolt_headers,
         )
         return to_flask_response(bolt.dispatch(checked))
 

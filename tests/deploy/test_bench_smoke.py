@@ -14,7 +14,7 @@ def test_bench_smoke_run_writes_every_section(tmp_path):
     require_binary("wrk")
     output = tmp_path / "BENCHMARKS.md"
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--output", str(output)],
+        [sys.executable, "-m", "bench", "--smoke", "--keep-deploy", "--output", str(output)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -28,9 +28,12 @@ def test_bench_smoke_run_writes_every_section(tmp_path):
         "## Signed `/rocket help`",
         "## Cold start",
         "## Memory",
+        "## What the master imports",
         "## `load_config()`",
     ):
         assert heading in report
     assert "python -m bench --smoke" in report
+    for kind in ("| Rocket 2 |", "| Bolt peer |", "| bare Flask |"):  # all three measured
+        assert kind in report
     # every reply reached the slow response_url stand-in
     assert "| Replies lost | 0 | 0 | met |" in report

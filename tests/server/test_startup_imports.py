@@ -1,0 +1,66 @@
+"""Start-up stays light: the Gunicorn master checks the schema revision with one SELECT and
+imports Alembic (and the ORM) only when there is something to migrate."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import text
+
+from app.store import make_engine
+from app.store.migrate import (
+    head_revision,
+    is_current,
+    shipped_head,
+    stored_revision,
+    upgrade,
+)
+from tests.support.gunicorn import wait_until
+
+UPGRADED = "database upgraded from empty to"
+CURRENT = "database already at"
+IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", re.M)
+
+
+def master_imports(output: str) -> set[str]:
+    """Modules the master imported (``-X importtime`` lines before the first worker boots)."""
+    return set(IMPORT_LINE.findall(output.split("Booting worker")[0]))
+
+
+def test_the_migration_headers_give_alembics_head():
+    assert shipped_head() == head_revision()
+
+
+def test_a_current_schema_is_found_with_one_select(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        assert stored_revision(engine) is None and not is_current(engine)
+        upgrade(engine, revision="0001")
+        assert stored_revision(engine) == "0001" and not is_current(engine)
+        assert upgrade(engine).changed  # the old schema still goes through Alembic
+        assert stored_revision(engine) == head_revision() and is_current(engine)
+        assert not upgrade(engine).changed
+        with engine.begin() as connection:  # two rows is not a revision this check can trust
+            connection.execute(text("INSERT INTO alembic_version VALUES ('other')"))
+        assert stored_revision(engine) is None and not is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_master_against_a_current_schema_never_imports_alembic(gunicorn_server, env):
+    env["SLACK_API_URL"] = "http://127.0.0.1:9/"
+    first = gunicorn_server(env, PYTHONPROFILEIMPORTTIME="1")  # cwd: data/rocket2.db lands here
+    assert first.lines(UPGRADED)
+    assert "alembic" in master_imports(first.output())
+    first.stop()
+
+    again = gunicorn_server(env, PYTHONPROFILEIMPORTTIME="1")
+    output = again.output()
+    assert again.lines(CURRENT) and not again.lines(UPGRADED)
+    imported = master_imports(output)
+    assert "sqlalchemy" in imported  # it did open the database
+    assert not {name for name in imported if name.split(".")[0] == "alembic"}
+    assert "sqlalchemy.orm" not in imported
+    healthz = f"http://127.0.0.1:{again.port}/healthz"  # and the worker serves, ready
+    wait_until(lambda: httpx.get(healthz).status_code == 200, timeout=10, what="/healthz 200")
