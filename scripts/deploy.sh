@@ -24,6 +24,7 @@ PULL="${ROCKET2_PULL:-always}"
 # listens on nothing: a request nginx still sends there is refused and retried on the other
 # replica, never answered by a stranger that took the freed address.
 HOLD="${ROCKET2_ADDRESS_HOLD:-5}"
+WAIT_AFTER_HEALTHY="${ROCKET2_WAIT_AFTER_HEALTHY:-3}"
 
 say() { echo "deploy: $*"; }
 die() {
@@ -133,6 +134,10 @@ while [ "$status" != healthy ] && [ "$status" != no-healthcheck ]; do
   status="$(health "$new_id")"
 done
 say "$new_name is $status"
+# docker-rollout's --wait-after-healthy: nginx re-resolves the service name at most every 2 s
+# (resolver valid=2s), so give it time to learn the new container's address before the old one
+# stops; a request the old address then refuses is retried on the new one, not answered 502.
+sleep "$WAIT_AFTER_HEALTHY"
 
 # 5. Drain and remove the old containers: docker stop sends TERM and waits the container's
 # stop_grace_period (docker-compose.yml) while Gunicorn finishes what it acknowledged.
