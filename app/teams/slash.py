@@ -52,12 +52,17 @@ def view(call: Call) -> replies.Message:
     return run(lambda: logic.team_view(call.ctx, call.args.team))
 
 
-def _create_args(parser: CommandParser) -> None:
-    parser.add_argument("name", metavar="NAME", help="the new GitHub team's name")
+def _local_fields(parser: CommandParser) -> None:
+    """The team's fields kept only here (create and edit)."""
     parser.add_argument("--displayname", type=fields.text(sizes.NAME), help="a friendlier name")
     parser.add_argument(
         "--platform", type=fields.text(sizes.NAME), help="what the team builds with"
     )
+
+
+def _create_args(parser: CommandParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the new GitHub team's name")
+    _local_fields(parser)
     parser.add_argument(
         "--channel", metavar="#CHANNEL", help="add the channel's registered members"
     )
@@ -109,10 +114,7 @@ def lead(call: Call) -> replies.Message:
 
 def _edit_args(parser: CommandParser) -> None:
     _team_arg(parser)
-    parser.add_argument("--displayname", type=fields.text(sizes.NAME), help="a friendlier name")
-    parser.add_argument(
-        "--platform", type=fields.text(sizes.NAME), help="what the team builds with"
-    )
+    _local_fields(parser)
     parser.add_argument("--github", metavar="NEWNAME", help="rename the team on GitHub")
 
 

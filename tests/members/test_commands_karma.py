@@ -5,24 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.store import Permission
-from tests.support import db
-from tests.support import fake_github as fake_support
-from tests.support import rocket as rocket_support
-
-database_url = db.database_url
-store = db.store
-fake_github = fake_support.fake_github
-context = rocket_support.context
-run = rocket_support.run
-
-ME, OTHER, ADMIN, LEAD = (
-    rocket_support.ME,
-    rocket_support.OTHER,
-    rocket_support.ADMIN,
-    rocket_support.LEAD,
-)
-add = rocket_support.add_user
-refused = rocket_support.assert_refused
+from tests.support.rocket import ADMIN, LEAD, ME, OTHER, run
+from tests.support.rocket import add_user as add
+from tests.support.rocket import assert_refused as refused
 
 
 def karma(ctx, slack_id):
