@@ -77,8 +77,15 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     """Upgrade the schema before serving (app.store.migrate logs what it did); on failure say
     why (no values) and exit non-zero.
 
-    The engine is disposed afterwards, so no connection is inherited by the forked workers.
+    A schema already current is found through the driver alone (app.store.revision), with
+    no SQLAlchemy. The engine is disposed afterwards, so no connection is inherited by the
+    forked workers.
     """
+    from app.store.revision import driver_is_current, shipped_head
+
+    if driver_is_current(config.database_url.reveal()):
+        logging.getLogger("rocket2.store.migrate").info("database already at %s", shipped_head())
+        return
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.store.engine import engine_from_config
