@@ -53,10 +53,11 @@ class Scale:
     memory_requests: int
     config_loads: int
     window: str
+    cli_runs: int = 7
 
 
 FULL = Scale(3, (1, 16, 64), 2000, (1, 16, 64), 1000, 5, 4000, 20, "60s")
-SMOKE = Scale(1, (1, 4), 50, (1, 4), 20, 1, 100, 2, "10s")
+SMOKE = Scale(1, (1, 4), 50, (1, 4), 20, 1, 100, 2, "10s", cli_runs=1)
 
 
 @dataclass(frozen=True)
@@ -450,17 +451,39 @@ def scenario_master_imports(workdir: Path, slack: LocalSlack) -> list[str]:
     )
     total_ms = sum(us for us, _ in top) / 1000
     names = {name.strip() for _, name in rows}
-    heavy = [n for n in ("alembic", "sqlalchemy.orm", "slack_bolt", "flask", "httpx") if n in names]
+    heavy = [
+        n
+        for n in ("alembic", "sqlalchemy", "sqlalchemy.orm", "slack_bolt", "flask", "httpx")
+        if n in names
+    ]
     SUMMARY.update(master_ms=total_ms)
     return [
         f"A restart against a current schema: the master imports {total_ms:.0f} ms of modules "
-        f"before it forks; of Alembic, the ORM, Bolt, Flask and httpx it imports "
+        f"before it forks; of Alembic, SQLAlchemy, the ORM, Bolt, Flask and httpx it imports "
         f"{', '.join(f'`{n}`' for n in heavy) or 'none'}.",
         "",
         "| top-level import in the master | cumulative ms |",
         "|---|---|",
         *(f"| `{name}` | {us / 1000:.0f} |" for us, name in top[:8]),
     ]
+
+
+def scenario_cli(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]:
+    """`rocket2 --help` and `rocket2 config check` against `flask --help`, same venv, same run."""
+    from bench.cli import measure
+
+    times = measure(config_env(slack), workdir / "cli", scale.cli_runs)
+    flask = Figure(tuple(times.pop("flask --help")))
+    rows = ["| command | runs | seconds | × `flask --help` |", "|---|---|---|---|"]
+    rows.append(f"| `flask --help` | {len(flask.values)} | {flask.show(3)} | 1.00× |")
+    worst = 0.0
+    for name, values in times.items():
+        figure = Figure(tuple(values))
+        worst = max(worst, figure.median / flask.median)
+        times_flask = ratio(figure.median, flask.median)
+        rows.append(f"| `{name}` | {len(values)} | {figure.show(3)} | {times_flask} |")
+    SUMMARY.update(cli_ratio=worst)
+    return rows
 
 
 def scenario_load_config(scale: Scale) -> list[str]:
@@ -565,6 +588,12 @@ def targets() -> list[str]:
             s["rss_ratio"] <= 1.3,
         ),
         row(
+            "`rocket2 --help`, `rocket2 config check` (slower one)",
+            "≤ 1.5× `flask --help`",
+            f"{s['cli_ratio']:.2f}×",
+            s["cli_ratio"] <= 1.5,
+        ),
+        row(
             "The VM's stack during deploy.sh's overlap",
             "< 1 GiB (t2.micro)",
             f"{s['overlap']:.0f} MiB",
@@ -623,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
             ("Memory", lambda: scenario_memory(scale, workdir, slack)),
             ("What the master imports", lambda: scenario_master_imports(workdir, slack)),
             ("`load_config()`", lambda: scenario_load_config(scale)),
+            ("The operator's CLI start-up", lambda: scenario_cli(scale, workdir, slack)),
             ("What the libraries cost at start-up", scenario_imports),
             (deploy.TITLE, lambda: scenario_deploy(args.smoke, keep_from)),
         ):

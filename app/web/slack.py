@@ -167,7 +167,7 @@ class SlackEdge:
         event = envelope.event
         user = event.user.id if isinstance(event.user, slack_payloads.Ref) else event.user
         if self.authorization.is_own(user, event.bot_id):
-            log.debug("slack event %s from the bot itself ignored", event_type)
+            log.info("slack event %s from the bot itself ignored", event_type)
             return _text("")
         refusal = self.gate.refuse_event(reading.body)
         if refusal is not None:
