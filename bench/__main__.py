@@ -454,6 +454,7 @@ def scenario_master_imports(workdir: Path, slack: LocalSlack) -> list[str]:
     )
     total_ms = sum(us for us, _ in top) / 1000
     names = {name.strip() for _, name in rows}
+    names |= {name.rsplit(".", i)[0] for name in names for i in range(1, name.count(".") + 1)}
     heavy = [
         n
         for n in ("alembic", "sqlalchemy", "sqlalchemy.orm", "slack_bolt", "flask", "httpx")
