@@ -6,6 +6,8 @@ appears in ``/rocket help`` by being registered.
 
 from __future__ import annotations
 
+from argparse import SUPPRESS
+
 from app.slack import blocks as replies
 from app.slack.commands.registry import Command, CommandGroup, groups
 
@@ -54,3 +56,27 @@ def command_message(command: Command, problem: str | None = None) -> replies.Mes
         return replies.message(f"{command.prog}: {command.summary}\n{help_text}", blocks)
     text = f"`{command.prog}`: {replies.escape(problem)}"
     return replies.error(text, help_text)
+
+
+def markdown_reference() -> str:
+    """The members' command reference (docs/members/commands.md) as Markdown, made from the
+    registered groups: each command's usage, summary and options."""
+    parts = [f"- `{usage}`: {what}" for usage, what in BUILT_IN]
+    for group in groups().values():
+        parts.append(f"\n### `/rocket {group.name}`: {group.summary}")
+        parts.extend(_command_markdown(command) for command in group.commands.values())
+    return "\n".join(parts) + "\n"
+
+
+def _command_markdown(command: Command) -> str:
+    lines = [f"\n#### `{command.prog}`\n", f"`{command.usage()}` — {command.summary}"]
+    options = [action for action in command.parser()._actions if action.help != SUPPRESS]
+    if options:
+        lines.append("")
+    for action in options:
+        name = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+        if action.option_strings:
+            flags = ", ".join(action.option_strings)
+            name = flags if action.nargs == 0 else f"{flags} {name}"
+        lines.append(f"- `{name}`: {action.help}")
+    return "\n".join(lines)
