@@ -1,7 +1,7 @@
 """The one declaration of every setting: the typed, frozen Config that load_config() builds.
 
 Each field is one environment variable (the attribute in capitals), declared with `setting()`;
-the loader, `rocket2 config check|example`, app.json and the README's reference read `SETTINGS`.
+the loader, `rocket2 config check|example`, app.json and the docs' config reference read `SETTINGS`.
 """
 
 from __future__ import annotations

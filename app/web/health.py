@@ -4,7 +4,7 @@
 request starts one (unless one is running) and waits for it at most HEALTHZ_WAIT_SECONDS, then
 answers from the last finished check. It answers 503 while the store is down (the last check
 failed, or one has been running for over STORE_CHECK_TIMEOUT_SECONDS).
-README "Operations" says which probe should use which endpoint.
+docs/operators/operations.md says which probe should use which endpoint.
 """
 
 from __future__ import annotations

@@ -398,10 +398,12 @@ ACTION_MAJORS = {
     "docker/login-action": "v4",
     "docker/metadata-action": "v6",
     "docker/build-push-action": "v7",
+    "actions/upload-pages-artifact": "v5",
+    "actions/deploy-pages": "v5",
 }
 
 
-@pytest.mark.parametrize("name", ["pythonpackage.yml", "publish.yml", "deploy.yml"])
+@pytest.mark.parametrize("name", ["pythonpackage.yml", "publish.yml", "deploy.yml", "docs.yml"])
 def test_workflows_use_the_current_action_majors(name: str) -> None:
     for step in _steps(load_yaml(f".github/workflows/{name}")):
         if "uses" in step:
@@ -497,13 +499,14 @@ def test_publish_workflow_tags_and_pushes_only_from_default_branch_and_tags() ->
     assert "startsWith(github.ref, 'refs/tags/v')" in publish
 
 
-# --- README.md ------------------------------------------------------------------------------
+# --- The operators' deploy pages (docs/operators) ---------------------------------------------
+
+DEPLOY_PAGES = ("deploying.md", "vm.md", "updating.md", "docker-run.md", "heroku.md")
 
 
 def _readme_deploying() -> str:
-    text = (REPO / "README.md").read_text()
-    start = text.index("## Deploying")
-    return text[start : text.index("\n## ", start + 1)]
+    """The deploy pages, one after another (they were the README's Deploying section)."""
+    return "\n".join((REPO / "docs" / "operators" / page).read_text() for page in DEPLOY_PAGES)
 
 
 def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
@@ -511,10 +514,10 @@ def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
 
     readme = _readme_deploying()
     for heading in (
-        "### On a VM with docker compose",
-        "### With `docker run`",
-        "### On Heroku",
-        "### Writing `GITHUB_KEY`",
+        "# On a VM with docker compose",
+        "# With `docker run`",
+        "# On Heroku",
+        "## Writing `GITHUB_KEY`",
     ):
         assert heading in readme
     for target in re.findall(r"encode-key \S+ --for (\w+)", readme):

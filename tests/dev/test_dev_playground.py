@@ -3,13 +3,11 @@ Gunicorn and the stand-ins; the GitHub stand-in's signed webhooks; state kept ac
 
 from __future__ import annotations
 
-import shlex
-
 import httpx
 import pytest
 
 from tests.support import playground as playground_support
-from tests.support.gunicorn import REPO, wait_until
+from tests.support.gunicorn import wait_until
 from tests.support.playground import Playground, start_playground, stop_playground
 
 playground = playground_support.playground
@@ -112,29 +110,6 @@ def test_the_start_is_quiet_and_says_where_to_go(playground: Playground):
     assert "database upgraded from empty to" in output
     assert "failed, carrying on" not in output
     assert "Traceback" not in output
-
-
-def readme_walk_through() -> list[list[str]]:
-    """The commands of README's Quick start walk-through, as argument lists."""
-    readme = (REPO / "README.md").read_text()
-    block = readme.split("A short walk-through", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
-
-
-def test_the_readme_walk_through_works_as_written(tmp_path):
-    steps = readme_walk_through()
-    assert len(steps) >= 6 and all(step[0] == "rocket2" for step in steps)
-    fresh = start_playground(tmp_path)
-    try:
-        outputs = []
-        for step in steps:
-            done = fresh.rocket2(*step[1:])
-            assert done.returncode == 0, (step, done.stdout, done.stderr)
-            outputs.append(done.stdout)
-    finally:
-        stop_playground(fresh)
-    assert "Created team Launch Pad on GitHub" in "".join(outputs)
-    assert "Launch Pad · 2 member(s), 1 lead(s)" in outputs[-1]
 
 
 def test_state_survives_a_restart(tmp_path):
