@@ -6,7 +6,7 @@ appears in ``/rocket help`` by being registered.
 
 from __future__ import annotations
 
-from argparse import SUPPRESS
+from argparse import SUPPRESS, Action
 
 from app.slack import blocks as replies
 from app.slack.commands.registry import Command, CommandGroup, groups
@@ -61,7 +61,7 @@ def command_message(command: Command, problem: str | None = None) -> replies.Mes
 def markdown_reference() -> str:
     """The members' command reference (docs/members/commands.md) as Markdown, made from the
     registered groups: each command's usage, summary and options."""
-    parts = [f"- `{usage}`: {what}" for usage, what in BUILT_IN]
+    parts = [f"- `{usage}` — {what}" for usage, what in BUILT_IN]
     for group in groups().values():
         parts.append(f"\n### `/rocket {group.name}`: {group.summary}")
         parts.extend(_command_markdown(command) for command in group.commands.values())
@@ -74,9 +74,17 @@ def _command_markdown(command: Command) -> str:
     if options:
         lines.append("")
     for action in options:
-        name = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
-        if action.option_strings:
-            flags = ", ".join(action.option_strings)
-            name = flags if action.nargs == 0 else f"{flags} {name}"
-        lines.append(f"- `{name}`: {action.help}")
+        lines.append(f"- `{_argument_name(action)}`" + (f": {action.help}" if action.help else ""))
     return "\n".join(lines)
+
+
+def _argument_name(action: Action) -> str:
+    """How argparse shows an argument: ``--name NAME``, ``-f, --force``, ``@USER``, ``word``."""
+    if isinstance(action.metavar, str):
+        name = action.metavar
+    else:
+        name = action.dest.upper() if action.option_strings else action.dest
+    if not action.option_strings:
+        return name
+    flags = ", ".join(action.option_strings)
+    return flags if action.nargs == 0 else f"{flags} {name}"
