@@ -28,7 +28,7 @@ def test_every_config_field_is_a_declared_setting_and_back():
     fields = [f.name for f in dataclasses.fields(Config) if f.name not in NOT_SETTINGS]
     assert fields == [s.attr for s in SETTINGS]
     assert [s.name for s in SETTINGS] == [s.attr.upper() for s in SETTINGS]
-    assert len({s.name for s in SETTINGS}) == len(SETTINGS) == 28
+    assert len({s.name for s in SETTINGS}) == len(SETTINGS) == 35
 
 
 @pytest.mark.parametrize("declaration", SETTINGS, ids=lambda s: s.name)
