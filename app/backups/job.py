@@ -43,7 +43,8 @@ def backup_trigger(config: Config) -> CronTrigger | None:
 def scheduled_backup(config: Config, now: datetime | None = None) -> Backup | None:
     """One scheduled backup and prune; the Backup, or None if skipped or failed."""
     store = Store.from_config(config)
-    slot = f"{BACKUP_JOB}:{(now or datetime.now(UTC)):%Y-%m-%dT%H:%M}"
+    now = now or datetime.now(UTC)
+    slot = f"{BACKUP_JOB}:{now:%Y-%m-%dT%H:%M}"
     directory = Path(config.backup_dir)
     try:
         with try_hold(store.engine, LOCK_NAME) as held:
@@ -54,7 +55,7 @@ def scheduled_backup(config: Config, now: datetime | None = None) -> Backup | No
                 if not uow.events.claim("job", slot):
                     log.info("scheduled backup: %s already ran; skipped", slot)
                     return None
-            backup = take_backup(store.engine, directory)
+            backup = take_backup(store.engine, directory, now)
             removed = prune(directory, config.backup_keep)
     except Exception as exc:  # a failure must not kill the scheduler
         report_failure("scheduled database backup", exc)

@@ -66,7 +66,7 @@ def check_backup(source: Path) -> str:
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
-        raise RestoreRefused(f"{source} is not a readable SQLite database ({exc})") from None
+        raise RestoreRefused(f"{source} is not a Rocket 2 database (SQLite: {exc})") from None
     if not ok or ok[0] != "ok":
         raise RestoreRefused(f"{source} fails SQLite's integrity check: {ok[0] if ok else '?'}")
     if len(revisions) != 1 or revisions[0] not in shipped_revisions():
