@@ -242,7 +242,7 @@ class Config:
         "file's litestream service): file:///replica (the mounted replica volume) or "
         "s3://bucket/path. An empty database file is restored from it at start, before the "
         "migrations. Empty: no replication. See docs/operators/backups.md.",
-        fix="use file:///replica or s3://bucket/path, or leave empty",
+        fix="use file:///app/replica or s3://bucket/path, or leave empty",
         default="",
         example="s3://my-club-backups/rocket2",
     )

@@ -23,7 +23,7 @@ from tests.support.cli import rocket2
 from tests.support.gunicorn import secrets_of, wait_until
 from tests.support.rocket import Rocket, sqlite_url, start_rocket, stop_rocket
 
-BATCH = 8  # karma points per batch: one giver each (the ++ limit is per giver and hour)
+BATCH = 5  # karma points per batch: one giver each (the ++ limit is per giver and hour)
 
 
 def give(rocket: Rocket, first: int, count: int) -> dict[str, float]:

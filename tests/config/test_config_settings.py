@@ -76,6 +76,11 @@ VALID = {
     "GITHUB_ADMIN_TEAM_NAME": "admins",
     "GITHUB_LEADS_TEAM_NAME": "leads",
     "SLACK_RESPONSE_URL_ORIGINS": "http://127.0.0.1:8080",
+    "REPLICA_URL": "s3://club-backups/rocket2",
+    "REPLICA_ENDPOINT": "https://s3.example.org",
+    "REPLICA_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "REPLICA_SECRET_ACCESS_KEY": "s" * 40,
+    "BACKUP_DIR": "/app/backups",
 }
 
 
