@@ -239,7 +239,7 @@ class Config:
     replica_url: str = setting(
         parsers.replica_url,
         description="Continuous replication of the SQLite database with Litestream (the compose "
-        "file's litestream service): file:///replica (the mounted replica volume) or "
+        "file's litestream service): file:///app/replica (the compose file's replica volume) or "
         "s3://bucket/path. An empty database file is restored from it at start, before the "
         "migrations. Empty: no replication. See docs/operators/backups.md.",
         fix="use file:///app/replica or s3://bucket/path, or leave empty",
