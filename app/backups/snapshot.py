@@ -19,7 +19,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from app.store.engine import DATA_DIR_MODE, DATA_FILE_MODE, sqlite_path
-from app.store.migrate import stored_revision
 
 BACKUP_NAME = re.compile(r"^rocket2-(\d{8}T\d{6}Z)-rev([A-Za-z0-9_]+)\.db$")
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -84,19 +83,32 @@ def copy_database(source: Path, target: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def revision_in(path: Path) -> str:
+    """The schema revision stored in the SQLite file ``path`` ("none" when it has none)."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        if "alembic_version" not in tables:
+            return "none"
+        rows = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        db.close()
+    return str(rows[0][0]) if len(rows) == 1 else "none"
+
+
 def take_backup(engine: Engine, directory: Path, now: datetime | None = None) -> Backup:
     """Back the store up into ``directory``; the Backup made. NotASQLiteFile on PostgreSQL."""
     source = database_file(engine)
     if not source.exists():
         raise FileNotFoundError(f"no database at {source}")
-    revision = stored_revision(engine) or "none"
     taken = now or datetime.now(UTC)
     private_directory(directory)
-    final = directory / backup_name(taken, revision)
-    partial = directory / f".{final.name}.partial"
+    partial = directory / f".rocket2-{taken.strftime(TIME_FORMAT)}.partial"
     partial.unlink(missing_ok=True)
     try:
         copy_database(source, partial)
+        revision = revision_in(partial)
+        final = directory / backup_name(taken, revision)
         os.replace(partial, final)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -88,6 +88,7 @@ def givers_in(stack: Deployment, service: str, script: str) -> set[str]:
 @pytest.fixture(scope="module")
 def replicated(deployment: Deployment, app_env: dict[str, str]) -> Deployment:
     """The session's deployment up again, its .env with REPLICA_URL (replication on)."""
+    began = time.monotonic()
     operator_env_file(deployment.project_dir / ".env", {**app_env, "REPLICA_URL": REPLICA})
     deployment.write_override()
     require_loopback_ports(deployment)
@@ -98,12 +99,14 @@ def replicated(deployment: Deployment, app_env: dict[str, str]) -> Deployment:
         interval=0.5,
         what="https through nginx",
     )
+    print(f"\n[lost VM] the stack up with replication in {time.monotonic() - began:.1f} s")
     return deployment
 
 
 def test_a_lost_vm_comes_back_from_the_replica(
     replicated: Deployment, container_slack: FakeSlack, app_env: dict[str, str]
 ) -> None:
+    started = time.monotonic()
     stack, secret = replicated, app_env["SLACK_SIGNING_SECRET"]
     assert "created" in command(stack, container_slack, secret, "user add", RECEIVER)
     older = give(stack, container_slack, secret, 0)
@@ -115,8 +118,8 @@ def test_a_lost_vm_comes_back_from_the_replica(
         what="the replica to hold the first points",
     )
     newest = give(stack, container_slack, secret, BATCH)
-    stack.compose("kill", "rocket2", "litestream")
     lost_at = time.monotonic()
+    stack.compose("kill", "rocket2", "litestream")
     stack.compose("rm", "-f", "rocket2", "litestream")
     stack.docker.run("volume", "rm", f"{stack.project}_rocket2-data")
 
@@ -140,6 +143,7 @@ def test_a_lost_vm_comes_back_from_the_replica(
         newest_ages_s=[ages[g] for g in newest],
         newest_lost=[ages[g] for g in newest if g not in back],
         healthy_after_s=round(healthy_after, 1),
+        test_s=round(time.monotonic() - started, 1),
     )
     logs = stack.compose("logs", "rocket2").stdout
     assert "restored it from" in logs
