@@ -135,6 +135,23 @@ def _run_restore(config: Config, database: Path) -> None:
         raise ReplicationError(f"litestream restore failed: {last[-1]}")
 
 
+def reset_local_state(database: Path) -> bool:
+    """After a restore: make Litestream forget what it sent of the old file, so it starts the
+    replica afresh from the restored one (``litestream reset``). False when it had no state.
+    ReplicationError when the reset fails."""
+    if not database.with_name(f".{database.name}-litestream").is_dir():
+        return False
+    argv = [str(litestream_binary()), "reset", str(database.resolve())]
+    try:
+        done = subprocess.run(argv, env={}, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ReplicationError(f"litestream reset could not run: {exc}") from None
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+        raise ReplicationError(f"litestream reset failed: {last[-1]}")
+    return True
+
+
 def replicate(config: Config, engine: Engine) -> NoReturn:
     """Become ``litestream replicate`` for the store, holding the server lock shared."""
     database = database_file(engine)

@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.backups import litestream
@@ -106,6 +107,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"restored {args.path} (schema {schema}): {done.members} members, {done.teams} teams")
     if done.replaced is not None:
         print(f"the replaced database is kept as {done.replaced}")
+    return _reset_replication(engine)
+
+
+def _reset_replication(engine: Engine) -> int:
+    """After a restore, Litestream starts the replica afresh from the restored file."""
+    try:
+        if litestream.reset_local_state(database_file(engine)):
+            print("Litestream will send the restored database as a fresh snapshot when it starts")
+    except litestream.ReplicationError as exc:
+        print(
+            f"error: restored, but {exc}: run `litestream reset` on the database", file=sys.stderr
+        )
+        return EXIT_FAILED
     return 0
 
 
