@@ -21,6 +21,7 @@ Source = Literal["env", ".env", "_FILE", "default"]
 IGNORED_PREFIXES = ("AWS_", "GCP_")
 
 LINKING = "GitHub account linking"
+REPLICA_KEYS = "S3 replica credentials"
 
 
 @settings_class
@@ -234,6 +235,61 @@ class Config:
         heroku_sets=True,
         shown=redact_url,  # the URL with its passwords as ***
         secret_parts=url_passwords,
+    )
+    replica_url: str = setting(
+        parsers.replica_url,
+        description="Continuous replication of the SQLite database with Litestream (the compose "
+        "file's litestream service): file:///app/replica (the compose file's replica volume) or "
+        "s3://bucket/path. An empty database file is restored from it at start, before the "
+        "migrations. Empty: no replication. See docs/operators/backups.md.",
+        fix="use file:///app/replica or s3://bucket/path, or leave empty",
+        default="",
+        example="s3://my-club-backups/rocket2",
+    )
+    replica_endpoint: str = setting(
+        parsers.optional_http_url,
+        description="Endpoint of an S3-compatible store (MinIO, Cloudflare R2, Backblaze B2) for "
+        "REPLICA_URL; empty for Amazon S3.",
+        fix="use the store's https:// endpoint, or leave empty for Amazon S3",
+        default="",
+        example="https://s3.eu-central-003.backblazeb2.com",
+    )
+    replica_access_key_id: Secret = setting(
+        parsers.secret(parsers.text),
+        description="Access key id for an s3:// REPLICA_URL (empty: Litestream's own lookup).",
+        fix="copy the bucket's access key id, or leave empty",
+        default="",
+        secret=True,
+        together=REPLICA_KEYS,
+    )
+    replica_secret_access_key: Secret = setting(
+        parsers.secret(parsers.text),
+        description="Secret access key for an s3:// REPLICA_URL.",
+        fix="copy the bucket's secret access key, or leave empty",
+        default="",
+        secret=True,
+        together=REPLICA_KEYS,
+    )
+    backup_dir: str = setting(
+        parsers.directory,
+        description="Directory the scheduled `rocket2 db backup` writes into (the compose file "
+        "mounts /app/backups). Empty: no scheduled backup.",
+        fix="use a directory such as /app/backups, or leave empty",
+        default="",
+        example="/app/backups",
+    )
+    backup_schedule: str = setting(
+        parsers.cron_schedule,
+        description="When the scheduled backup runs when BACKUP_DIR is set: a crontab expression "
+        "in SCHEDULER_TIMEZONE, or off.",
+        fix="use five crontab fields such as 30 3 * * * (daily at 03:30), or off",
+        default="30 3 * * *",
+    )
+    backup_keep: int = setting(
+        parsers.backup_count,
+        description="How many scheduled backups to keep in BACKUP_DIR (the oldest go first).",
+        fix="use a number such as 7",
+        default="7",
     )
     # Where each variable came from, and warnings raised while loading (for `config check`).
     sources: MappingProxyType[str, Source] = field(

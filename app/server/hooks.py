@@ -4,8 +4,9 @@ Master: load the config (when gunicorn.conf.py is executed, at start and on ever
 refuse to start on a bad one (``on_starting``, before any socket or worker exists), bring the
 database schema up to date (``migrate.upgrade``: one SELECT when it is current, else Alembic
 under the store's cross-instance lock, so two instances starting at once migrate once; a
-database failure stops the start with a clear message), create the instance runtime
-directory, and remove it on exit.
+database failure stops the start with a clear message; before that, hold the ``server`` lock
+shared and restore an absent SQLite file from REPLICA_URL, app.backups.litestream), create
+the instance runtime directory, and remove it on exit.
 
 Workers: after the app is loaded, freeze its objects out of the cyclic GC, start the scheduler
 election, install the SIGUSR2 "run scheduled jobs now" handler, and send the start-up notice
@@ -81,8 +82,11 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from app.backups.litestream import ReplicationError, restore_if_empty
+    from app.backups.restore import SERVER_LOCK
     from app.store.engine import engine_from_config
     from app.store.errors import store_cause
+    from app.store.locks import share
     from app.store.migrate import MigrationLockTimeout, upgrade
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
@@ -92,11 +96,17 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     except Exception as exc:
         _stop(f"the database could not be opened: {store_cause(exc) or type(exc).__name__}")
     try:
+        # Held shared for the master's life (its workers inherit it): `db restore` refuses
+        # while any server holds it, and a start waits (bounded) for a running restore.
+        _services["server-lock"] = share(engine, SERVER_LOCK, START_LOCK_TIMEOUT)
+        restore_if_empty(config, engine)
         # Bounded well inside Heroku's 60 s to bind $PORT (its release phase migrates first,
         # so this finds the schema current at once there).
         upgrade(engine, lock_timeout=START_LOCK_TIMEOUT)
     except MigrationLockTimeout:
-        _stop("another instance held the migration lock for too long")
+        _stop("another instance held the migration lock, or a `db restore` ran, for too long")
+    except ReplicationError as exc:
+        _stop(f"the database could not be restored from REPLICA_URL: {exc}")
     except SQLAlchemyError as exc:
         _stop(f"the database migration failed: {store_cause(exc)} ({_kind(exc)})")
     except OSError as exc:

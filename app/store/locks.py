@@ -7,6 +7,10 @@
   process using the file (Gunicorn workers, containers sharing the volume) shares it.
 - In-memory SQLite: a single process by definition; the lock is always granted.
 
+``share(engine, name, timeout)`` takes a SQLite lock *shared* for as long as the returned file
+stays open (every running server holds ``server`` so, and ``db restore`` refuses while any does:
+an exclusive try then fails, across containers sharing the volume, since they share one kernel).
+
 ``hold(engine, name, timeout)`` waits (bounded) and raises LockTimeout; ``try_hold(engine, name)``
 returns at once, yielding whether this process got the lock; ``try_lease(engine, name)`` does
 the same but yields a Lease (or None), whose ``still_held()`` says whether the lock is still
@@ -22,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Connection, Engine, text
 
@@ -64,6 +69,29 @@ def hold(engine: Engine, name: str, timeout: float) -> Iterator[None]:
                 raise LockTimeout(f"another instance held the {name} lock for over {timeout:.0f}s")
             time.sleep(_POLL)
         yield
+
+
+def share(engine: Engine, name: str, timeout: float) -> BinaryIO | None:
+    """Hold lock ``name`` shared until the returned file is closed (or the process ends),
+    waiting at most ``timeout`` seconds while someone holds it exclusively; None when the
+    database is not a SQLite file. Raises LockTimeout."""
+    path = lock_file(engine, name)
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+b")  # noqa: SIM115 - the caller keeps it open while it runs
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise LockTimeout(
+                    f"the {name} lock was held exclusively for over {timeout:.0f}s"
+                ) from None
+            time.sleep(_POLL)
 
 
 @contextmanager

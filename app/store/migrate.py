@@ -95,6 +95,15 @@ def shipped_head() -> str | None:
     return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
 
 
+@cache
+def shipped_revisions() -> frozenset[str]:
+    """Every revision shipped with this version, read from the migration files' headers."""
+    found: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"):
+        found.update(v for name, v in _HEADER.findall(path.read_text()) if name == "revision")
+    return frozenset(found)
+
+
 def stored_revision(engine: Engine) -> str | None:
     """The one revision in the database's ``alembic_version`` table, read with one SELECT; None
     for an empty database, or when the table holds anything but exactly one row."""

@@ -75,7 +75,7 @@ def shell_of(service: dict[str, Any], key: str) -> str:
 
 def test_compose_is_compose_spec_without_version(compose) -> None:
     assert "version" not in compose
-    assert set(compose["services"]) == {"rocket2", "nginx", "certbot"}
+    assert set(compose["services"]) == {"rocket2", "litestream", "nginx", "certbot"}
 
 
 def test_rocket2_is_reachable_from_nginx_only(compose) -> None:
@@ -269,7 +269,9 @@ def test_certbot_loop_passes_term_to_a_running_renewal(compose, tmp_path) -> Non
 
 
 def test_compose_uses_only_the_agreed_base_images(compose) -> None:
-    images = {s["image"] for name, s in compose["services"].items() if name != "rocket2"}
+    app_image = compose["services"]["rocket2"]["image"]
+    assert compose["services"]["litestream"]["image"] == app_image  # Litestream ships in it
+    images = {s["image"] for s in compose["services"].values() if s["image"] != app_image}
     assert images <= BASE_IMAGES
 
 
