@@ -63,8 +63,16 @@ TABLES = (
     "processed_events",
     "special_teams",
     "karma_gifts",
+    "link_requests",
+    "invitations",
 )
 _names = itertools.count(1)
+
+
+def typed_of(page: httpx.Response) -> str:
+    """What a link confirmation page asks to type (the Slack member's username)."""
+    found = re.search(r'<code id="to-type">([^<]*)</code>', page.text)
+    return html.unescape(found.group(1)) if found else ""
 
 
 def confirmation_of(page: httpx.Response) -> str | None:
@@ -138,13 +146,14 @@ class Rocket:
         token = confirmation_of(page)
         if not confirm or token is None:
             return page
-        return self.confirm(token)
+        return self.confirm(token, typed_of(page))
 
-    def confirm(self, token: str) -> httpx.Response:
-        """Submit the confirmation page's form (POST /github/link) with ``token``."""
+    def confirm(self, token: str, typed: str) -> httpx.Response:
+        """Submit the confirmation page's form (POST /github/link): ``token`` and what the
+        account holder ``typed``."""
         return httpx.post(
             self.server.url + "/github/link",
-            data={"confirmation": token},
+            data={"confirmation": token, "typed": typed},
             follow_redirects=False,
         )
 
@@ -168,14 +177,19 @@ class Rocket:
                 gh.codes,
                 gh.user_tokens,
                 gh.revoked_user_tokens,
+                gh.user_emails,
+                gh.grants,
             ):
                 collection.clear()
+            gh.emails_permission = True
             gh.requests.clear()
             gh.bodies.clear()
             gh._failures.clear()
         self.slack.release_all()
         self.slack.server.clear_log()
         self.slack.display_names.clear()
+        self.slack.handles.clear()
+        self.slack.emails.clear()
         self.slack.fail_methods.clear()
         self.slack.reject_user_channels = False
 
