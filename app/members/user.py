@@ -131,6 +131,12 @@ def view(call: Call) -> replies.Message:
     return user_card(user, args.inspect, member_of, leads, show_email=show_email)
 
 
+def _permission(user: User) -> str:
+    """E.g. 'team_lead (from the leads team)'."""
+    source = user.role_source
+    return f"{user.permission.value} ({source})" if source else user.permission.value
+
+
 def _wanted(wanted: str) -> str:
     return wanted if wanted.startswith("<@") else replies.escape(wanted)
 
@@ -157,7 +163,7 @@ def user_card(
         ("GitHub", github),
         ("Major", e(user.major) or "–"),
         ("Position", e(user.position) or "–"),
-        ("Permission", user.permission.value),
+        ("Permission", _permission(user)),
         ("Karma", str(user.karma)),
     ]
     blocks = [replies.fields_section(card)]

@@ -134,7 +134,9 @@ class Rocket:
     # ---- arranging and inspecting --------------------------------------------------------
 
     def add_user(self, slack_id: str, permission: Permission = Permission.member, **fields: Any):  # type: ignore[no-untyped-def]
-        """Create a member record directly in the database."""
+        """Create a member record directly in the database; ``permission`` is an admin's grant
+        (as `rocket2 user promote` makes it) unless ``granted_permission`` says otherwise."""
+        fields.setdefault("granted_permission", permission)
         with self.store.unit_of_work() as uow:
             return uow.users.create(slack_id, permission=permission, **fields)
 
@@ -304,9 +306,11 @@ LEAD = "U0LEAD0001"
 
 
 def add_user(ctx: Services, slack_id: str, permission: Any = None, **fields: Any) -> Any:
-    """Store a user directly (test set-up), as a member unless ``permission`` says otherwise."""
+    """Store a user directly (test set-up), as a member unless ``permission`` (an admin's
+    grant, unless ``granted_permission`` says otherwise) says otherwise."""
     from app.store import Permission
 
+    fields.setdefault("granted_permission", permission or Permission.member)
     with ctx.store.unit_of_work() as uow:
         return uow.users.create(slack_id, permission=permission or Permission.member, **fields)
 

@@ -83,5 +83,6 @@ def downgrade() -> None:
     """Undo upgrade(): every role is then an admin's grant again."""
     op.drop_table("invitations")
     op.drop_table("link_requests")
-    with op.batch_alter_table("users") as batch:
+    with op.batch_alter_table("users", recreate="always") as batch:
+        batch.drop_constraint(op.f("ck_users_granted_permission"), type_="check")
         batch.drop_column("granted_permission")
