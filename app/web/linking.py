@@ -31,6 +31,7 @@ from app.members.linking.service import (
     InviteFailed,
     LinkUsed,
     NoticeFailed,
+    account_role,
     check_link,
     holders,
     powers,
@@ -42,6 +43,7 @@ from app.members.linking.state import (
     StateExpired,
     StateSigner,
 )
+from app.store import Permission
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -131,6 +133,7 @@ def confirmation_page(
     held = powers(ctx, account.id)
     with ctx.store.unit_of_work() as uow:
         taken = [u.slack_id for u in holders(uow, account, member.slack_id)]
+        role = account_role(uow, ctx.config, account.id)
     who = html.escape(f"@{member.handle}" if member.handle else member.slack_id)
     avatar = (
         f'<img src="{html.escape(member.avatar)}" alt="" width="72" height="72"> '
@@ -138,6 +141,8 @@ def confirmation_page(
         else ""
     )
     gives = f"It {html.escape(' and '.join(held))}, and they get that in Rocket 2." if held else ""
+    if role is not Permission.member:
+        gives += f" {who} becomes <strong>{role.value}</strong> in Rocket 2."
     moves = f" It is taken off the Slack member {html.escape(', '.join(taken))}." if taken else ""
     factor = ""
     if (held or taken) and not _email_match(member, identity):

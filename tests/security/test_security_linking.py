@@ -416,6 +416,7 @@ def test_a_link_sent_to_someone_else_links_nothing_until_they_confirm_whose_it_i
     assert "<strong>@mallory&lt;b&gt;</strong>" in page.text  # Slack's username, escaped
     assert f'<img src="https://avatars.slack-edge.example/{OTHER}_72.png"' in page.text
     assert "maintains backend and is in the admin team and is in the leads team" in page.text
+    assert "@mallory&lt;b&gt; becomes <strong>admin</strong> in Rocket 2" in page.text
     assert "an admin must also approve" in page.text
     assert "Only continue if you are @mallory&lt;b&gt;" in page.text
     csp = page.headers["content-security-policy"]

@@ -172,6 +172,19 @@ def test_a_verified_email_match_is_the_second_factor(rocket: Rocket) -> None:
     assert rocket.github.count("GET", r"/user/emails") == 3
 
 
+def test_taking_an_account_off_another_record_needs_the_factor_too(rocket: Rocket) -> None:
+    ids = club(rocket)
+    rocket.add_user(DAVE, github_username="grace", github_id=ids["grace"])  # typed by an admin
+    answer = link(rocket, MALLORY, "grace")  # grace holds nothing, but DAVE's record has her
+    assert answer.status_code == 202
+    assert rocket.user(DAVE).github_id == ids["grace"] and rocket.user(MALLORY) is None
+    assert f"is linked to <@{DAVE}> now" in notices(rocket)[-1]
+
+    rocket.command(f"user approve <@{MALLORY}|m> grace", ADMIN)
+    assert rocket.user(MALLORY).github_id == ids["grace"]
+    assert rocket.user(DAVE).github_id is None
+
+
 def test_a_link_that_gives_nothing_needs_no_second_factor(rocket: Rocket) -> None:
     ids = club(rocket)
     answer = link(rocket, MALLORY, "grace")  # grace is in no special team and leads nothing

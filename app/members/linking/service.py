@@ -26,6 +26,7 @@ from app.outside import report_failure
 from app.slack.blocks import code, escape
 from app.store import AlreadyExists, Permission, UnitOfWork, User
 from app.teams.mirror import RoleChange, pinned_team_id, reconcile
+from config import Config
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -237,14 +238,28 @@ def _role_given(ctx: Services, proven: Proven) -> Permission | None:
         user = uow.users.get(proven.slack_id)
         now = user.permission if user is not None else Permission.member
         granted = user.granted_permission if user is not None else Permission.member
-        from_github = Permission.member
-        for role, _label in SPECIAL_ROLES:
-            team_id = pinned_team_id(uow, ctx.config, role)
-            if team_id is not None and proven.special_now.get(team_id):
-                from_github = Permission(role)
-                break
+        from_github = account_role(uow, ctx.config, proven.account.id, proven.special_now)
     wanted = max(granted, from_github, key=lambda p: p.rank)
     return wanted if wanted > now else None
+
+
+def account_role(
+    uow: UnitOfWork, config: Config, github_id: int, special_now: dict[int, bool] | None = None
+) -> Permission:
+    """The role the special teams give this account once proven: GitHub's answer now where
+    given, else the mirror; admin before team_lead."""
+    for role, _label in SPECIAL_ROLES:
+        team_id = pinned_team_id(uow, config, role)
+        if team_id is None:
+            continue
+        if special_now is not None and team_id in special_now:
+            inside = special_now[team_id]
+        else:
+            team = uow.teams.get(team_id)
+            inside = team is not None and github_id in team.members
+        if inside:
+            return Permission(role)
+    return Permission.member
 
 
 def after_link(ctx: Services, slack_id: str, linked: Linked, *, by: str | None) -> None:
