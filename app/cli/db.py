@@ -207,7 +207,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         with Store(engine).unit_of_work() as uow:
             user, created = uow.users.create_if_absent(slack_id)
             previous = user.permission
-            uow.users.set_permission(slack_id, permission)
+            uow.users.grant(slack_id, permission)
     except SQLAlchemyError as exc:
         print(_db_error("user promote", exc), file=sys.stderr)
         return EXIT_FAILED

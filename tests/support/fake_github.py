@@ -146,6 +146,10 @@ class FakeGitHub:
         self.codes: dict[str, dict[str, Any]] = {}  # code → {"login", "redirect_uri", "expires"}
         self.user_tokens: dict[str, dict[str, Any]] = {}  # token → {"login", "expires"}
         self.revoked_user_tokens: set[str] = set()
+        # GET /user/emails: lower login → GitHub's email objects; default one verified address.
+        self.user_emails: dict[str, list[dict[str, Any]]] = {}
+        self.emails_permission = True  # False: the App lacks "Email addresses" (403)
+        self.grants: set[str] = set()  # lower logins that authorized the App (consent given)
         self.issued_secrets: list[str] = []  # every code and user token, to check logs for
         self._next_user_id = 1000
         self._next_team_id = 500
@@ -369,6 +373,8 @@ class FakeGitHub:
             ("POST", r"/login/oauth/access_token", self._oauth_access_token),
             ("GET", r"/user", self._authenticated_user),
             ("DELETE", r"/applications/([^/]+)/token", self._revoke_user_token),
+            ("DELETE", r"/applications/([^/]+)/grant", self._delete_grant),
+            ("GET", r"/user/emails", self._user_emails),
             ("GET", r"/orgs/([^/]+)/installation", self._installation),
             ("POST", r"/app/installations/(\d+)/access_tokens", self._access_token),
             ("GET", r"/users/([^/]+)", self._get_user),
@@ -409,6 +415,8 @@ class FakeGitHub:
             self._oauth_access_token,
             self._authenticated_user,
             self._revoke_user_token,
+            self._delete_grant,
+            self._user_emails,
         )
 
     # ---- the App's user-authorization web flow --------------------------------------------
@@ -436,6 +444,7 @@ class FakeGitHub:
                 "expires": self.clock() + CODE_TTL,
             }
             self.issued_secrets.append(code)
+            self.grants.add(login.lower())
             query = {"code": code, "state": state}
         sep = "&" if "?" in redirect_uri else "?"
         return Response(status=302, headers={"Location": redirect_uri + sep + urlencode(query)})
@@ -523,6 +532,67 @@ class FakeGitHub:
             return _validation("access_token", "invalid")
         self.revoked_user_tokens.add(token)
         return Response(status=204)
+
+    def _app_basic_auth(self, request: Request, client_id: str) -> None:
+        """Basic auth with the App's client id and secret, for ``/applications/{client_id}``."""
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            user, password = "", ""
+        if scheme.lower() != "basic" or (user, password) != (self.client_id, self.client_secret):
+            raise _Answer(_json(401, {"message": "Bad credentials"}))
+        if client_id != self.client_id:
+            raise _Answer(_json(404, {"message": "Not Found"}))
+
+    def _delete_grant(self, request: Request, client_id: str) -> Response:
+        """``DELETE /applications/{client_id}/grant`` (apps/delete-authorization): basic auth
+        with the App's client id and secret, body ``{"access_token": …}``; deletes the user's
+        authorization and every token of it; 204, or 422 for an unknown token."""
+        self._app_basic_auth(request, client_id)
+        token = str((request.get_json(silent=True) or {}).get("access_token") or "")
+        entry = self._live_user_token(token)
+        if entry is None:
+            return _validation("access_token", "invalid")
+        login = str(entry["login"]).lower()
+        self.grants.discard(login)
+        for other, other_entry in self.user_tokens.items():
+            if str(other_entry["login"]).lower() == login:
+                self.revoked_user_tokens.add(other)
+        return Response(status=204)
+
+    def _user_emails(self, request: Request) -> Response:
+        """``GET /user/emails`` (users/list-emails-for-authenticated-user): the token's user's
+        addresses, ``[{"email", "primary", "verified", "visibility"}]``; 403 without the App's
+        "Email addresses" permission."""
+        entry = self._live_user_token(self._bearer(request))
+        if entry is None:
+            return _json(401, {"message": "Bad credentials"})
+        if not self.emails_permission:
+            return _json(403, {"message": "Resource not accessible by integration"})
+        login = str(entry["login"]).lower()
+        default = [
+            {
+                "email": f"{login}@github.example",
+                "primary": True,
+                "verified": True,
+                "visibility": "private",
+            }
+        ]
+        return _json(200, self.user_emails.get(login, default))
+
+    def set_emails(self, login: str, *addresses: tuple[str, bool]) -> None:
+        """``login``'s e-mails as (address, verified); the first is primary."""
+        with self.lock:
+            self.user_emails[login.lower()] = [
+                {
+                    "email": address,
+                    "primary": index == 0,
+                    "verified": verified,
+                    "visibility": "private" if index == 0 else None,
+                }
+                for index, (address, verified) in enumerate(addresses)
+            ]
 
     def user_token_revoked(self, token: str) -> bool:
         """Whether a user token was revoked."""

@@ -110,6 +110,8 @@ class FakeSlack:
         self._held_lock = threading.Lock()
         self.auth_test_received = 0  # auth.test requests that reached the fake (held or not)
         self.display_names: dict[str, str] = {}  # users.info: Slack id → display name
+        self.handles: dict[str, str] = {}  # users.info ``name``: Slack id → username
+        self.emails: dict[str, str] = {}  # users.info profile.email: Slack id → address
 
     def start(self) -> FakeSlack:
         """Start the server and install the handlers."""
@@ -196,9 +198,16 @@ class FakeSlack:
     def _user_info(self, request: Request) -> Response:
         user = str(request.values.get("user") or _json_field(request, "user"))
         name = self.display_names.get(user, f"Member {user}")
+        handle = self.handles.get(user, user.lower())
+        profile = {
+            "display_name": name,
+            "real_name": name,
+            "email": self.emails.get(user, f"{handle}@slack.example"),
+            "image_72": f"https://avatars.slack-edge.example/{user}_72.png",
+        }
         body = {
             "ok": True,
-            "user": {"id": user, "real_name": name, "profile": {"display_name": name}},
+            "user": {"id": user, "name": handle, "real_name": name, "profile": profile},
         }
         return Response(json.dumps(body), content_type="application/json")
 
