@@ -17,11 +17,13 @@ from typing import Any
 from dotenv import dotenv_values
 
 from config.errors import ConfigError, Problem
-from config.settings import IGNORED_PREFIXES, SETTINGS, Config, Source
+from config.settings import OLD_BOT_VARIABLES, SETTINGS, Config, Source
 
 log = logging.getLogger("rocket2.config")
 
 FILE_SUFFIX = "_FILE"
+OLD_BOT_WARNING = "ignored; Rocket 2 no longer uses AWS or GCP settings"
+_old_bot_logged: set[str] = set()  # the old bot's variables already warned about in this process
 
 
 def _strip_one_pair_of_quotes(value: str) -> tuple[str, bool]:
@@ -102,9 +104,8 @@ def _resolve(
             continue
         values[name], sources[name] = stripped, direct_source
 
-    for name in sorted(set(environ) | set(dotenv)):
-        if name.startswith(IGNORED_PREFIXES):
-            warnings.append(f"{name}: ignored; Rocket 2 no longer uses AWS or GCP settings")
+    for name in sorted((set(environ) | set(dotenv)) & OLD_BOT_VARIABLES):
+        warnings.append(f"{name}: {OLD_BOT_WARNING}")
     return values, sources, problems, warnings
 
 
@@ -216,6 +217,10 @@ def load_config(
     warnings += _short_secrets(values)
     warnings += _readable_files(env_file, values, sources, environ, dotenv)
     for warning in warnings:
+        if warning.endswith(OLD_BOT_WARNING):
+            if warning in _old_bot_logged:
+                continue
+            _old_bot_logged.add(warning)
         log.warning("%s", warning)
     all_sources: dict[str, Source] = {s.name: sources.get(s.name, "default") for s in SETTINGS}
     return Config(
