@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from app.dev.github import GitHubStandIn, Refused
 from app.dev.http import json_response
 from app.dev.slack import SlackStandIn
+from app.dev.slack_manifest import SlackManifestStandIn
 from app.dev.state import DEFAULT_DIR
 from app.dev.webhooks import WebhookSender
 from config import Config
@@ -53,6 +54,8 @@ class StandIns:
             rocket_url=rocket_url(config),
             own_url=own,
         )
+        self.slack_apps = SlackManifestStandIn(data_dir)
+        self.slack.granted_scopes = self.slack_apps.granted_scopes
         self.github = GitHubStandIn(
             data_dir,
             org=config.github_org_name,
@@ -69,6 +72,8 @@ class StandIns:
     def route(self, request: Request) -> Response:
         """Dispatch by path prefix."""
         path = request.path
+        if path.startswith("/api/apps.manifest."):
+            return self.slack_apps.handle(request, path[len("/api/") :])
         if path.startswith("/api/"):
             return self.slack.handle_api(request, path[len("/api/") :])
         if path.startswith("/respond/"):
@@ -110,6 +115,9 @@ class StandIns:
             return json_response(self.slack.join(str(body.get("name") or "Newcomer")))
         if request.method == "POST" and path == "mention":
             return json_response(self.slack.mention(str(body["text"]), str(body["as"])))
+        if request.method == "POST" and path == "slack/scopes":
+            self.slack_apps.set_granted_scopes([str(s) for s in body["scopes"]])
+            return json_response({"ok": True})
         if request.method == "POST" and path == "github/accounts":
             return json_response(self.github.add_account(str(body["login"])), 201)
         if request.method == "POST" and path == "github/members":
@@ -143,6 +151,8 @@ class StandIns:
         if path == "messages":
             since = int(request.args.get("since", "0"))
             return json_response({"messages": self.slack.messages_since(since)})
+        if path == "slack/config-token":
+            return json_response({"token": self.slack_apps.config_token})
         if path == "people":
             return json_response(self.slack.view()["users"])
         return json_response({"error": "not found"}, 404)

@@ -82,6 +82,8 @@ class SlackStandIn:
             "conversations.list": self._list,
             "conversations.members": self._members,
         }
+        # The bot token's scopes, for auth.test's x-oauth-scopes (app.dev.slack_manifest).
+        self.granted_scopes: Callable[[], list[str]] = list
 
     @property
     def data(self) -> dict[str, Any]:
@@ -101,7 +103,10 @@ class SlackStandIn:
         if handler is None:
             return json_response({"ok": False, "error": "unknown_method"})
         with self.lock:
-            return json_response(handler(args))
+            response = json_response(handler(args))
+        if method == "auth.test":
+            response.headers["x-oauth-scopes"] = ",".join(self.granted_scopes())
+        return response
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
