@@ -18,6 +18,7 @@ from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
 from app.dev.github import GitHubStandIn, Refused
+from app.dev.github_apps import GitHubAppsStandIn, public_pem
 from app.dev.http import json_response
 from app.dev.slack import SlackStandIn
 from app.dev.slack_manifest import SlackManifestStandIn
@@ -64,6 +65,19 @@ class StandIns:
             webhooks=self.webhooks,
         )
 
+        self.github_apps = GitHubAppsStandIn(
+            data_dir,
+            self.github,
+            web_base=config.github_oauth_url,
+            playground_app={
+                "id": config.github_app_id,
+                "name": "Rocket 2 playground",
+                "public_key": public_pem(config.github_key.private_key.public_key()),
+                "hook_url": webhook_url,
+                "installed": True,
+            },
+        )
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         """The WSGI entry point."""
         request = Request(environ)
@@ -79,6 +93,8 @@ class StandIns:
         if path.startswith("/respond/"):
             return self.slack.handle_response(request, path[len("/respond/") :])
         if path.startswith("/github/"):
+            if self.github_apps.claims(request, path[len("/github") :]):
+                return self.github_apps.handle(request, path[len("/github") :])
             return self.github.handle(request, path[len("/github") :])
         if path in ("/", "/index.html") and request.method == "GET":
             page = resources.files("app.dev").joinpath("page.html").read_text("utf-8")
@@ -118,11 +134,13 @@ class StandIns:
         if request.method == "POST" and path == "slack/scopes":
             self.slack_apps.set_granted_scopes([str(s) for s in body["scopes"]])
             return json_response({"ok": True})
+        if request.method == "POST" and path == "github/app":
+            return json_response(self.github_apps.change_app(int(body["app_id"]), body))
         if request.method == "POST" and path == "github/accounts":
             return json_response(self.github.add_account(str(body["login"])), 201)
         if request.method == "POST" and path == "github/members":
             self.github.add_account(str(body["login"]))
-            self.github.add_org_member(str(body["login"]))
+            self.github.add_org_member(str(body["login"]), str(body.get("role") or "member"))
             return json_response({"ok": True}, 201)
         if request.method == "POST" and path == "github/teams":
             team = self.github.create_team(str(body.get("name") or "").strip())

@@ -57,9 +57,10 @@ def start_standins(directory: Path) -> StandIns:
     return StandIns(directory, url, proc)
 
 
-@pytest.fixture
-def standins(tmp_path: Path) -> Iterator[StandIns]:
-    running = start_standins(tmp_path)
+@pytest.fixture(scope="module")
+def standins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIns]:
+    """One set of stand-ins per test module (each test writes its own env file)."""
+    running = start_standins(tmp_path_factory.mktemp("standins"))
     try:
         yield running
     finally:

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft7Validator
 from dotenv import dotenv_values
+from jsonschema import Draft7Validator
 
 from app.platforms import SLACK
 from app.setup.slack_manifest import build_manifest, manifest_problems, rule_problems
