@@ -21,14 +21,14 @@ SLACK: tuple[Check, ...] = (
 )
 GITHUB: tuple[Check, ...] = (
     github_checks.github_app,
-    github_checks.github_grants,
+    github_checks.github_permissions,
     github_checks.github_installation,
     github_checks.github_webhook,
     github_checks.github_deliveries,
     github_checks.github_teams,
 )
 PUBLIC_URL: tuple[Check, ...] = (
-    public_checks.public_resolves,
+    public_checks.public_url,
     public_checks.public_https,
     public_checks.public_version,
 )

@@ -47,7 +47,7 @@ def _lacks(granted: dict[str, str], events: list[str]) -> str:
     return ", ".join(missing)
 
 
-def github_grants(ctx: Context) -> Result:
+def github_permissions(ctx: Context) -> Result:
     """The App asks for every declared permission and event."""
     app = _app(ctx)
     lacks = _lacks(dict(app.get("permissions") or {}), list(app.get("events") or []))

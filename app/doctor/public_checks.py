@@ -21,7 +21,7 @@ def _host(ctx: Context) -> str:
     return urlsplit(ctx.config.public_url).hostname or ""
 
 
-def public_resolves(ctx: Context) -> Result:
+def public_url(ctx: Context) -> Result:
     """PUBLIC_URL is set and its name resolves."""
     if not ctx.config.public_url:
         return warn(

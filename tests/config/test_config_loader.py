@@ -6,8 +6,7 @@ import logging
 
 import pytest
 
-from config import loader
-from config import Config, ConfigError, Secret, load_config
+from config import Config, ConfigError, Secret, load_config, loader
 from config.settings import SETTINGS
 
 REQUIRED = [s.name for s in SETTINGS if s.required]

@@ -93,7 +93,7 @@ def test_a_wrong_state_is_refused_and_nothing_is_written(standins: StandIns):
     back = confirm(post_the_manifest(page))
     forged = re.sub(r"state=[^&]+", "state=someone-elses", back)
     assert httpx.get(forged, timeout=10).status_code == 400
-    status, out, err = finish(proc)
+    status, _out, err = finish(proc)
     assert status == 2
     assert "state that is not this run's, so it was refused" in err
     assert not (standins.directory / "state.env").exists()

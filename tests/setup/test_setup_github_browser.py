@@ -61,7 +61,7 @@ def test_the_loopback_page_github_and_back_in_a_real_browser(
         wait.until(expected_conditions.element_to_be_clickable((By.ID, "create"))).click()
         wait.until(expected_conditions.title_is("GitHub App created"))
         assert browser.current_url.startswith(page + "callback?code=")
-        status, out, err = finish(proc)
+        status, _out, err = finish(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
