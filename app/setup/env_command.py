@@ -12,6 +12,7 @@ from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
+from app.outside import describe_failure
 from app.setup.envfile import EnvFileRefused, existing_values, update_env_file
 from app.setup.slack_command import env_file_of, fail
 from app.slack.manifests import identify
@@ -38,7 +39,8 @@ def cmd_setup_env(args: argparse.Namespace) -> int:
             values["SLACK_TEAM_ID"] = _team_id(args, token)
         except (SlackApiError, ConfigError, OSError) as exc:
             return fail(
-                f"Slack's auth.test refused the bot token or did not answer ({exc!s:.80}); "
+                f"Slack's auth.test refused the bot token or did not answer "
+                f"({describe_failure(exc)}); "
                 "check SLACK_API_TOKEN"
             )
     try:
