@@ -121,3 +121,16 @@ def test_the_declared_paths_are_the_ones_rocket2_serves(key_pem):
     rules = {rule.rule for rule in create_app(config).url_map.iter_rules()}
     assert {SLACK.command.path, SLACK.events_path, GITHUB.callback_path} <= rules
     assert config.github_webhook_endpt in rules
+
+
+def test_readme_names_what_the_declaration_says():
+    readme = (APP.parent / "README.md").read_text()
+    slack = readme.split("### Connecting the Slack app", 1)[1].split("###", 1)[0]
+    scopes = slack.split("bot scopes", 1)[1].split(";", 1)[0]
+    assert sorted(re.findall(r"`([a-z_.:]+)`", scopes)) == sorted(SLACK.bot_scopes)
+    assert all(f"`{event}`" in slack for event in SLACK.bot_events)
+    assert f"`{SLACK.command.command}`" in slack and SLACK.command.path in slack
+    github = readme.split("**GitHub App settings.**", 1)[1].split("\n\n", 1)[0]
+    assert "*Members: read and write*" in github and "*Email addresses: read*" in github
+    assert all(f"*{event.capitalize()}*" in github for event in GITHUB.events)
+    assert GITHUB.callback_path in github
