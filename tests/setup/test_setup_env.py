@@ -13,8 +13,18 @@ def test_team_id_comes_from_auth_test_and_config_check_runs(standins: StandIns):
     token = dotenv_values(env_file)["SLACK_API_TOKEN"]
     text = env_file.read_text().replace("SLACK_TEAM_ID=T0DEV00001\n", "")
     env_file.write_text(text)
-    done = standins.run("setup", "env", "--no-input", "--slack-token", str(token),
-                        "--notification-channel", "#ops", "--force", "--for", "compose")
+    done = standins.run(
+        "setup",
+        "env",
+        "--no-input",
+        "--slack-token",
+        str(token),
+        "--notification-channel",
+        "#ops",
+        "--force",
+        "--for",
+        "compose",
+    )
     assert done.returncode == 0, done.stderr
     values = dotenv_values(env_file)
     assert values["SLACK_TEAM_ID"] == "T0DEV00001"
@@ -26,8 +36,9 @@ def test_team_id_comes_from_auth_test_and_config_check_runs(standins: StandIns):
 
 
 def test_a_refused_token_is_named(standins: StandIns):
-    done = standins.run("setup", "env", "--no-input", "--slack-token", "xoxb-0-0-wrong",
-                        "--env-file", "other.env")
+    done = standins.run(
+        "setup", "env", "--no-input", "--slack-token", "xoxb-0-0-wrong", "--env-file", "other.env"
+    )
     assert done.returncode == 2
     assert "auth.test refused the bot token" in done.stderr
     assert "xoxb-0-0-wrong" not in done.stdout + done.stderr
