@@ -57,9 +57,10 @@ def start_standins(directory: Path) -> StandIns:
     return StandIns(directory, url, proc)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def standins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIns]:
-    """One set of stand-ins per test module (each test writes its own env file)."""
+    """One set of stand-ins for the setup tests (each names its own env file and App, or
+    leaves the shared .env usable)."""
     running = start_standins(tmp_path_factory.mktemp("standins"))
     try:
         yield running

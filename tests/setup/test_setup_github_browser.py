@@ -53,6 +53,8 @@ def test_the_loopback_page_github_and_back_in_a_real_browser(
         "https://rocket.example.org",
         "--env-file",
         "browser.env",
+        "--name",
+        "Rocket 2 browser",
         env=env,
     )
     try:
