@@ -70,11 +70,29 @@ def update_env_file(path: Path, values: Mapping[str, str], force: bool = False) 
     added = [n for n in values if n not in current]
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     rewritten = set(added) | set(changed)
-    out = [raw for raw in lines if _assigned(raw) not in rewritten]
+    out = _without(lines, rewritten)
     out += [line(name, values[name]) for name in values if name in rewritten]
     _write_private(path, "\n".join(out) + "\n")
     unchanged = [n for n in values if n not in rewritten]
     return Written(tuple(added), tuple(changed), tuple(unchanged))
+
+
+def _without(lines: list[str], names: set[str]) -> list[str]:
+    """``lines`` without the assignments of ``names``, a quoted value's further lines too."""
+    kept: list[str] = []
+    closing = ""  # the quote that ends the value being dropped, while inside one
+    for raw in lines:
+        if closing:
+            closing = "" if raw.rstrip().endswith(closing) else closing
+            continue
+        name = _assigned(raw)
+        if name not in names:
+            kept.append(raw)
+            continue
+        value = raw.split("=", 1)[1].strip()
+        if value[:1] in ("'", '"') and (len(value) == 1 or not value.endswith(value[0])):
+            closing = value[0]
+    return kept
 
 
 def _assigned(raw: str) -> str | None:
