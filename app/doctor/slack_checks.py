@@ -12,6 +12,8 @@ from app.doctor.report import Result, fail, ok
 from app.platforms import SLACK
 from app.slack.manifests import Identity, identify
 
+CHANNEL_PAGE_SIZE = 200
+MAX_PAGES = 50
 REINSTALL = (
     "add them to the app (rocket2 setup slack --update APP_ID, or its OAuth & "
     "Permissions page), then reinstall it to the workspace"
@@ -71,24 +73,22 @@ def slack_scopes(ctx: Context) -> Result:
 
 def _channels(ctx: Context) -> list[dict[str, Any]]:
     from app.slack.client import slack_client
+    from app.slack.pages import every_page
 
     client = slack_client(ctx.config)
 
     def listed() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        cursor = ""
-        for _ in range(50):  # at most 50 pages of 200
-            page = client.conversations_list(
-                types="public_channel,private_channel",
+        return every_page(
+            lambda cursor: client.conversations_list(
+                types="public_channel",  # private ones would need groups:read, not declared
                 exclude_archived=True,
-                limit=200,
-                cursor=cursor or None,
-            )
-            found += list(page.get("channels") or [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                break
-        return found
+                limit=CHANNEL_PAGE_SIZE,
+                cursor=cursor,
+            ),
+            "channels",
+            MAX_PAGES,
+            "doctor: conversations.list",
+        )
 
     channels: list[dict[str, Any]] = ctx.answer("conversations.list", listed)
     return channels
