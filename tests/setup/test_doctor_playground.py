@@ -163,6 +163,13 @@ def test_the_app_not_installed_on_the_org(wired: Wired):
     assert install.endswith("/installations/new")
 
 
+def test_an_admin_or_leads_team_that_does_not_exist(wired: Wired):
+    done = wired.doctor(GITHUB_ADMIN_TEAM_NAME="all", GITHUB_LEADS_TEAM_NAME="Ghosts")
+    assert done.returncode == 2
+    assert "no such team in rocket2-dev: GITHUB_LEADS_TEAM_NAME=Ghosts" in done.stdout
+    assert "GITHUB_ADMIN_TEAM_NAME" not in line(done, "github teams")
+
+
 def test_zz_failing_recent_deliveries(wired: Wired):  # last: the failed deliveries stay
     wired.dev_api(
         "github/app",
