@@ -2,7 +2,7 @@
 
 from config.errors import ConfigError, Problem
 from config.github_key import GitHubKey, KeyDecodeError, decode_github_key, encode_key
-from config.loader import load_config
+from config.loader import load_config, load_settings, operator_variable
 from config.logfilter import SecretFilter, install_secret_filter
 from config.secret import Secret, redact_url
 from config.settings import Config
@@ -19,5 +19,7 @@ __all__ = [
     "encode_key",
     "install_secret_filter",
     "load_config",
+    "load_settings",
+    "operator_variable",
     "redact_url",
 ]

@@ -17,11 +17,13 @@ from typing import Any
 from dotenv import dotenv_values
 
 from config.errors import ConfigError, Problem
-from config.settings import IGNORED_PREFIXES, SETTINGS, Config, Source
+from config.settings import OLD_BOT_VARIABLES, SETTINGS, Config, Source
 
 log = logging.getLogger("rocket2.config")
 
 FILE_SUFFIX = "_FILE"
+OLD_BOT_WARNING = "ignored; Rocket 2 no longer uses AWS or GCP settings"
+_old_bot_logged: set[str] = set()  # the old bot's variables already warned about in this process
 
 
 def _strip_one_pair_of_quotes(value: str) -> tuple[str, bool]:
@@ -102,9 +104,8 @@ def _resolve(
             continue
         values[name], sources[name] = stripped, direct_source
 
-    for name in sorted(set(environ) | set(dotenv)):
-        if name.startswith(IGNORED_PREFIXES):
-            warnings.append(f"{name}: ignored; Rocket 2 no longer uses AWS or GCP settings")
+    for name in sorted((set(environ) | set(dotenv)) & OLD_BOT_VARIABLES):
+        warnings.append(f"{name}: {OLD_BOT_WARNING}")
     return values, sources, problems, warnings
 
 
@@ -216,6 +217,10 @@ def load_config(
     warnings += _short_secrets(values)
     warnings += _readable_files(env_file, values, sources, environ, dotenv)
     for warning in warnings:
+        if warning.endswith(OLD_BOT_WARNING):
+            if warning in _old_bot_logged:
+                continue
+            _old_bot_logged.add(warning)
         log.warning("%s", warning)
     all_sources: dict[str, Source] = {s.name: sources.get(s.name, "default") for s in SETTINGS}
     return Config(
@@ -223,3 +228,44 @@ def load_config(
         sources=MappingProxyType(all_sources),
         warnings=tuple(warnings),
     )
+
+
+def load_settings(
+    names: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Parse only the settings ``names`` (each its value, else its default), for commands that
+    run before the configuration is complete (`rocket2 setup`). A missing required one is None.
+
+    Raise ConfigError listing the problems of these settings only; log nothing.
+    """
+    environ = os.environ if environ is None else environ
+    values, _, problems, _ = _resolve(environ, _read_dotenv(env_file))
+    wanted = [s for s in SETTINGS if s.name in names]
+    problems = [p for p in problems if p.name in names]
+    parsed: dict[str, Any] = {}
+    for setting in wanted:
+        raw = values.get(setting.name, setting.default)
+        if raw is None:
+            parsed[setting.name] = None
+            continue
+        try:
+            parsed[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(Problem(setting.name, str(exc), setting.fix))
+    if problems:
+        raise ConfigError(problems)
+    return parsed
+
+
+def operator_variable(
+    name: str,
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+) -> str:
+    """A variable that is not a Rocket 2 setting but a command's input (SLACK_CONFIG_TOKEN
+    for `rocket2 setup slack`): the environment's, else the .env file's, else empty."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(name) or _read_dotenv(env_file).get(name) or ""
+    return _strip_one_pair_of_quotes(value)[0]

@@ -17,8 +17,21 @@ from config.secret import Secret, redact_url, url_passwords
 
 Source = Literal["env", ".env", "_FILE", "default"]
 
-# Variables Rocket 2 accepts and ignores, one warning each.
-IGNORED_PREFIXES = ("AWS_", "GCP_")
+# The old bot's own AWS and GCP variables: accepted and ignored, with one warning each per
+# process. Other AWS_* variables (AWS_CA_BUNDLE, AWS_REGION, …) belong to AWS's tools: no warning.
+OLD_BOT_VARIABLES = frozenset(
+    {
+        "AWS_ACCESS_KEYID",
+        "AWS_SECRET_KEY",
+        "AWS_USERS_TABLE",
+        "AWS_TEAMS_TABLE",
+        "AWS_PROJECTS_TABLE",
+        "AWS_PAIRINGS_TABLE",
+        "AWS_LOCAL",
+        "GCP_SERVICE_ACCOUNT_CREDENTIALS",
+        "GCP_SERVICE_ACCOUNT_SUBJECT",
+    }
+)
 
 LINKING = "GitHub account linking"
 REPLICA_KEYS = "S3 replica credentials"

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from app.cli import db as store_cli
 from app.cli import teams as teams_cli
 from app.dev import cli as dev_cli
+from app.doctor import cli as doctor_cli
+from app.setup import cli as setup_cli
 from config import cli as config_cli
 
 
@@ -29,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     store_cli.add_commands(sub)
     teams_cli.add_commands(sub)
     dev_cli.add_commands(sub)
+    setup_cli.add_commands(sub)
+    doctor_cli.add_commands(sub)
     return parser
 
 

@@ -18,8 +18,10 @@ from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
 from app.dev.github import GitHubStandIn, Refused
+from app.dev.github_apps import GitHubAppsStandIn, public_pem
 from app.dev.http import json_response
 from app.dev.slack import SlackStandIn
+from app.dev.slack_manifest import SlackManifestStandIn
 from app.dev.state import DEFAULT_DIR
 from app.dev.webhooks import WebhookSender
 from config import Config
@@ -53,12 +55,27 @@ class StandIns:
             rocket_url=rocket_url(config),
             own_url=own,
         )
+        self.slack_apps = SlackManifestStandIn(data_dir)
+        self.slack.granted_scopes = self.slack_apps.granted_scopes
         self.github = GitHubStandIn(
             data_dir,
             org=config.github_org_name,
             app_id=config.github_app_id,
             public_key=config.github_key.private_key.public_key(),
             webhooks=self.webhooks,
+        )
+
+        self.github_apps = GitHubAppsStandIn(
+            data_dir,
+            self.github,
+            web_base=config.github_oauth_url,
+            playground_app={
+                "id": config.github_app_id,
+                "name": "Rocket 2 playground",
+                "public_key": public_pem(config.github_key.private_key.public_key()),
+                "hook_url": webhook_url,
+                "installed": True,
+            },
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -69,11 +86,15 @@ class StandIns:
     def route(self, request: Request) -> Response:
         """Dispatch by path prefix."""
         path = request.path
+        if path.startswith("/api/apps.manifest."):
+            return self.slack_apps.handle(request, path[len("/api/") :])
         if path.startswith("/api/"):
             return self.slack.handle_api(request, path[len("/api/") :])
         if path.startswith("/respond/"):
             return self.slack.handle_response(request, path[len("/respond/") :])
         if path.startswith("/github/"):
+            if self.github_apps.claims(request, path[len("/github") :]):
+                return self.github_apps.handle(request, path[len("/github") :])
             return self.github.handle(request, path[len("/github") :])
         if path in ("/", "/index.html") and request.method == "GET":
             page = resources.files("app.dev").joinpath("page.html").read_text("utf-8")
@@ -110,11 +131,16 @@ class StandIns:
             return json_response(self.slack.join(str(body.get("name") or "Newcomer")))
         if request.method == "POST" and path == "mention":
             return json_response(self.slack.mention(str(body["text"]), str(body["as"])))
+        if request.method == "POST" and path == "slack/scopes":
+            self.slack_apps.set_granted_scopes([str(s) for s in body["scopes"]])
+            return json_response({"ok": True})
+        if request.method == "POST" and path == "github/app":
+            return json_response(self.github_apps.change_app(int(body["app_id"]), body))
         if request.method == "POST" and path == "github/accounts":
             return json_response(self.github.add_account(str(body["login"])), 201)
         if request.method == "POST" and path == "github/members":
             self.github.add_account(str(body["login"]))
-            self.github.add_org_member(str(body["login"]))
+            self.github.add_org_member(str(body["login"]), str(body.get("role") or "member"))
             return json_response({"ok": True}, 201)
         if request.method == "POST" and path == "github/teams":
             team = self.github.create_team(str(body.get("name") or "").strip())
@@ -143,6 +169,8 @@ class StandIns:
         if path == "messages":
             since = int(request.args.get("since", "0"))
             return json_response({"messages": self.slack.messages_since(since)})
+        if path == "slack/config-token":
+            return json_response({"token": self.slack_apps.config_token})
         if path == "people":
             return json_response(self.slack.view()["users"])
         return json_response({"error": "not found"}, 404)

@@ -82,6 +82,8 @@ class SlackStandIn:
             "conversations.list": self._list,
             "conversations.members": self._members,
         }
+        # The bot token's scopes, for auth.test's x-oauth-scopes (app.dev.slack_manifest).
+        self.granted_scopes: Callable[[], list[str]] = list
 
     @property
     def data(self) -> dict[str, Any]:
@@ -101,7 +103,10 @@ class SlackStandIn:
         if handler is None:
             return json_response({"ok": False, "error": "unknown_method"})
         with self.lock:
-            return json_response(handler(args))
+            response = json_response(handler(args))
+        if method == "auth.test":
+            response.headers["x-oauth-scopes"] = ",".join(self.granted_scopes())
+        return response
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -271,13 +276,24 @@ class SlackStandIn:
             response_url=f"{self.own_url}/respond/{record['id']}",
             command=command or "/rocket",
         )
-        status = self._post("/slack/commands", body, send.FORM)
+        status, ack = self._post_command(body)
         with self.lock:
             for kept in self.data["commands"]:
                 if kept["id"] == record["id"]:
-                    kept["status"] = status
+                    kept["status"], kept["ack"] = status, ack
             self._changed()
-        return {**record, "status": status}
+        return {**record, "status": status, "ack": ack}
+
+    def _post_command(self, body: bytes) -> tuple[int | str, dict[str, Any] | None]:
+        """Post a command; Rocket 2's status and the message in its ack, if any (Slack shows
+        an ack's body to the person who typed the command, as a reply)."""
+        try:
+            answer = send.post_signed(
+                self.rocket_url + "/slack/commands", self._secret, body, send.FORM
+            )
+        except httpx.HTTPError as exc:
+            return f"Rocket 2 is not reachable at {self.rocket_url} ({type(exc).__name__})", None
+        return answer.status_code, send.ack_message(answer)
 
     def join(self, real_name: str) -> dict[str, Any]:
         """Someone joins the workspace: a new member, and the ``team_join`` event."""

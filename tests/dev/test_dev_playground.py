@@ -95,6 +95,13 @@ def test_a_mention_gets_an_ephemeral_answer(playground: Playground):
     assert "@ada has" in done.stdout and "karma" in done.stdout
 
 
+def test_a_reply_that_comes_in_the_ack_is_printed(playground: Playground):
+    done = playground.dev("send", "/rocket help " + "x" * 4100)
+    assert done.returncode == 0, done.stderr
+    assert "That command is too long for Rocket 2" in done.stdout
+    assert "no reply" not in done.stderr
+
+
 def test_exit_status_says_what_happened(playground: Playground):
     unknown = playground.dev("send", "/rocket help", "--as", "@nobody")
     assert unknown.returncode == 2

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from app.platforms import SLACK
 from tests.support.gunicorn import wait_until
 
 
@@ -188,7 +189,10 @@ class FakeSlack:
         if self.auth_test_fails:
             return Response("upstream trouble", status=503)
         body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": TEAM_ID}
-        return Response(json.dumps({**body, "user": "rocket"}), content_type="application/json")
+        scopes = {"x-oauth-scopes": ",".join(SLACK.bot_scopes)}  # as Slack's auth.test answers
+        return Response(
+            json.dumps({**body, "user": "rocket"}), content_type="application/json", headers=scopes
+        )
 
     def _open(self, request: Request) -> Response:
         users = str(request.values.get("users") or _json_field(request, "users"))
