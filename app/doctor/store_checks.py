@@ -42,6 +42,6 @@ def store_durability(ctx: Context) -> Result:
 
     warning = protection_warning(ctx.config)
     if warning is None:
-        return ok("store durability", "replicated, backed up recently, or PostgreSQL (its own backups)")
+        return ok("store durability", "replicated, backed up recently, or on PostgreSQL")
     what, _, fix = warning.partition(": ")
     return warn("store durability", what, fix)
