@@ -61,9 +61,7 @@ def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
         sent += step
 
 
-def test_a_chunked_body_over_the_limit_gets_413_and_one_within_it_is_served(
-    gunicorn_server, env
-):
+def test_a_chunked_body_over_the_limit_gets_413_and_one_within_it_is_served(gunicorn_server, env):
     server = start(gunicorn_server, env)
     for path in ("/webhook", "/slack/commands"):
         response = httpx.post(server.url + path, content=_chunks(2 * MIB), timeout=10)
@@ -101,6 +99,7 @@ def test_a_request_id_is_believed_only_from_a_trusted_proxy(gunicorn_server, env
     assert chosen not in server.output()
 
     trusted = start(gunicorn_server, env)  # FORWARDED_ALLOW_IPS=127.0.0.1
-    assert httpx.get(trusted.url + "/", headers={"X-Request-ID": chosen}).headers[
-        "X-Request-ID"
-    ] == chosen
+    assert (
+        httpx.get(trusted.url + "/", headers={"X-Request-ID": chosen}).headers["X-Request-ID"]
+        == chosen
+    )
