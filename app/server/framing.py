@@ -24,11 +24,13 @@ class Progress(Enum):
     WAITING = "waiting"  # more bytes are needed
     CONTINUE = "continue"  # the head is in, the client waits for 100 Continue before its body
     READY = "ready"  # whole, over the limit, or not frameable here: Gunicorn takes it
-    TOO_LONG = "too long"  # no end of the head within HEAD_LIMIT
+    TOO_LONG = "too long"  # no end of the head within HEAD_LIMIT, or far more than a body
 
 
 def progress(data: bytes, body_limit: int) -> Progress:
     """How far the request at the start of ``data`` has arrived (see Progress)."""
+    if len(data) > HEAD_LIMIT + 2 * body_limit:  # chunk framing around tiny chunks, say
+        return Progress.TOO_LONG
     end = data.find(b"\r\n\r\n")
     if end < 0:
         return Progress.TOO_LONG if len(data) > HEAD_LIMIT else Progress.WAITING

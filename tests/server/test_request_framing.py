@@ -27,6 +27,7 @@ LIMIT = 1000
         (HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", Progress.READY),  # Gunicorn: 400
         (HEAD + b"Transfer-Encoding: chunked\r\n\r\n3e9\r\n", Progress.READY),  # over the limit
         (b"GET / HTTP/1.1\r\n" + b"X: " + b"y" * HEAD_LIMIT, Progress.TOO_LONG),
+        (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\nx\r\n" * 12000, Progress.TOO_LONG),
     ],
 )
 def test_progress(data: bytes, expected: Progress) -> None:
