@@ -187,6 +187,17 @@ class Config:
         default="127.0.0.1",
         heroku_sets=True,  # the Python buildpack exports FORWARDED_ALLOW_IPS='*'
     )
+    healthz_token: Secret = setting(
+        parsers.secret(parsers.text),
+        description="Token that shows /healthz's details (version, store, scheduler, pins) to a "
+        "request with `Authorization: Bearer TOKEN` from anywhere. Loopback and private "
+        "addresses see them without it; everyone else sees only ok or not ok. Empty: no token.",
+        fix="set a long random string, or leave empty",
+        default="",
+        secret=True,
+        example="change-me-to-a-long-random-string",
+        min_length=32,
+    )
     log_level: str = setting(
         parsers.log_level,
         description="Log level.",

@@ -12,7 +12,8 @@ and the parsed arguments, and returns a TeamReply or raises CommandError. Rules:
   ``--remove`` makes them a plain member again), so ``team refresh`` keeps them in step;
 - joining or leaving the admin or leads team promotes or demotes (app.teams.mirror);
 - the special teams are admins' business: only an admin creates or renames a team into a
-  configured special name, or adds members or leads to a special (pinned, or so named) team.
+  configured special name, or adds, removes or changes the members or leads of a special
+  (pinned, or so named) team, edits it or deletes it; its GitHub maintainers may not.
 """
 
 from __future__ import annotations
@@ -347,7 +348,9 @@ def team_add(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply
 
 def team_remove(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply:
     """Remove a member from the team on GitHub, then here (lead of the team)."""
-    team, user = _target(deps, caller, name, slack_id, "remove members")
+    team, user = _target(
+        deps, caller, name, slack_id, "remove members", special="remove members from"
+    )
     gh, login = _as_github(team), _login_now(deps, user)
     try:
         if deps.github.get_team_membership(gh.slug, login) is not None:
@@ -433,6 +436,7 @@ def team_edit(
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
         me = require_lead_of(uow, caller, team, "edit it")
+        require_admin_for_special(uow, deps, me, team, team.github_team_name, "edit")
         if github_name is not None:
             require_admin_for_special(uow, deps, me, None, github_name, "rename a team to")
             other = uow.teams.by_name(github_name)
@@ -460,7 +464,8 @@ def team_delete(deps: Services, caller: str, name: str) -> TeamReply:
     """Delete the team on GitHub, then here (lead of the team)."""
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
-        require_lead_of(uow, caller, team, "delete it")
+        me = require_lead_of(uow, caller, team, "delete it")
+        require_admin_for_special(uow, deps, me, team, team.github_team_name, "delete")
     gh = _as_github(team)
     try:
         deps.github.delete_team(gh.slug)
