@@ -23,7 +23,12 @@ from collections.abc import Iterable
 
 from slack_sdk.errors import SlackClientError
 
-from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
+from app.github import (
+    GitHubError,
+    GitHubTeam,
+    GitHubUnexpectedStatus,
+    GitHubValidationError,
+)
 from app.services import Services
 from app.slack.blocks import code, escape
 from app.slack.commands import permissions
@@ -464,13 +469,24 @@ def team_delete(deps: Services, caller: str, name: str) -> TeamReply:
     gh = _as_github(team)
     try:
         deps.github.delete_team(gh.slug)
-    except GitHubNotFound:
+    except GitHubUnexpectedStatus as exc:
+        # GitHub documents 204 and 422 only: ask with a call that documents "absent" (404).
+        if _still_on_github(deps, gh.slug):
+            raise _github_failed(f"delete team {code(gh.name)}", exc) from None
         log.info("team delete: %s was already gone on GitHub", gh.slug)
     except GitHubError as exc:
         raise _github_failed(f"delete team {code(gh.name)}", exc) from None
     with deps.store.unit_of_work() as uow:
         uow.teams.delete(gh.id)
     return TeamReply(f"Deleted team *{escape(gh.name)}* on GitHub and here.")
+
+
+def _still_on_github(deps: Services, slug: str) -> bool:
+    """Whether the team is on GitHub (True when GitHub cannot say)."""
+    try:
+        return deps.github.find_team(slug) is not None
+    except GitHubError:
+        return True
 
 
 def team_refresh(deps: Services, caller: str) -> TeamReply:

@@ -53,7 +53,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from app.dev import github_shapes as shapes
 from config import decode_github_key
+from tests.support import contract
 
 MAX_JWT_LIFETIME = 600 + 60  # GitHub: exp at most 10 minutes ahead (with the 60 s backdate)
 CODE_TTL = 600  # GitHub: an authorization code expires after 10 minutes
@@ -71,16 +73,16 @@ class FakeTeam:
     privacy: str = "closed"
     members: dict[str, str] = field(default_factory=dict)
 
-    def json(self) -> dict[str, Any]:
-        """The team as GitHub renders it."""
+    parent_id: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """What the shapes read: id, name, slug, description, privacy."""
         return {
             "id": self.id,
-            "node_id": f"T_{self.id}",
             "name": self.name,
             "slug": self.slug,
-            "description": self.description or None,
+            "description": self.description,
             "privacy": self.privacy,
-            "permission": "pull",
         }
 
 
@@ -342,6 +344,12 @@ class FakeGitHub:
     # ---- serving ------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
+        """Answer one request, and hold the exchange to GitHub's description (contract)."""
+        response, injected = self._answer(request)
+        contract.check(contract.description("github"), request, response, injected=injected)
+        return response
+
+    def _answer(self, request: Request) -> tuple[Response, bool]:
         self._wait_if_held(request)
         with self.lock:
             self.requests.append((request.method, request.path))
@@ -355,11 +363,11 @@ class FakeGitHub:
                     and failure.query in request.query_string.decode()
                 ):
                     failure.times -= 1
-                    return _json(failure.status, failure.body, failure.headers)
+                    return _json(failure.status, failure.body, failure.headers), True
             try:
-                return self._route(request)
+                return self._route(request), False
             except _Answer as answer:
-                return answer.response
+                return answer.response, answer.outside
 
     def _route(self, request: Request) -> Response:
         path, method = request.path, request.method
@@ -397,7 +405,7 @@ class FakeGitHub:
                 if handler not in self._own_auth:
                     self._require_token(request)
                 return handler(request, *match.groups())
-        return _json(404, {"message": "Not Found"})
+        raise _Answer(_json(404, shapes.error("Not Found", 404)), outside=True)
 
     @property
     def _own_auth(self) -> tuple[Callable[..., Response], ...]:
@@ -504,7 +512,7 @@ class FakeGitHub:
         entry = self._live_user_token(self._bearer(request))
         if entry is None:
             return _json(401, {"message": "Bad credentials"})
-        return _json(200, self._user_json(entry["login"]))
+        return _json(200, self._public_user(entry["login"]))
 
     def _revoke_user_token(self, request: Request, client_id: str) -> Response:
         """``DELETE /applications/{client_id}/token``: basic auth with the App's client id and
@@ -578,10 +586,11 @@ class FakeGitHub:
 
     def _installation(self, request: Request, org: str) -> Response:
         self._require_jwt(request)
-        if org.lower() != self.org.lower():
-            return _json(404, {"message": "Not Found"})
-        body = {"id": self.installation_id, "app_id": self.app_id, "account": {"login": self.org}}
-        return _json(200, body)
+        if org.lower() != self.org.lower():  # not documented: GitHub lists 200 only
+            raise _Answer(_json(404, shapes.error("Not Found", 404)), outside=True)
+        return _json(
+            200, shapes.installation(self.url, self.org, self.app_id, self.installation_id)
+        )
 
     def _access_token(self, request: Request, installation_id: str) -> Response:
         self._require_jwt(request)
@@ -595,23 +604,27 @@ class FakeGitHub:
 
     # ---- users and organisation -----------------------------------------------------------
 
-    def _user(self, login: str) -> dict[str, Any]:
+    def _user(self, login: str, documented: bool = True) -> dict[str, Any]:
         user = self.users.get(login.lower())
         if user is None:
-            raise _Answer(_json(404, {"message": "Not Found"}))
+            raise _Answer(_json(404, shapes.error("Not Found", 404)), outside=not documented)
         return user
 
     def _user_json(self, login: str) -> dict[str, Any]:
         user = self._user(login)
-        return {"login": user["login"], "id": user["id"], "type": "User"}
+        return shapes.simple_user(self.url, user["login"], user["id"])
+
+    def _public_user(self, login: str) -> dict[str, Any]:
+        user = self._user(login)
+        return shapes.public_user(self.url, user["login"], user["id"])
 
     def _get_user(self, request: Request, login: str) -> Response:
-        return _json(200, self._user_json(login))
+        return _json(200, self._public_user(login))
 
     def _get_user_by_id(self, request: Request, user_id: str) -> Response:
         for user in self.users.values():
             if user["id"] == int(user_id):
-                return _json(200, self._user_json(user["login"]))
+                return _json(200, self._public_user(user["login"]))
         return _json(404, {"message": "Not Found"})
 
     def _org_members(self, request: Request) -> Response:
@@ -626,18 +639,13 @@ class FakeGitHub:
             state, role = "pending", self.invitations[key]
         else:
             raise _Answer(_json(404, {"message": "Not Found"}))
-        return {
-            "state": state,
-            "role": role,
-            "organization": {"login": self.org},
-            "user": self._user_json(login),
-        }
+        return shapes.org_membership(self.url, self.org, self._user_json(login), role, state)
 
     def _get_org_membership(self, request: Request, login: str) -> Response:
         return _json(200, self._org_membership_json(login))
 
     def _put_org_membership(self, request: Request, login: str) -> Response:
-        self._user(login)
+        self._user(login, documented=False)
         role = (request.get_json(silent=True) or {}).get("role", "member")
         if role not in ("member", "admin"):
             return _validation("role", "invalid")
@@ -660,11 +668,13 @@ class FakeGitHub:
 
     # ---- teams ---------------------------------------------------------------------------
 
-    def _team_or_404(self, slug: str) -> FakeTeam:
+    def _team_or_404(self, slug: str, documented: bool = True) -> FakeTeam:
+        """The team; else 404 (``documented``: a status the call's description lists; if not,
+        GitHub's real answer, marked outside the description)."""
         for team in self.teams.values():
             if team.slug == slug.lower():
                 return team
-        raise _Answer(_json(404, {"message": "Not Found"}))
+        raise _Answer(_json(404, shapes.error("Not Found", 404)), outside=not documented)
 
     def _name_taken(self, name: str, other_than: int | None = None) -> bool:
         return any(
@@ -672,8 +682,16 @@ class FakeGitHub:
             for t in self.teams.values()
         )
 
+    def _team_json(self, team: FakeTeam, full: bool = False) -> dict[str, Any]:
+        parent = self.teams.get(team.parent_id) if team.parent_id is not None else None
+        fields = None if parent is None else parent.fields()
+        if full:
+            count = len(team.members)
+            return shapes.team_full(self.url, self.org, team.fields(), fields, count)
+        return shapes.team(self.url, self.org, team.fields(), fields)
+
     def _list_teams(self, request: Request) -> Response:
-        teams = sorted((t.json() for t in self.teams.values()), key=_by_id)
+        teams = sorted((self._team_json(t) for t in self.teams.values()), key=_by_id)
         return self._paged(request, teams)
 
     def _create_team(self, request: Request) -> Response:
@@ -692,10 +710,10 @@ class FakeGitHub:
             description=body.get("description") or "",
         )
         self.teams[team_id].privacy = privacy
-        return _json(201, self.teams[team_id].json())
+        return _json(201, self._team_json(self.teams[team_id], full=True))
 
     def _get_team(self, request: Request, slug: str) -> Response:
-        return _json(200, self._team_or_404(slug).json())
+        return _json(200, self._team_json(self._team_or_404(slug), full=True))
 
     def _edit_team(self, request: Request, slug: str) -> Response:
         team = self._team_or_404(slug)
@@ -711,33 +729,33 @@ class FakeGitHub:
             team.description = str(body["description"] or "")
         if "privacy" in body:
             team.privacy = str(body["privacy"])
-        return _json(200, team.json())
+        return _json(200, self._team_json(team, full=True))
 
     def _delete_team(self, request: Request, slug: str) -> Response:
-        team = self._team_or_404(slug)
+        team = self._team_or_404(slug, documented=False)
         del self.teams[team.id]
         return Response(status=204)
 
     def _team_members(self, request: Request, slug: str) -> Response:
-        team = self._team_or_404(slug)
+        team = self._team_or_404(slug, documented=False)
         role = request.args.get("role", "all")
         logins = [login for login, r in team.members.items() if role in ("all", r)]
-        users = sorted((self._user_json(login) for login in logins), key=_by_id)
-        return self._paged(request, users)
+        users = [shapes.team_member(self.url, u["login"], u["id"]) for u in map(self._user, logins)]
+        return self._paged(request, sorted(users, key=_by_id))
 
     def _team_membership_json(self, team: FakeTeam, login: str) -> dict[str, Any]:
         key = login.lower()
         if key not in team.members:
             raise _Answer(_json(404, {"message": "Not Found"}))
         state = "active" if key in self.org_members else "pending"
-        return {"state": state, "role": team.members[key], "url": f"/teams/{team.id}/{key}"}
+        return shapes.team_membership(self.url, team.id, login, team.members[key], state)
 
     def _get_team_membership(self, request: Request, slug: str, login: str) -> Response:
         return _json(200, self._team_membership_json(self._team_or_404(slug), login))
 
     def _put_team_membership(self, request: Request, slug: str, login: str) -> Response:
-        team = self._team_or_404(slug)
-        self._user(login)
+        team = self._team_or_404(slug, documented=False)
+        self._user(login, documented=False)
         role = (request.get_json(silent=True) or {}).get("role", "member")
         if role not in ("member", "maintainer"):
             return _validation("role", "invalid")
@@ -748,9 +766,9 @@ class FakeGitHub:
         return _json(200, self._team_membership_json(team, login))
 
     def _delete_team_membership(self, request: Request, slug: str, login: str) -> Response:
-        team = self._team_or_404(slug)
+        team = self._team_or_404(slug, documented=False)
         if team.members.pop(login.lower(), None) is None:
-            return _json(404, {"message": "Not Found"})
+            raise _Answer(_json(404, shapes.error("Not Found", 404)), outside=True)
         return Response(status=204)
 
     # ---- pagination ----------------------------------------------------------------------
@@ -775,8 +793,12 @@ class FakeGitHub:
 
 
 class _Answer(Exception):
-    def __init__(self, response: Response) -> None:
+    """An answer given at once; ``outside``: one GitHub's description does not document for
+    the operation, given on purpose (the contract check then checks the request only)."""
+
+    def __init__(self, response: Response, outside: bool = False) -> None:
         self.response = response
+        self.outside = outside
 
 
 def _by_id(item: dict[str, Any]) -> int:
@@ -790,11 +812,8 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 
 def _validation(field_name: str, code: str, message: str = "Validation Failed") -> Response:
-    body = {
-        "message": "Validation Failed",
-        "errors": [{"resource": "Team", "field": field_name, "code": code, "message": message}],
-    }
-    return _json(422, body)
+    error = {"resource": "Team", "field": field_name, "code": code, "message": message}
+    return _json(422, shapes.validation_error([error]))
 
 
 def fake_for_env(httpserver: HTTPServer, env: dict[str, str], **kwargs: Any) -> FakeGitHub:
