@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -142,6 +141,7 @@ def _slack_methods(document: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def main() -> None:
+    """Read both sources, write both cuts and PROVENANCE."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--github", type=Path, required=True, help="@octokit/openapi npm tarball")
     parser.add_argument("--slack", type=Path, required=True, help="slack_web_openapi_v2.json")
@@ -159,6 +159,12 @@ def main() -> None:
     for name, data in (("github.json", github_cut), ("slack.json", slack_cut)):
         (OUT / name).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
 
+    source = args.slack_source or args.slack.name
+    (OUT / "PROVENANCE").write_text(_provenance(meta, source, raw_slack), "utf-8")
+    print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))} in {OUT}")
+
+
+def _provenance(meta: dict[str, str], slack_source: str, raw_slack: bytes) -> str:
     slack_sha = hashlib.sha256(raw_slack).hexdigest()
     lines = [
         "# Written by scripts/cut-openapi.py (make openapi); do not edit by hand.",
@@ -168,15 +174,14 @@ def main() -> None:
         f"  licence: {meta['licence']}; sha256 of the source file: {meta['sha256']}",
         f"  operations: {sum(len(m) for m in _grouped(GITHUB_OPERATIONS).values())}",
         "slack.json: Slack's Web API specification (OpenAPI 2.0)",
-        f"  source: {args.slack_source or args.slack.name}",
+        f"  source: {slack_source}",
         "  copyright: (c) 2017 SlackAPI",
         f"  licence: MIT (slackapi/slack-api-specs); sha256 of the source file: {slack_sha}",
         f"  operations: {len(SLACK_METHODS)}",
         "Both cut to the operations listed in scripts/cut-openapi.py, with every definition",
         "they reference; the sources' examples are left out.",
     ]
-    (OUT / "PROVENANCE").write_text("\n".join(lines) + "\n", "utf-8")
-    print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))} in {OUT}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
