@@ -202,8 +202,8 @@ def _arguments(desc: Description, op: Operation, request: Request) -> dict[tuple
     names = re.findall(r"\{([^}]+)\}", op.template)
     match = pattern.match(request.path)
     assert match is not None
-    values = (unquote(v) for v in match.groups())
-    args.update({(name, "path"): v for name, v in zip(names, values, strict=True)})
+    segments = (unquote(v) for v in match.groups())
+    args.update({(name, "path"): v for name, v in zip(names, segments, strict=True)})
     if desc.swagger:  # Slack reads query, form and JSON body alike
         values: dict[str, Any] = dict(request.values.items())
         body = request.get_json(silent=True)
