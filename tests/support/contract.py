@@ -17,6 +17,7 @@ that fails the test in which they happened, and counts exchanges and operations.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -211,7 +212,10 @@ def _arguments(desc: Description, op: Operation, request: Request) -> dict[tuple
         for place in ("query", "formData"):
             args.update({(k, place): v for k, v in values.items()})
         if request.headers.get("Authorization", "").startswith("Bearer "):
-            args[("token", "header")] = request.headers["Authorization"][len("Bearer ") :]
+            # Slack takes the token in the Authorization header wherever a method lists it
+            # (https://docs.slack.dev/authentication/tokens: "Authorization: Bearer").
+            token = request.headers["Authorization"][len("Bearer ") :]
+            args.update({("token", place): token for place in ("header", "query", "formData")})
         return args
     args.update({(k, "query"): v for k, v in request.args.items()})
     args.update({(k.lower(), "header"): v for k, v in request.headers.items()})
@@ -319,14 +323,20 @@ def check(
         found = [f"{name}: no operation {request.method} {path} in the description"]
         LEDGER.record(f"{desc.service} (undocumented)", found)
         return found
-    bound = Request({**request.environ, "PATH_INFO": path})  # the template's path
-    bound.get_data = request.get_data  # type: ignore[method-assign]  # the body, read once
+    data = request.get_data()  # cached: the stand-ins read it first (see ``read_body``)
+    environ = {**request.environ, "PATH_INFO": path, "wsgi.input": io.BytesIO(data)}
+    bound = Request({**environ, "CONTENT_LENGTH": str(len(data))})
     problems = request_violations(desc, op, bound)
     if not injected:
         problems += response_violations(desc, op, response)
     found = [f"{name} ({op.key}): {why}" for why in problems]
     LEDGER.record(op.key, found, outside=injected)
     return found
+
+
+def read_body(request: Request) -> None:
+    """Read and cache the body before a handler parses it, so the check can read it too."""
+    request.get_data(cache=True)
 
 
 _loaded: dict[str, Description] = {}

@@ -194,6 +194,7 @@ class FakeGitHub(GitHubStandIn):
 
     def _handle(self, request: Request) -> Response:
         """Answer one request, and hold the exchange to GitHub's description (contract)."""
+        contract.read_body(request)
         response, outside = self._answer(request)
         contract.check(contract.description("github"), request, response, injected=outside)
         return response

@@ -295,6 +295,7 @@ def _checked(handler: Callable[[Request], Response]) -> Callable[[Request], Resp
     """``handler``, with each exchange held to Slack's Web API specification (contract)."""
 
     def checked(request: Request) -> Response:
+        contract.read_body(request)
         response = handler(request)
         method = request.path.rsplit("/", 1)[-1]
         description = contract.description("slack")
