@@ -47,6 +47,7 @@ PER_PAGE = 100
 MAX_PAGES = 1000
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 SECONDARY_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute
+MUTATION_GAP = 1.0  # GitHub: many mutating requests serially, at least one second apart
 _403 = frozenset({403})
 _404 = frozenset({404})
 
@@ -241,6 +242,26 @@ class GitHubClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
+    def paced(self) -> Iterator[None]:
+        """Within the block (a bulk loop), this thread's mutating requests (POST, PATCH, PUT,
+        DELETE) go serially, at least MUTATION_GAP seconds apart, as GitHub recommends."""
+        previous = getattr(self._local, "last_mutation", None)
+        self._local.last_mutation = float("-inf")
+        try:
+            yield
+        finally:
+            self._local.last_mutation = previous
+
+    def _pace(self, method: str) -> None:
+        last: float | None = getattr(self._local, "last_mutation", None)
+        if last is None or method == "GET":
+            return
+        wait = last + MUTATION_GAP - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._local.last_mutation = self._clock()
+
+    @contextmanager
     def on_slow_down(self, notice: Callable[[float], None]) -> Iterator[None]:
         """Within the block, ``notice(seconds)`` is called (in this thread) before each wait
         GitHub's rate limits ask for, so the caller can say the rest follows later."""
@@ -292,6 +313,7 @@ class GitHubClient:
         ``forbidden``: what a documented 403 means for it."""
 
         def send(token: str) -> httpx.Response:
+            self._pace(method)
             auth = {"Authorization": f"token {token}"}
             return self._send(method, url, operation, headers=auth, params=params, json=json)
 
@@ -516,6 +538,37 @@ class GitHubClient:
             {"role": role},
         )
         return [GitHubUser.from_json(item) for item in items]
+
+    def list_direct_team_members(self, slug: str, role: str = "all") -> list[GitHubUser]:
+        """The team's own members (all pages), without those GitHub lists only because they
+        are in a child team (``inherited``; where GitHub leaves the flag out, the members of
+        the team's child teams are left out). docs/decisions/0022-child-teams.md"""
+        items = list(
+            self._pages(
+                f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/members",
+                f"list the members of team {slug}",
+                {"role": role},
+            )
+        )
+        if all("inherited" in item for item in items):
+            return [GitHubUser.from_json(i) for i in items if not i["inherited"]]
+        through_children = {
+            user.id
+            for child in self.list_child_teams(slug)
+            for user in self.list_team_members(child.slug)
+        }
+        return [GitHubUser.from_json(i) for i in items if int(i["id"]) not in through_children]
+
+    def list_child_teams(self, slug: str) -> list[GitHubTeam]:
+        """The team's child teams (all pages)."""
+        items = self._pages(
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/teams", f"list the child teams of {slug}"
+        )
+        return [GitHubTeam.from_json(item) for item in items]
+
+    def is_direct_team_member(self, slug: str, login: str) -> bool:
+        """Whether ``login`` is in the team itself (not only through a child team)."""
+        return login.lower() in {u.login.lower() for u in self.list_direct_team_members(slug)}
 
     def list_team_maintainers(self, slug: str) -> list[GitHubUser]:
         """The team's maintainers (all pages)."""

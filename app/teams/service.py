@@ -325,7 +325,8 @@ def team_add(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply
     gh, login = _as_github(team), _login_now(deps, user)
     try:
         membership = deps.github.get_team_membership(gh.slug, login)
-        if membership is None:  # never turn a maintainer into a plain member
+        # Never turn a maintainer into a plain member; one in a child team only is not in (0022).
+        if membership is None or not deps.github.is_direct_team_member(gh.slug, login):
             membership = deps.github.add_team_member(gh.slug, login)
     except GitHubError as exc:
         raise _github_failed(f"add {code(login)} to {code(gh.name)}", exc) from None

@@ -300,7 +300,7 @@ def test_retries_are_bounded(
     assert str(caught.value) == "GitHub: read team backend failed (HTTP 503): Unavailable"
 
 
-def test_retry_after_is_honoured_but_capped(
+def test_retry_after_is_honoured_for_a_rate_limit_and_capped_for_an_outage(
     fake_github: FakeGitHub, env: dict[str, str], sleeps: list[float]
 ) -> None:
     fake_github.add_user("octocat")
