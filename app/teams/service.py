@@ -25,7 +25,9 @@ from slack_sdk.errors import SlackClientError
 
 from app.github import (
     GitHubError,
+    GitHubRateLimited,
     GitHubTeam,
+    GitHubTeamSynchronized,
     GitHubUnexpectedStatus,
     GitHubValidationError,
 )
@@ -128,6 +130,16 @@ def _as_github(team: Team) -> GitHubTeam:
 
 def _github_failed(what: str, exc: GitHubError) -> CommandError:
     log.warning("team command: %s failed: %s", what, exc)
+    if isinstance(exc, GitHubTeamSynchronized):
+        return CommandError(
+            f"GitHub did not {what}: the team's members come from your identity provider "
+            "(team synchronisation); change them there. Nothing was changed here."
+        )
+    if isinstance(exc, GitHubRateLimited):
+        return CommandError(
+            f"GitHub did not {what}: GitHub asked Rocket 2 to slow down; try again in "
+            f"{max(1, round(exc.retry_in or 60))} s. Nothing was changed here."
+        )
     return CommandError(
         f"GitHub did not {what}: {escape(exc.detail or str(exc))}. Nothing was changed here."
     )
@@ -393,10 +405,14 @@ def team_lead(
         with deps.store.unit_of_work() as uow:
             mirror_team(uow, gh.id, gh.name, gh.slug)
             was = uow.teams.remove_lead(gh.id, user.github_id)
+        owner = _owner_note(deps, login, user.slack_id)
         if not was:
-            return TeamReply(f"{mention(user.slack_id)} was not a lead of *{escape(gh.name)}*.")
+            return TeamReply(
+                f"{mention(user.slack_id)} was not a lead of *{escape(gh.name)}*.{owner}"
+            )
         return TeamReply(
-            f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* (still a member)."
+            f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* "
+            f"(still a member).{owner}"
         )
     try:
         membership = deps.github.add_team_member(gh.slug, login, role="maintainer")
@@ -415,8 +431,29 @@ def team_lead(
             return change
 
     change = once_more_on_conflict(store)
+    if membership.pending:  # GitHub: the role applies once the invitation is accepted
+        return TeamReply(
+            f"{mention(user.slack_id)} now leads team *{escape(gh.name)}* here; they are "
+            "invited to the GitHub organisation and become the team's maintainer on GitHub "
+            "when they accept the invitation."
+        )
     return TeamReply(
         f"{mention(user.slack_id)} now leads team *{escape(gh.name)}*.{_changes([change])}"
+    )
+
+
+def _owner_note(deps: Services, login: str, slack_id: str) -> str:
+    """For an organisation owner: GitHub keeps their maintainer rights (it reads owners back
+    as maintainers of every team); else nothing."""
+    try:
+        membership = deps.github.get_org_membership(login)
+    except GitHubError:
+        return ""
+    if membership is None or membership.role != "admin":
+        return ""
+    return (
+        f" {mention(slack_id)} owns the GitHub organisation, so they keep maintainer rights "
+        "on GitHub."
     )
 
 
