@@ -25,6 +25,7 @@ OAUTH_ERRORS = {
     "bad_verification_code": "The code passed is incorrect or expired.",
     "redirect_uri_mismatch": "The redirect_uri MUST match the registered callback URL for "
     "this application.",
+    "unverified_user_email": "The user must have a verified primary email.",
 }
 
 
@@ -37,6 +38,7 @@ class OAuth(StandInBase):
     user_tokens: dict[str, dict[str, Any]]  # token → {"login", "expires"}
     revoked_user_tokens: set[str]
     issued_secrets: list[str]  # every code and token issued, to check logs for
+    unverified_emails: set[str]  # lower logins whose primary email is not verified
 
     def oauth_routes(self) -> list[tuple[str, str, Any]]:
         """(method, path pattern, handler) of this group; these check their own credentials."""
@@ -115,6 +117,8 @@ class OAuth(StandInBase):
             return self._oauth_error(request, "bad_verification_code")
         if params.get("redirect_uri") not in (None, entry["redirect_uri"]):
             return self._oauth_error(request, "redirect_uri_mismatch")
+        if entry["login"].lower() in self.unverified_emails:
+            return self._oauth_error(request, "unverified_user_email")
         token = "ghu_" + secrets.token_hex(18)
         self.user_tokens[token] = {
             "login": entry["login"],

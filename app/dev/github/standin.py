@@ -56,6 +56,7 @@ class GitHubStandIn(AppAuth, People, Teams, OAuth):
         self.client_id = self.client_secret = ""
         self.codes, self.user_tokens = {}, {}
         self.revoked_user_tokens, self.issued_secrets = set(), []
+        self.unverified_emails = set()
 
     def handle(self, request: Request, path: str) -> tuple[Response, bool]:
         """Answer one call (``path``: under the API base); and whether the answer is outside
