@@ -3,6 +3,7 @@ Gunicorn and the stand-ins; the GitHub stand-in's signed webhooks; state kept ac
 
 from __future__ import annotations
 
+import re
 import shlex
 
 import httpx
@@ -36,8 +37,8 @@ def test_the_walk_through_user_add_edit_team_create_add_list(playground: Playgro
     promoted = playground.rocket2("user", "promote", "U0DEVYOU01", "admin")
     assert promoted.returncode == 0, promoted.stderr
 
-    linked = playground.send("/rocket user edit --github you-on-github")
-    assert "Your record is updated: GitHub" in linked
+    linked = playground.link("you-on-github")  # the authorize page of the GitHub stand-in
+    assert "you-on-github" in linked and "linked" in linked.lower(), linked
     created = playground.send("/rocket team create --lead @you rockets")
     assert "Created team rockets on GitHub" in created
 
@@ -114,11 +115,22 @@ def test_the_start_is_quiet_and_says_where_to_go(playground: Playground):
     assert "Traceback" not in output
 
 
-def readme_walk_through() -> list[list[str]]:
-    """The commands of README's Quick start walk-through, as argument lists."""
+def readme_lines() -> list[str]:
+    """The lines of README's Quick start walk-through."""
     readme = (REPO / "README.md").read_text()
     block = readme.split("A short walk-through", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def readme_walk_through() -> list[list[str]]:
+    """The commands of README's Quick start walk-through, as argument lists."""
+    return [shlex.split(line, comments=True) for line in readme_lines()]
+
+
+def readme_comment(step: list[str]) -> str:
+    """The comment on the walk-through line of ``step``."""
+    line = next(line for line in readme_lines() if shlex.split(line, comments=True) == step)
+    return line.split("#", 1)[1]
 
 
 def test_the_readme_walk_through_works_as_written(tmp_path):
@@ -131,9 +143,13 @@ def test_the_readme_walk_through_works_as_written(tmp_path):
             done = fresh.rocket2(*step[1:])
             assert done.returncode == 0, (step, done.stdout, done.stderr)
             outputs.append(done.stdout)
+            if step[-1] == "/rocket user link":  # the browser part, as the comment says
+                login = re.search(r"pick ([\w-]+)", readme_comment(step)).group(1)  # type: ignore[union-attr]
+                page = fresh.follow_link(done.stdout, login)
+                assert login in page and "linked" in page.lower(), page
     finally:
         stop_playground(fresh)
-    assert "Created team Launch Pad on GitHub" in "".join(outputs)
+    assert "Created team Launch Pad on GitHub" in "".join(outputs), "\n---\n".join(outputs)
     assert "Launch Pad · 2 member(s), 1 lead(s)" in outputs[-1]
 
 
