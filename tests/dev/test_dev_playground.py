@@ -38,7 +38,7 @@ def test_the_walk_through_user_add_edit_team_create_add_list(playground: Playgro
     assert promoted.returncode == 0, promoted.stderr
 
     linked = playground.link("you-on-github")  # the authorize page of the GitHub stand-in
-    assert "you-on-github" in linked and "linked" in linked.lower(), linked
+    assert "now linked to the GitHub account you-on-github" in linked, linked
     created = playground.send("/rocket team create --lead @you rockets")
     assert "Created team rockets on GitHub" in created
 
@@ -146,7 +146,7 @@ def test_the_readme_walk_through_works_as_written(tmp_path):
             if step[-1] == "/rocket user link":  # the browser part, as the comment says
                 login = re.search(r"pick ([\w-]+)", readme_comment(step)).group(1)  # type: ignore[union-attr]
                 page = fresh.follow_link(done.stdout, login)
-                assert login in page and "linked" in page.lower(), page
+                assert f"now linked to the GitHub account {login}" in page, page
     finally:
         stop_playground(fresh)
     assert "Created team Launch Pad on GitHub" in "".join(outputs), "\n---\n".join(outputs)
