@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -75,3 +76,58 @@ def test_the_cut_is_small_and_says_where_it_came_from() -> None:
     assert provenance.count("licence: MIT") == 2
     for name in ("github.json", "slack.json"):
         assert (contract.OPENAPI_DIR / name).stat().st_size < 400_000
+
+
+def test_the_checks_exceptions_are_these_and_no_more() -> None:
+    """Each exception to the contract check is listed with its reason in contract.py; this
+    holds the lists from growing silently."""
+    assert {
+        "/login/oauth/authorize",
+        "/login/oauth/access_token",
+    } == contract.GITHUB_OUTSIDE_DESCRIPTION
+    assert {401} == contract.GITHUB_ANY_OPERATION_STATUSES
+    assert {"slack"} == contract.VERB_FREE_SERVICES
+
+
+def _exchange(method: str, path: str, status: int, body: object, **request: object):  # type: ignore[no-untyped-def]
+    from werkzeug import Request, Response
+    from werkzeug.test import EnvironBuilder
+
+    built = Request(EnvironBuilder(method=method, path=path, **request).get_environ())  # type: ignore[arg-type]
+    answer = Response(json.dumps(body), status=status, content_type="application/json")
+    return built, answer
+
+
+def test_the_check_catches_each_kind_of_violation() -> None:
+    github = contract.description("github")
+    path = "/orgs/club/teams/web/memberships/ada"
+    request, answer = _exchange(
+        "GET", path, 200, {"role": "member", "state": "active", "url": "/t/1"}
+    )
+    op = github.find("GET", path)
+    assert op is not None
+    assert any("url" in v and "uri" in v for v in contract.response_violations(github, op, answer))
+    _, undocumented = _exchange("GET", path, 410, {"message": "Gone"})
+    assert (
+        "status 410 is not documented" in contract.response_violations(github, op, undocumented)[0]
+    )
+
+    request, _ = _exchange(
+        "GET", "/orgs/club/teams/web/members", 200, [], query_string="role=boss&x=1"
+    )
+    op = github.find("GET", "/orgs/club/teams/web/members")
+    assert op is not None
+    found = contract.request_violations(github, op, request)
+    assert any("'role'" in v and "is not one of" in v for v in found)
+    assert "request: undeclared query parameter 'x'" in found
+
+    request, _ = _exchange("PUT", path, 200, {}, json={"role": "owner"})
+    op = github.find("PUT", path)
+    assert op is not None
+    assert any("request body: role" in v for v in contract.request_violations(github, op, request))
+
+    slack = contract.description("slack")
+    op = slack.find("POST", "/chat.postEphemeral")
+    assert op is not None
+    _, ephemeral = _exchange("POST", "/chat.postEphemeral", 200, {"ok": True, "ts": "1.1"})
+    assert any("message_ts" in v for v in contract.response_violations(slack, op, ephemeral))
