@@ -13,6 +13,7 @@ import pytest
 
 from app.dev.github import slugify
 from app.github import GitHubAuthError, GitHubClient, GitHubRateLimited
+from app.teams.mirror import github_slug
 from config import load_config
 from tests.support import fake_github as fake_support
 from tests.support.fake_github import FakeGitHub
@@ -148,3 +149,11 @@ def test_an_owner_reads_back_as_maintainer(client, fake_github):
 def test_the_stand_in_makes_slugs_by_githubs_rule(client, name, slug):
     assert slugify(name) == slug
     assert client.create_team(name).slug == slug
+
+
+@pytest.mark.parametrize(
+    "name", ["My TEam Näme", "Équipe Café", "C++ / Rust!!", "rocket 🚀 team", "チーム web", "a_b c"]
+)
+def test_rocket2s_rule_is_the_stand_ins(name):
+    """Where Rocket 2 needs a slug before GitHub answers, it follows the same rule."""
+    assert github_slug(name) == slugify(name)
