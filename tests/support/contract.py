@@ -94,6 +94,7 @@ class Description:
         self.uri = f"urn:rocket2:{service}"
         resource = Resource.from_contents(self.document, default_specification=DRAFT4)
         self.registry: Registry[Any] = Registry().with_resource(self.uri, resource)
+        self._validators: dict[str, Draft4Validator] = {}
         self.operations: list[tuple[re.Pattern[str], Operation]] = []
         for template, item in self.document["paths"].items():
             shared = tuple(item.get("parameters", ()))
@@ -124,12 +125,18 @@ class Description:
                 node = node[part.replace("~1", "/").replace("~0", "~")]
         return node, pointer
 
+    def validator(self, pointer: str) -> Draft4Validator:
+        """The validator of the schema at ``pointer`` (built once)."""
+        if pointer not in self._validators:
+            schema = {"$ref": f"{self.uri}#{quote(pointer, safe='/~')}"}
+            self._validators[pointer] = Draft4Validator(
+                schema, registry=self.registry, format_checker=Draft4Validator.FORMAT_CHECKER
+            )
+        return self._validators[pointer]
+
     def errors(self, pointer: str, instance: Any) -> Iterator[str]:
         """Why ``instance`` fails the schema at ``pointer`` (nothing when it passes)."""
-        schema = {"$ref": f"{self.uri}#{quote(pointer, safe='/~')}"}
-        validator = Draft4Validator(
-            schema, registry=self.registry, format_checker=Draft4Validator.FORMAT_CHECKER
-        )
+        validator = self.validator(pointer)
         for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.path)):
             where = "/".join(str(p) for p in error.absolute_path) or "(the whole body)"
             yield f"{where}: {error.message[:300]}"
