@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -235,16 +236,28 @@ def oauth_client_id(value: str) -> str:
     return value
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def public_url(value: str) -> str:
-    """An https:// origin with no path, query or fragment (a trailing / is dropped), or empty."""
+    """An https:// origin with no path, query or fragment (a trailing / is dropped), or empty;
+    http:// only on a loopback address (local development: `make run`'s playground)."""
     if not value:
         return value
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
+    local = parts.scheme == "http" and is_loopback_host(parts.hostname or "")
+    if (parts.scheme != "https" and not local) or not parts.hostname:
         raise ValueError("must be an https:// address")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError("must be an address with no path, query or user, e.g. https://host")
-    return f"https://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def origin_list(value: str) -> str:

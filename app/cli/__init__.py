@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev_env = sub.add_parser("dev-env", help="write a throwaway local-development .env")
     dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
     dev_env.add_argument("--standins-port", type=int, default=5001, help="stand-ins' port (5001)")
+    dev_env.add_argument("--port", type=int, default=5000, help="Rocket 2's port (5000)")
     dev_env.set_defaults(func=cmd_dev_env)
 
     app_json = sub.add_parser("app-json", help="print app.json (Heroku) generated from the schema")
@@ -43,7 +44,7 @@ def cmd_dev_env(args: argparse.Namespace) -> int:
     from app.cli.dev import write_dev_env
 
     path = Path(args.path)
-    if write_dev_env(path, args.standins_port):
+    if write_dev_env(path, args.standins_port, args.port):
         print(f"wrote a throwaway development config to {path} (fresh key, random secrets)")
     else:
         print(f"using the existing {path}")

@@ -28,14 +28,22 @@ from werkzeug import Request, Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from app.dev.github import MAX_JWT_LIFETIME, TOKEN_TTL, GitHubStandIn, Refused, slugify
+from app.dev.github import GitHubStandIn, shapes, slugify
+from app.dev.github.app_auth import MAX_JWT_LIFETIME
+from app.dev.github.base import Answer, json_answer
 from app.dev.http import json_response
 from app.dev.state import JsonState
+from app.dev.webhooks import WebhookSender
 from app.platforms import GITHUB
 
 CODE_TTL = 3600  # GitHub: all three steps within one hour
 ACTING_USER = "you-on-github"  # who is signed in to the stand-in's web pages
-PLAYGROUND_INSTALLATION = 1  # app.dev.github.INSTALLATION_ID
+PLAYGROUND_INSTALLATION = 1  # the playground's GitHubStandIn(installation_id=1)
+
+
+def Refused(status: int, message: str) -> Answer:
+    """GitHub's error answer, raised at once."""
+    return Answer(json_answer(status, shapes.error(message, status)))
 
 
 def _stamp(at: float) -> str:
@@ -64,11 +72,13 @@ class GitHubAppsStandIn:
         self,
         data_dir: Path,
         github: GitHubStandIn,
+        webhooks: WebhookSender,
         *,
         web_base: str,
         playground_app: dict[str, Any],
     ) -> None:
         self.github = github
+        self.webhooks = webhooks
         self.web_base = web_base.rstrip("/")
         self.state = JsonState(data_dir / "github_apps.json", lambda: {"apps": {}, "codes": {}})
         with self.state.lock:
@@ -153,8 +163,8 @@ class GitHubAppsStandIn:
             with self.state.lock:
                 response: Response = endpoint(request, **args)
             return response
-        except Refused as refused:
-            return refused.response  # type: ignore[return-value]
+        except Answer as refused:
+            return refused.response
 
     def _org_or_404(self, org: str) -> None:
         if org.lower() != self.github.org.lower():
@@ -164,7 +174,7 @@ class GitHubAppsStandIn:
 
     def _owner(self, org: str) -> bool:
         with self.github.lock:
-            role = self.github.data["org_members"].get(ACTING_USER)
+            role = self.github.org_members.get(ACTING_USER)
         return org.lower() == self.github.org.lower() and role == "admin"
 
     def _form(self, request: Request, org: str) -> Response:
@@ -346,7 +356,7 @@ class GitHubAppsStandIn:
                 "repository_id": None,
                 "throttled_at": None,
             }
-            for i, d in enumerate(self.github.webhooks.deliveries)
+            for i, d in enumerate(self.webhooks.deliveries)
         ]
         merged = sorted([*sent, *app["failed_deliveries"]], key=lambda d: d["delivered_at"])
         return json_response(list(reversed(merged))[:per_page])
@@ -379,8 +389,9 @@ class GitHubAppsStandIn:
         if (app["installation"] or {}).get("id") != iid:
             raise Refused(404, "Not Found")
         token = "ghs_" + secrets.token_hex(18)
-        expires = time.time() + TOKEN_TTL
-        self.github.tokens[token] = expires
+        expires = self.github.clock() + self.github.token_ttl
+        with self.github.lock:
+            self.github.tokens[token] = expires
         return json_response({"token": token, "expires_at": _stamp(expires)}, 201)
 
     def _get_org(self, request: Request, org: str) -> Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -49,8 +50,11 @@ def once_more_on_conflict[T](work: Callable[[], T]) -> T:
 
 
 def github_slug(name: str) -> str:
-    """GitHub's slug for a team name: lower case, other characters collapsed to '-'."""
-    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+    """GitHub's slug for a team name, by its documented rule ("My TEam Näme" →
+    ``my-team-name``): accents dropped, lower case, other characters collapsed to '-'. Only
+    for a name GitHub has not answered for yet: where GitHub gives the slug, use GitHub's."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9_]+", "-", plain.lower()).strip("-")
 
 
 def same_team(configured: str, name: str, slug: str) -> bool:

@@ -134,8 +134,11 @@ def read_github(github: GitHubClient) -> tuple[list[TeamSnapshot], list[GitHubUs
     org_members = github.list_org_members()
     snapshots = []
     for team in github.list_teams():
-        members = frozenset(u.id for u in github.list_team_members(team.slug))
-        maintainers = frozenset(u.id for u in github.list_team_maintainers(team.slug))
+        # A child team's members are not the parent's (docs/decisions/0022-child-teams.md).
+        members = frozenset(u.id for u in github.list_direct_team_members(team.slug))
+        maintainers = frozenset(
+            u.id for u in github.list_direct_team_members(team.slug, "maintainer")
+        )
         snapshots.append(TeamSnapshot(team, members | maintainers, maintainers))
     return snapshots, org_members
 
@@ -162,17 +165,18 @@ def ensure_default_team(
         index = len(snapshots) - 1
     default = snapshots[index]
     members = set(default.members)
-    for user in org_members:
-        if user.id in members:
-            continue
-        try:
-            membership = github.add_team_member(default.team.slug, user.login)
-        except GitHubError as exc:
-            report.failures.append(f"add {user.login} to {default.team.name}: {exc}")
-            continue
-        report.github_default_added.append(user.login)
-        if not membership.pending:
-            members.add(user.id)
+    with github.paced():  # a bulk loop: GitHub asks for mutations one second apart
+        for user in org_members:
+            if user.id in members:
+                continue
+            try:
+                membership = github.add_team_member(default.team.slug, user.login)
+            except GitHubError as exc:
+                report.failures.append(f"add {user.login} to {default.team.name}: {exc}")
+                continue
+            report.github_default_added.append(user.login)
+            if not membership.pending:
+                members.add(user.id)
     snapshots[index] = TeamSnapshot(default.team, frozenset(members), default.maintainers)
     return snapshots
 

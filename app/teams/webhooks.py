@@ -317,7 +317,12 @@ class TeamWebhooks:
             if special:  # a role depends on it: GitHub decides, not the payload
                 with self._asking_github():
                     membership = self.github.get_team_membership(ask_slug, ask_login)
-                is_member = membership is not None and not membership.pending
+                    # Only the team's own members hold its role, not a child team's (0022).
+                    is_member = (
+                        membership is not None
+                        and not membership.pending
+                        and self.github.is_direct_team_member(ask_slug, ask_login)
+                    )
 
         def change(uow: UnitOfWork) -> RoleChange | None:
             team, _ = mirror_team(uow, team_id, name, slug)

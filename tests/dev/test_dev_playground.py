@@ -34,8 +34,8 @@ def test_the_walk_through_user_add_edit_team_create_add_list(playground: Playgro
     promoted = playground.rocket2("user", "promote", "U0DEVYOU01", "admin")
     assert promoted.returncode == 0, promoted.stderr
 
-    linked = playground.send("/rocket user edit --github you-on-github")
-    assert "Your record is updated: GitHub" in linked
+    linked = playground.link("you-on-github")  # the authorize page of the GitHub stand-in
+    assert "now linked to the GitHub account you-on-github" in linked, linked
     created = playground.send("/rocket team create --lead @you rockets")
     assert "Created team rockets on GitHub" in created
 

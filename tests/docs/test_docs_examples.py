@@ -5,6 +5,7 @@ the rest say why they cannot run here."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from tests.docs.examples import KINDS, Block, all_blocks, blocks
 from tests.support.keys import pem_pkcs1, rsa_key
-from tests.support.playground import start_playground, stop_playground
+from tests.support.playground import Playground, start_playground, stop_playground
 
 BIN = str(Path(sys.executable).parent)
 
@@ -46,16 +47,40 @@ def test_the_commands_that_run_here_are_run_not_skipped():
     assert walk_through.text.count("rocket2 dev send") >= 6
 
 
+LINK = re.compile(r'"/rocket user link".*#.*\bpick ([\w-]+)')
+
+
+def run_in_playground(block: Block, playground: Playground) -> str:
+    """``block`` run as written; a `/rocket user link` line is run alone, then its browser part
+    is done as the line's comment says (open the link, pick the account, Authorize, Confirm)."""
+    output, pending = [], []
+
+    def flush() -> None:
+        if pending:
+            part = Block(block.page, block.line, block.kind, None, "\n".join(pending) + "\n")
+            done = run_block(part, playground.directory, playground.env)
+            assert done.returncode == 0, (str(block), done.stdout, done.stderr)
+            output.append(done.stdout)
+            pending.clear()
+            return done.stdout
+        return ""
+
+    for line in block.text.splitlines():
+        pending.append(line)
+        link = LINK.search(line)
+        if link:
+            page = playground.follow_link(flush(), link.group(1))
+            assert f"now linked to the GitHub account {link.group(1)}" in page, page
+    flush()
+    return "".join(output)
+
+
 def test_the_playground_examples_run_as_written(tmp_path):
     examples = [b for b in all_blocks() if b.kind == "playground"]
     (tmp_path / "app.pem").write_text(pem_pkcs1(rsa_key()))  # the App's key, as GitHub gives it
     playground = start_playground(tmp_path)
     try:
-        outputs = {}
-        for block in examples:
-            done = run_block(block, tmp_path, playground.env)
-            assert done.returncode == 0, (str(block), done.stdout, done.stderr)
-            outputs[str(block)] = done.stdout
+        outputs = {str(block): run_in_playground(block, playground) for block in examples}
     finally:
         stop_playground(playground)
     walk_through = outputs[str(examples[0])]

@@ -59,6 +59,16 @@ class Identity:
     verified_emails: frozenset[str]
 
 
+# Token-exchange errors GitHub documents as the member's to fix (troubleshooting OAuth app
+# access token request errors), with the fix; every other error is our configuration.
+MEMBER_FIXES = {
+    "unverified_user_email": "GitHub needs the primary email address of your GitHub account "
+    "verified first: verify it at https://github.com/settings/emails, then link again",
+    "access_denied": "the link was not authorised on GitHub: open the link again and press "
+    "Authorize",
+}
+
+
 class OAuthError(Exception):
     """The web flow did not produce an identity. ``reason`` is short and holds no secret."""
 
@@ -68,7 +78,8 @@ class OAuthError(Exception):
 
 
 class OAuthRefused(OAuthError):
-    """GitHub refused the code (wrong, expired or already used: ``bad_verification_code``)."""
+    """GitHub refused for a reason the member can act on (the code wrong, expired or used; an
+    unverified email address; access denied); ``reason`` says what to do."""
 
 
 class OAuthUnavailable(OAuthError):
@@ -144,6 +155,8 @@ class WebFlow:
         error = body.get("error")
         if error == "bad_verification_code":
             raise OAuthRefused("GitHub refused the code: it is wrong, expired or used")
+        if error in MEMBER_FIXES:  # the member can fix these: say how
+            raise OAuthRefused(MEMBER_FIXES[error])
         if error:
             # incorrect_client_credentials, redirect_uri_mismatch, …: our settings, not the user.
             raise OAuthUnavailable(f"GitHub refused the exchange: {_word(error)}")

@@ -115,11 +115,11 @@ def invite(github: GitHubClient, login: str) -> tuple[GitHubUser, bool]:
     InviteFailed when GitHub says no (or has no such account).
     """
     try:
+        account = github.get_user(login)  # GitHub documents "no such account" here (404)
         membership = github.add_org_member(login)
-        account = membership.user or github.get_user(login)
     except GitHubError as exc:
         raise InviteFailed(login, exc) from None
-    return account, membership.pending
+    return membership.user or account, membership.pending
 
 
 def record(
