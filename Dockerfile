@@ -47,7 +47,9 @@ WORKDIR /app
 COPY gunicorn.conf.py ./
 # DATABASE_URL defaults to sqlite:///data/rocket2.db (relative to /app); compose mounts a named
 # volume here, which Docker initialises with this directory's ownership and mode (0700).
-RUN mkdir -m 0700 data && chown 10001:10001 data
+# backups/ and replica/ are the mount points of the scheduled backups and of a file replica
+# (docker-compose.yml), initialised the same way.
+RUN mkdir -m 0700 data backups replica && chown 10001:10001 data backups replica
 USER 10001:10001
 
 EXPOSE 5000

@@ -22,7 +22,9 @@ bind = f"0.0.0.0:{_config.port if _config else 5000}"
 # request does not block the others, without gevent's monkey-patching of slack-sdk and
 # psycopg. Command work runs after the ack in our own bounded executor (8 threads).
 workers = _config.web_concurrency if _config else 1
-worker_class = "gthread"
+# gthread, with each request read whole before a thread takes it and dropped when it has not
+# arrived within 10 s, so slow or stalled clients cannot hold the threads (decision 0020).
+worker_class = "app.server.worker.BufferingThreadWorker"
 threads = 4
 
 # Requests finish in milliseconds (work happens after the ack); 30 s is the worker

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app import features
+from app import features, sizes
 from app.services import attach, make_services
 from app.slack.authorize import BotAuthorization
 from app.slack.client import slack_client
 from app.web import github, health, linking, middleware, slack
 from config import Config
 
-MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: Slack and GitHub payloads are far smaller; → 413
+MAX_CONTENT_LENGTH = sizes.REQUEST_BODY
 
 
 def create_app(config: Config) -> Flask:
@@ -27,6 +27,7 @@ def create_app(config: Config) -> Flask:
     services = make_services(config, slack_client(config))
     attach(app, services)
     middleware.install_request_ids(app)
+    middleware.install_body_limit(app, MAX_CONTENT_LENGTH)
     middleware.install_error_pages(app)
     middleware.install_security_headers(app)
     app.register_blueprint(health.bp)

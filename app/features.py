@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from app import announcements
+from app.backups import job as backup_job
 from app.github.webhooks import WebhookHandler
 from app.members import karma, onboarding, user
 from app.members.mentions import on_mention
@@ -32,7 +33,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
 )
 REGISTRY.install(COMMAND_GROUPS)
 # The scheduled jobs (app.server.scheduler runs them once per instance, or across instances).
-SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (announcements.JOB, team_jobs.JOB)
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (announcements.JOB, team_jobs.JOB, backup_job.JOB)
 
 __all__ = ["SlackEventHandler", "dispatch", "github_event_handlers"]
 

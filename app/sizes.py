@@ -7,3 +7,4 @@ GITHUB_LOGIN = 100
 EMAIL = 320
 URL = 1000  # a profile image
 BIO = 2000  # a biography (a Text column; the limit keeps replies within Slack's)
+REQUEST_BODY = 1024 * 1024  # 1 MiB: Slack and GitHub payloads are far smaller; more gets 413

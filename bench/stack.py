@@ -4,7 +4,8 @@
 ``Stack("baseline", …)`` run the same Gunicorn settings (without Rocket 2's hooks) serving the
 Bolt peer (bench.bolt_peer) and bare Flask (bench.baseline_app). nginx is
 tests.support.nginx.NginxServer: the repository's nginx.conf with only its deployment-specific
-strings substituted, TLS with a certificate made at start.
+strings substituted (and its per-address limit lifted: wrk is one address), TLS with a
+certificate made at start.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import httpx
 
 from bench.measure import rss_kib, tree_pids, tree_pss_mib, tree_rss_mib
 from tests.support.gunicorn import REPO, free_port, server_env, terminate, wait_until
-from tests.support.nginx import NginxServer
+from tests.support.nginx import NGINX_CONF, NginxServer
 
 Kind = Literal["rocket2", "bolt", "baseline"]
 CONF = {
@@ -124,6 +125,19 @@ class Gunicorn:
             self._log.close()
 
 
+# wrk sends every connection from one address; nginx.conf's limit of 10 requests in progress
+# per address (decision 0020) would answer the rest 429, so the bench lifts it.
+PER_ADDRESS_LIMIT = "limit_conn rocket2_per_address 10;"
+
+
+def _without_per_address_limit(path: Path) -> Path:
+    """nginx.conf with its per-address limit lifted, written to ``path``."""
+    text = NGINX_CONF.read_text()
+    assert text.count(PER_ADDRESS_LIMIT) == 1, "nginx.conf's per-address limit changed"
+    path.write_text(text.replace(PER_ADDRESS_LIMIT, "limit_conn rocket2_per_address 10000;"))
+    return path
+
+
 class Stack:
     """Gunicorn plus nginx in front of it, both real, on loopback."""
 
@@ -132,7 +146,9 @@ class Stack:
         workdir.mkdir(parents=True, exist_ok=True)
         self.gunicorn = Gunicorn(kind, config_env, workdir)
         self.nginx = NginxServer(
-            upstream=f"127.0.0.1:{self.gunicorn.port}", workdir=workdir / "nginx"
+            upstream=f"127.0.0.1:{self.gunicorn.port}",
+            workdir=workdir / "nginx",
+            conf_source=_without_per_address_limit(workdir / "nginx.source.conf"),
         )
 
     @property

@@ -1,4 +1,4 @@
-"""`python -m config`: print the README's config reference table."""
+"""`python -m config`: print the config reference table (docs/operators/configuration.md)."""
 
 from config.docs import markdown_reference
 

@@ -7,20 +7,12 @@ a deploy that real Slack and GitHub must reach cannot be one by accident.
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
+from config.parsers import is_loopback_host
 from config.settings import Config
 
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+__all__ = ["development_mode", "is_loopback_host"]
 
 
 def _on_loopback(url: str) -> bool:

@@ -1,4 +1,4 @@
-"""Documents generated from SETTINGS: .env.example, app.json's env, the README's table."""
+"""Documents generated from SETTINGS: .env.example, app.json's env, the docs' config table."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def app_json_env() -> dict[str, dict[str, Any]]:
 
 
 def markdown_reference() -> str:
-    """Return the README's config reference as a Markdown table."""
+    """Return the config reference (docs/operators/configuration.md) as a Markdown table."""
     rows = [
         "| Variable | Required | Secret | Default | Description |",
         "|---|---|---|---|---|",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from environs import Env, EnvError, EnvValidationError
@@ -109,3 +110,11 @@ def _as_environs_parser(parse: Callable[[str], Any]) -> Callable[[str], Any]:
             raise EnvError(str(exc)) from None
 
     return environs_parser
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables the .env file at ``path`` sets, read as the loader reads it (environs'
+    ``read_env``; a name with no ``=`` sets nothing)."""
+    env = SettingsEnv({})
+    env.read_env(path, recurse=False)
+    return dict(env.dotenv)

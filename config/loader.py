@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from config.declaration import Setting
 from config.environment import NOT_SET, SettingsEnv
 from config.errors import ConfigError, Problem
-from config.settings import IGNORED_PREFIXES, SETTINGS, Config, Source
+from config.settings import OLD_BOT_VARIABLES, SETTINGS, Config, Source
 
 log = logging.getLogger("rocket2.config")
 
 FILE_SUFFIX = "_FILE"
+OLD_BOT_WARNING = "ignored; Rocket 2 no longer uses AWS or GCP settings"
+_old_bot_logged: set[str] = set()  # the old bot's variables already warned about in this process
 
 
 def _strip_one_pair_of_quotes(value: str) -> tuple[str, bool]:
@@ -77,9 +80,8 @@ def _resolve(env: SettingsEnv) -> _Resolved:
             if stripped != "":
                 found.values[name] = stripped
                 found.sources[name] = "env" if direct_source == "env" else ".env"
-    for name in sorted(env.names()):
-        if name.startswith(IGNORED_PREFIXES):
-            found.warnings.append(f"{name}: ignored; Rocket 2 no longer uses AWS or GCP settings")
+    for name in sorted(env.names() & OLD_BOT_VARIABLES):
+        found.warnings.append(f"{name}: {OLD_BOT_WARNING}")
     return found
 
 
@@ -104,11 +106,15 @@ def _from_file(found: _Resolved, name: str, file_path: str) -> None:
 
 
 def _parse_all(
-    env: SettingsEnv, values: Mapping[str, str], failed: set[str]
+    env: SettingsEnv,
+    values: Mapping[str, str],
+    failed: set[str],
+    among: Iterable[Setting[Any]] = SETTINGS,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """Parse every setting not in ``failed`` through environs: its value, else its default;
-    a problem for each failure (environs collects them; ``seal()`` raises them at once)."""
-    settings = [s for s in SETTINGS if s.name not in failed]
+    """Parse every setting (of ``among``) not in ``failed`` through environs: its value, else
+    its default; a problem for each failure (environs collects them; ``seal()`` raises them
+    at once)."""
+    settings = [s for s in among if s.name not in failed]
     parsed, errors = env.parse_settings(settings, values)
     problems: list[Problem] = []
     for setting in settings:
@@ -206,6 +212,10 @@ def load_config(
     warnings += _short_secrets(values)
     warnings += _readable_files(env_file, values, sources, env)
     for warning in warnings:
+        if warning.endswith(OLD_BOT_WARNING):
+            if warning in _old_bot_logged:
+                continue
+            _old_bot_logged.add(warning)
         log.warning("%s", warning)
     all_sources: dict[str, Source] = {s.name: sources.get(s.name, "default") for s in SETTINGS}
     return Config(
@@ -213,3 +223,40 @@ def load_config(
         sources=MappingProxyType(all_sources),
         warnings=tuple(warnings),
     )
+
+
+def load_settings(
+    names: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Parse only the settings ``names`` (each its value, else its default), for commands that
+    run before the configuration is complete (`rocket2 setup`). A missing required one is None.
+
+    Raise ConfigError listing the problems of these settings only; log nothing.
+    """
+    env = SettingsEnv(os.environ if environ is None else environ)
+    _read_dotenv(env, env_file)
+    resolved = _resolve(env)
+    wanted = [s for s in SETTINGS if s.name in names]
+    problems = [p for p in resolved.problems if p.name in names]
+    missing = {s.name for s in wanted if s.name not in resolved.values and s.default is None}
+    failed = {p.name for p in problems} | missing
+    parsed, parse_problems = _parse_all(env, resolved.values, failed, wanted)
+    problems += parse_problems
+    if problems:
+        raise ConfigError(problems)
+    by_attr = {s.attr: s.name for s in wanted}
+    return {name: None for name in missing} | {by_attr[a]: v for a, v in parsed.items()}
+
+
+def operator_variable(
+    name: str,
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+) -> str:
+    """A variable that is not a Rocket 2 setting but a command's input (SLACK_CONFIG_TOKEN
+    for `rocket2 setup slack`): the environment's, else the .env file's, else empty."""
+    env = SettingsEnv(os.environ if environ is None else environ)
+    _read_dotenv(env, env_file)
+    return _strip_one_pair_of_quotes(env.lookup(name)[0] or "")[0]

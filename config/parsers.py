@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -236,16 +237,28 @@ def oauth_client_id(value: str) -> str:
     return value
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def public_url(value: str) -> str:
-    """An https:// origin with no path, query or fragment (a trailing / is dropped), or empty."""
+    """An https:// origin with no path, query or fragment (a trailing / is dropped), or empty;
+    http:// only on a loopback address (local development: `make run`'s playground)."""
     if not value:
         return value
     parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
+    local = parts.scheme == "http" and is_loopback_host(parts.hostname or "")
+    if (parts.scheme != "https" and not local) or not parts.hostname:
         raise ValueError("must be an https:// address")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError("must be an address with no path, query or user, e.g. https://host")
-    return f"https://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def origin_list(value: str) -> str:
@@ -261,3 +274,43 @@ def origin_list(value: str) -> str:
             raise ValueError("must list origins only (scheme://host[:port], no path)")
         origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
     return ",".join(origins)
+
+
+REPLICA_SCHEMES = ("file", "s3")
+
+
+def replica_url(value: str) -> str:
+    """Where Litestream replicates the SQLite file: file:///absolute/dir or s3://bucket[/path],
+    or empty for none."""
+    if value == "":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in REPLICA_SCHEMES:
+        raise ValueError("must be file:///absolute/directory or s3://bucket/path")
+    if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/")):
+        raise ValueError("a file replica must be an absolute path: file:///replica")
+    if parts.scheme == "s3" and (not parts.netloc or parts.username or parts.password):
+        raise ValueError("an S3 replica names a bucket, without credentials: s3://bucket/path")
+    if parts.query or parts.fragment:
+        raise ValueError("takes no ?query or #fragment (use REPLICA_ENDPOINT for the endpoint)")
+    return value
+
+
+def directory(value: str) -> str:
+    """A directory path (it need not exist yet), or empty for none."""
+    if "\x00" in value or value != value.strip():
+        raise ValueError("must be a directory path without surrounding spaces")
+    return value
+
+
+def backup_count(value: str) -> int:
+    """How many backups to keep, 1–1000."""
+    number = positive_int(value)
+    if number > 1000:
+        raise ValueError("must be between 1 and 1000")
+    return number
+
+
+def optional_http_url(value: str) -> str:
+    """An absolute http(s) URL, or empty for none."""
+    return value if value == "" else http_url(value)

@@ -1,7 +1,7 @@
 """The one declaration of every setting: the typed, frozen Config that load_config() builds.
 
 Each field is one environment variable (the attribute in capitals), declared with `setting()`;
-the loader, `rocket2 config check|example`, app.json and the README's reference read `SETTINGS`.
+the loader, `rocket2 config check|example`, app.json and the docs' config reference read `SETTINGS`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,24 @@ from config.secret import Secret, redact_url, url_passwords
 
 Source = Literal["env", ".env", "_FILE", "default"]
 
-# Variables Rocket 2 accepts and ignores, one warning each.
-IGNORED_PREFIXES = ("AWS_", "GCP_")
+# The old bot's own AWS and GCP variables: accepted and ignored, with one warning each per
+# process. Other AWS_* variables (AWS_CA_BUNDLE, AWS_REGION, …) belong to AWS's tools: no warning.
+OLD_BOT_VARIABLES = frozenset(
+    {
+        "AWS_ACCESS_KEYID",
+        "AWS_SECRET_KEY",
+        "AWS_USERS_TABLE",
+        "AWS_TEAMS_TABLE",
+        "AWS_PROJECTS_TABLE",
+        "AWS_PAIRINGS_TABLE",
+        "AWS_LOCAL",
+        "GCP_SERVICE_ACCOUNT_CREDENTIALS",
+        "GCP_SERVICE_ACCOUNT_SUBJECT",
+    }
+)
 
 LINKING = "GitHub account linking"
+REPLICA_KEYS = "S3 replica credentials"
 
 
 @settings_class
@@ -173,6 +187,17 @@ class Config:
         default="127.0.0.1",
         heroku_sets=True,  # the Python buildpack exports FORWARDED_ALLOW_IPS='*'
     )
+    healthz_token: Secret = setting(
+        parsers.secret(parsers.text),
+        description="Token that shows /healthz's details (version, store, scheduler, pins) to a "
+        "request with `Authorization: Bearer TOKEN` from anywhere. Loopback and private "
+        "addresses see them without it; everyone else sees only ok or not ok. Empty: no token.",
+        fix="set a long random string, or leave empty",
+        default="",
+        secret=True,
+        example="change-me-to-a-long-random-string",
+        min_length=32,
+    )
     log_level: str = setting(
         parsers.log_level,
         description="Log level.",
@@ -234,6 +259,61 @@ class Config:
         heroku_sets=True,
         shown=redact_url,  # the URL with its passwords as ***
         secret_parts=url_passwords,
+    )
+    replica_url: str = setting(
+        parsers.replica_url,
+        description="Continuous replication of the SQLite database with Litestream (the compose "
+        "file's litestream service): file:///app/replica (the compose file's replica volume) or "
+        "s3://bucket/path. An empty database file is restored from it at start, before the "
+        "migrations. Empty: no replication. See docs/operators/backups.md.",
+        fix="use file:///app/replica or s3://bucket/path, or leave empty",
+        default="",
+        example="s3://my-club-backups/rocket2",
+    )
+    replica_endpoint: str = setting(
+        parsers.optional_http_url,
+        description="Endpoint of an S3-compatible store (MinIO, Cloudflare R2, Backblaze B2) for "
+        "REPLICA_URL; empty for Amazon S3.",
+        fix="use the store's https:// endpoint, or leave empty for Amazon S3",
+        default="",
+        example="https://s3.eu-central-003.backblazeb2.com",
+    )
+    replica_access_key_id: Secret = setting(
+        parsers.secret(parsers.text),
+        description="Access key id for an s3:// REPLICA_URL (empty: Litestream's own lookup).",
+        fix="copy the bucket's access key id, or leave empty",
+        default="",
+        secret=True,
+        together=REPLICA_KEYS,
+    )
+    replica_secret_access_key: Secret = setting(
+        parsers.secret(parsers.text),
+        description="Secret access key for an s3:// REPLICA_URL.",
+        fix="copy the bucket's secret access key, or leave empty",
+        default="",
+        secret=True,
+        together=REPLICA_KEYS,
+    )
+    backup_dir: str = setting(
+        parsers.directory,
+        description="Directory the scheduled `rocket2 db backup` writes into (the compose file "
+        "mounts /app/backups). Empty: no scheduled backup.",
+        fix="use a directory such as /app/backups, or leave empty",
+        default="",
+        example="/app/backups",
+    )
+    backup_schedule: str = setting(
+        parsers.cron_schedule,
+        description="When the scheduled backup runs when BACKUP_DIR is set: a crontab expression "
+        "in SCHEDULER_TIMEZONE, or off.",
+        fix="use five crontab fields such as 30 3 * * * (daily at 03:30), or off",
+        default="30 3 * * *",
+    )
+    backup_keep: int = setting(
+        parsers.backup_count,
+        description="How many scheduled backups to keep in BACKUP_DIR (the oldest go first).",
+        fix="use a number such as 7",
+        default="7",
     )
     # Where each variable came from, and warnings raised while loading (for `config check`).
     sources: MappingProxyType[str, Source] = field(

@@ -34,7 +34,7 @@ die() {
 compose() { docker compose --ansi never "$@"; }
 
 docker compose version >/dev/null 2>&1 ||
-  die "Docker Compose v2 is needed (\`docker compose\`); see README.md, Deploying"
+  die "Docker Compose v2 is needed (\`docker compose\`); see docs/operators/vm.md"
 case "$PULL" in always | missing) ;; *) die "ROCKET2_PULL must be always or missing, not '$PULL'" ;; esac
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "ROCKET2_DEPLOY_TIMEOUT must be a number of seconds"
 [[ "$HOLD" =~ ^[0-9]+$ ]] || die "ROCKET2_ADDRESS_HOLD must be a number of seconds"
@@ -58,7 +58,7 @@ else
 fi
 
 # 2. Migrations, once, before any new code serves. The old version keeps running on the same
-# database, so a release's migrations must only add (see README.md, "Two versions at once").
+# database, so a release's migrations must only add (see docs/operators/updating.md, "Two versions at once").
 say "running the database migrations"
 compose run --rm --no-deps -T "$SERVICE" rocket2 db upgrade ||
   die "the migrations failed; the running version was not touched"

@@ -12,7 +12,7 @@ if [ -z "$PY" ]; then
   if [ -x "$REPO/.venv/bin/python" ]; then PY="$REPO/.venv/bin/python"; else PY="python3"; fi
 fi
 
-"$PY" -m app.cli dev-env --path .env --standins-port "${DEV_STANDINS_PORT:-5001}"
+"$PY" -m app.cli dev-env --path .env --standins-port "${DEV_STANDINS_PORT:-5001}" --port "${PORT:-5000}"
 if [ "${1:-}" = "--env-only" ]; then
   exit 0
 fi

@@ -81,7 +81,7 @@ if [ -s "$live/fullchain.pem" ] && [ -s "$live/privkey.pem" ]; then
   exit 0
 fi
 
-command -v docker >/dev/null 2>&1 || die "docker is not installed (see README.md, Deploying)"
+command -v docker >/dev/null 2>&1 || die "docker is not installed (see docs/operators/vm.md)"
 
 port_in_use() {
   # Something accepts connections on [ip:]port (a listener on 0.0.0.0 also answers on loopback).

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.contract import LEDGER
 from tests.support.gunicorn import GunicornServer, free_port, server_env
 from tests.support.keys import pem_pkcs1, rsa_key, valid_env
 
@@ -59,3 +60,27 @@ def gunicorn_server(tmp_path: Path) -> Iterator[object]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def contract_check() -> Iterator[None]:
+    """Fail the test in which an exchange with a stand-in broke the service's description."""
+    before = len(LEDGER.violations)
+    yield
+    broken = LEDGER.violations[before:]
+    if broken:
+        pytest.fail(
+            f"{len(broken)} contract violation(s) (tests/support/contract.py):\n"
+            + "\n".join(dict.fromkeys(broken)),
+            pytrace=False,
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How much the contract check saw in this run."""
+    if LEDGER.exchanges:
+        terminalreporter.write_line(
+            f"contract check: {LEDGER.exchanges} exchanges over {len(LEDGER.operations)} "
+            f"operations, {len(LEDGER.violations)} violations ({LEDGER.outside} answers "
+            "outside the description on purpose: fault injection, unknown names)"
+        )

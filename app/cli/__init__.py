@@ -37,6 +37,11 @@ GROUPS: tuple[Group, ...] = (
     ),
     Group("app.cli.teams", {"teams": "the GitHub teams that give roles"}),
     Group("app.dev.cli", {"dev": "try Rocket 2 locally: stand-in Slack and GitHub"}),
+    Group("app.setup.cli", {"setup": "create the Slack app and the GitHub App"}),
+    Group(
+        "app.doctor.cli",
+        {"doctor": "check with Slack and GitHub that the deploy is wired as Rocket 2 needs"},
+    ),
 )
 
 
@@ -59,6 +64,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     dev_env = subparsers.add_parser("dev-env", help="write a throwaway local-development .env")
     dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
     dev_env.add_argument("--standins-port", type=int, default=5001, help="stand-ins' port (5001)")
+    dev_env.add_argument("--port", type=int, default=5000, help="Rocket 2's port (5000)")
     dev_env.set_defaults(func=cmd_dev_env)
     app_json = subparsers.add_parser(
         "app-json", help="print app.json (Heroku) generated from the schema"
@@ -78,7 +84,7 @@ def cmd_dev_env(args: argparse.Namespace) -> int:
     from app.cli.dev import write_dev_env
 
     path = Path(args.path)
-    if write_dev_env(path, args.standins_port):
+    if write_dev_env(path, args.standins_port, args.port):
         print(f"wrote a throwaway development config to {path} (fresh key, random secrets)")
     else:
         print(f"using the existing {path}")

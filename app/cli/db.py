@@ -1,4 +1,8 @@
-"""`rocket2 db upgrade|check` and `rocket2 user promote`: operator commands for the database.
+"""`rocket2 db upgrade|check` and `rocket2 user promote`: operator commands for the database
+(`db backup|restore|replicate` live in app.cli.backups).
+
+`db upgrade` first restores an absent SQLite file from the replica when REPLICA_URL is set
+(app.backups.litestream.restore_if_empty), as the server's start does.
 
 `db check` also says whether the special teams are pinned (app.teams.mirror.pin_status).
 
@@ -15,6 +19,8 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.backups.litestream import ReplicationError, restore_if_empty
+from app.cli import backups as backup_cli
 from app.slack.ids import SLACK_USER_ID
 from app.store.engine import engine_from_config
 from app.store.errors import store_cause
@@ -43,6 +49,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="seconds to wait for another instance's migration (default 120)",
     )
     up.set_defaults(func=cmd_upgrade)
+
+    backup_cli.add_commands(db_sub)
 
     check = db_sub.add_parser("check", help="show the schema version and row counts (no data)")
     check.add_argument("--env-file", help="read this .env file (default: ./.env if present)")
@@ -98,7 +106,12 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_ERROR
     engine = engine_from_config(config)
     try:
+        if restore_if_empty(config, engine):
+            print(f"database restored from the replica {config.replica_url}")
         result = upgrade(engine, lock_timeout=args.lock_timeout)
+    except ReplicationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except MigrationLockTimeout as exc:
         print(f"error: database upgrade failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -194,7 +207,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         with Store(engine).unit_of_work() as uow:
             user, created = uow.users.create_if_absent(slack_id)
             previous = user.permission
-            uow.users.set_permission(slack_id, permission)
+            uow.users.grant(slack_id, permission)
     except SQLAlchemyError as exc:
         print(_db_error("user promote", exc), file=sys.stderr)
         return EXIT_FAILED

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from config import encode_key
 
 STANDINS_PORT = 5001
+ROCKET_PORT = 5000
 DEV_TEAM_ID = "T0DEV00001"  # the stand-in workspace (app.dev.slack.TEAM_ID)
 
 HEADER = """\
@@ -25,8 +26,9 @@ HEADER = """\
 """
 
 
-def dev_env_text(standins_port: int = STANDINS_PORT) -> str:
-    """The text of a complete, valid, throwaway .env (the stand-ins on ``standins_port``)."""
+def dev_env_text(standins_port: int = STANDINS_PORT, rocket_port: int = ROCKET_PORT) -> str:
+    """The text of a complete, valid, throwaway .env (the stand-ins on ``standins_port``,
+    Rocket 2 itself on ``rocket_port``: PUBLIC_URL, where the link flow comes back)."""
     standins = f"http://127.0.0.1:{standins_port}"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
@@ -45,6 +47,9 @@ def dev_env_text(standins_port: int = STANDINS_PORT) -> str:
         "SLACK_RESPONSE_URL_ORIGINS": standins,
         "GITHUB_API_URL": f"{standins}/github",
         "GITHUB_OAUTH_URL": f"{standins}/github",
+        "GITHUB_CLIENT_ID": f"Iv23liDev{secrets.token_hex(6)}",
+        "GITHUB_CLIENT_SECRET": secrets.token_hex(20),
+        "PUBLIC_URL": f"http://127.0.0.1:{rocket_port}",
         "LOG_FORMAT": "text",
     }
     lines = [f"{name}={value}" for name, value in values.items()]
@@ -52,12 +57,14 @@ def dev_env_text(standins_port: int = STANDINS_PORT) -> str:
     return HEADER + "\n".join(lines) + "\n"
 
 
-def write_dev_env(path: Path, standins_port: int = STANDINS_PORT) -> bool:
+def write_dev_env(
+    path: Path, standins_port: int = STANDINS_PORT, rocket_port: int = ROCKET_PORT
+) -> bool:
     """Write a throwaway .env at ``path`` (mode 0600) unless one exists; True if written."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(dev_env_text(standins_port))
+        handle.write(dev_env_text(standins_port, rocket_port))
     return True

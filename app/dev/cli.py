@@ -120,12 +120,15 @@ def cmd_send(args: argparse.Namespace) -> int:
         sent = client.post("command", {"text": args.text, "as": args.who})
         if not _accepted(sent["status"], "command"):
             return REFUSED
-        command = _wait(lambda: client.get(f"commands/{sent['id']}")["replies"], args.timeout)
-        if not command:
+        if sent.get("ack"):
+            replies = [sent["ack"], *client.get(f"commands/{sent['id']}")["replies"]]
+        else:
+            replies = _wait(lambda: client.get(f"commands/{sent['id']}")["replies"], args.timeout)
+        if not replies:
             print(f"dev: no reply within {args.timeout:g} s", file=sys.stderr)
             return NO_REPLY
         name_of = client.name_of()
-        print("\n\n".join(render(reply, name_of) for reply in command))
+        print("\n\n".join(render(reply, name_of) for reply in replies))
         return 0
 
     return _run(args, work)

@@ -84,3 +84,17 @@ def post_signed(url: str, secret: str, body: bytes, content_type: str) -> httpx.
     """POST ``body`` to Rocket 2 at ``url``, signed; raises httpx.HTTPError if unreachable."""
     headers = signed_headers(secret, body, content_type)
     return httpx.post(url, content=body, headers=headers, timeout=POST_TIMEOUT)
+
+
+def ack_message(answer: httpx.Response) -> dict[str, Any] | None:
+    """The message in a slash command's ack (JSON with text or blocks, or plain text), if any."""
+    if answer.status_code != 200 or not answer.content.strip():
+        return None
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        try:
+            message = answer.json()
+        except ValueError:
+            return None
+        has_message = isinstance(message, dict) and (message.get("text") or message.get("blocks"))
+        return message if has_message else None
+    return {"text": answer.text}

@@ -17,10 +17,13 @@ from urllib.parse import urlsplit
 from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
-from app.dev.github import GitHubStandIn, Refused
+from app.dev.github import Answer, GitHubStandIn
+from app.dev.github.standin import playground_seed
+from app.dev.github_apps import GitHubAppsStandIn, public_pem
 from app.dev.http import json_response
 from app.dev.slack import SlackStandIn
-from app.dev.state import DEFAULT_DIR
+from app.dev.slack_manifest import SlackManifestStandIn
+from app.dev.state import DEFAULT_DIR, JsonState
 from app.dev.webhooks import WebhookSender
 from config import Config
 from config.devmode import development_mode, is_loopback_host
@@ -53,13 +56,42 @@ class StandIns:
             rocket_url=rocket_url(config),
             own_url=own,
         )
+        self.slack_apps = SlackManifestStandIn(data_dir)
+        self.slack.granted_scopes = self.slack_apps.granted_scopes
         self.github = GitHubStandIn(
-            data_dir,
+            api_url=own + "/github",
             org=config.github_org_name,
             app_id=config.github_app_id,
             public_key=config.github_key.private_key.public_key(),
-            webhooks=self.webhooks,
+            installation_id=1,
+            events=self.webhooks.send,
         )
+        self.github.auto_accept_invitations = True  # a playground has nobody to click it
+        if config.github_client_id:
+            self.github.set_oauth_app(config.github_client_id, config.github_client_secret.reveal())
+        self._github_state = JsonState(
+            data_dir / "github.json", lambda: playground_seed(config.github_org_name)
+        )
+        self.github.load_json(self._github_state.data)
+        self.github_apps = GitHubAppsStandIn(
+            data_dir,
+            self.github,
+            self.webhooks,
+            web_base=config.github_oauth_url,
+            playground_app={
+                "id": config.github_app_id,
+                "name": "Rocket 2 playground",
+                "public_key": public_pem(config.github_key.private_key.public_key()),
+                "hook_url": webhook_url,
+                "installed": True,
+            },
+        )
+
+    def save_github(self) -> None:
+        """Keep the organisation in data/dev/github.json."""
+        with self._github_state.lock:
+            self._github_state.data = self.github.to_json()
+            self._github_state.save()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         """The WSGI entry point."""
@@ -69,12 +101,19 @@ class StandIns:
     def route(self, request: Request) -> Response:
         """Dispatch by path prefix."""
         path = request.path
+        if path.startswith("/api/apps.manifest."):
+            return self.slack_apps.handle(request, path[len("/api/") :])
         if path.startswith("/api/"):
             return self.slack.handle_api(request, path[len("/api/") :])
         if path.startswith("/respond/"):
             return self.slack.handle_response(request, path[len("/respond/") :])
         if path.startswith("/github/"):
-            return self.github.handle(request, path[len("/github") :])
+            if self.github_apps.claims(request, path[len("/github") :]):
+                return self.github_apps.handle(request, path[len("/github") :])
+            response, _ = self.github.handle(request, path[len("/github") :])
+            if request.method != "GET":
+                self.save_github()
+            return response
         if path in ("/", "/index.html") and request.method == "GET":
             page = resources.files("app.dev").joinpath("page.html").read_text("utf-8")
             return Response(
@@ -90,10 +129,13 @@ class StandIns:
                 return json_response({"error": "loopback only"}, 403)
             try:
                 return self.dev_api(request, path[len("/dev/api/") :])
-            except Refused as refused:
-                return refused.response  # type: ignore[return-value]
+            except Answer as refused:
+                return refused.response
             except LookupError as exc:
                 return json_response({"error": str(exc)}, 404)
+            finally:
+                if request.method != "GET":
+                    self.save_github()
         return Response("Not Found", status=404)
 
     def dev_api(self, request: Request, path: str) -> Response:
@@ -110,15 +152,20 @@ class StandIns:
             return json_response(self.slack.join(str(body.get("name") or "Newcomer")))
         if request.method == "POST" and path == "mention":
             return json_response(self.slack.mention(str(body["text"]), str(body["as"])))
+        if request.method == "POST" and path == "slack/scopes":
+            self.slack_apps.set_granted_scopes([str(s) for s in body["scopes"]])
+            return json_response({"ok": True})
+        if request.method == "POST" and path == "github/app":
+            return json_response(self.github_apps.change_app(int(body["app_id"]), body))
         if request.method == "POST" and path == "github/accounts":
-            return json_response(self.github.add_account(str(body["login"])), 201)
+            self.github.add_user(str(body["login"]))
+            return json_response(self.github.simple_user(str(body["login"])), 201)
         if request.method == "POST" and path == "github/members":
-            self.github.add_account(str(body["login"]))
-            self.github.add_org_member(str(body["login"]))
+            self.github.add_org_member(str(body["login"]), str(body.get("role") or "member"))
             return json_response({"ok": True}, 201)
         if request.method == "POST" and path == "github/teams":
-            team = self.github.create_team(str(body.get("name") or "").strip())
-            return json_response({"slug": team["slug"]}, 201)
+            team_id = self.github.add_team(str(body.get("name") or "").strip())
+            return json_response({"slug": self.github.teams[team_id].slug}, 201)
         if request.method == "POST" and len(parts) == 4 and parts[:2] == ["github", "teams"]:
             role = str(body.get("role") or "member")
             self.github.put_team_membership(parts[2], str(body["login"]), role)
@@ -133,7 +180,10 @@ class StandIns:
             return json_response(
                 {
                     "slack": self.slack.view(),
-                    "github": self.github.view(),
+                    "github": {
+                        **self.github.view(),
+                        "deliveries": list(reversed(self.webhooks.deliveries[-10:])),
+                    },
                     "webhooks_idle": self.webhooks.idle(),
                 }
             )
@@ -143,6 +193,8 @@ class StandIns:
         if path == "messages":
             since = int(request.args.get("since", "0"))
             return json_response({"messages": self.slack.messages_since(since)})
+        if path == "slack/config-token":
+            return json_response({"token": self.slack_apps.config_token})
         if path == "people":
             return json_response(self.slack.view()["users"])
         return json_response({"error": "not found"}, 404)

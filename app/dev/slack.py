@@ -28,6 +28,7 @@ from app.slack.ids import SLACK_USER_ID
 TEAM_ID = "T0DEV00001"
 BOT_USER = "U0DEVBOT01"
 BOT_ID = "B0DEVBOT01"
+GENERAL = "C0DEVGEN01"
 KEPT = 300  # messages and commands kept (oldest dropped)
 SEED_PEOPLE = (
     ("U0DEVYOU01", "you", "You"),
@@ -82,6 +83,8 @@ class SlackStandIn:
             "conversations.list": self._list,
             "conversations.members": self._members,
         }
+        # The bot token's scopes, for auth.test's x-oauth-scopes (app.dev.slack_manifest).
+        self.granted_scopes: Callable[[], list[str]] = list
 
     @property
     def data(self) -> dict[str, Any]:
@@ -101,7 +104,10 @@ class SlackStandIn:
         if handler is None:
             return json_response({"ok": False, "error": "unknown_method"})
         with self.lock:
-            return json_response(handler(args))
+            response = json_response(handler(args))
+        if method == "auth.test":
+            response.headers["x-oauth-scopes"] = ",".join(self.granted_scopes())
+        return response
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -149,7 +155,9 @@ class SlackStandIn:
             return {"ok": False, "error": "channel_not_found"}
         kind, where = target
         ts = self._record(kind, where, args)
-        return {"ok": True, "channel": where, "ts": ts}
+        channel = "D" + where[1:] if kind == "dm" else where
+        message = {"type": "message", "text": str(args.get("text", "")), "ts": ts}
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("user", ""))
@@ -172,13 +180,20 @@ class SlackStandIn:
         return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _members(self, args: dict[str, Any]) -> dict[str, Any]:
-        if self._channel(str(args.get("channel", ""))) is None:
+        target = self._channel(str(args.get("channel", "")))
+        if target is None or target[0] != "message":
             return {"ok": False, "error": "channel_not_found"}
-        return {
-            "ok": True,
-            "members": sorted(self.data["users"]),
-            "response_metadata": {"next_cursor": ""},
-        }
+        members = self.channel_members().get(target[1], [])
+        return {"ok": True, "members": sorted(members), "response_metadata": {"next_cursor": ""}}
+
+    def channel_members(self) -> dict[str, list[str]]:
+        """Channel id → its members' ids: everyone seeded is in every channel; a newcomer
+        joins #general only (as Slack's default channel)."""
+        if "channel_members" not in self.data:
+            everyone = sorted(self.data["users"])
+            self.data["channel_members"] = {cid: list(everyone) for cid in self.data["channels"]}
+        members: dict[str, list[str]] = self.data["channel_members"]
+        return members
 
     def _record(self, kind: str, where: str, args: dict[str, Any]) -> str:
         """Keep a message the bot sent; return its ts."""
@@ -271,13 +286,24 @@ class SlackStandIn:
             response_url=f"{self.own_url}/respond/{record['id']}",
             command=command or "/rocket",
         )
-        status = self._post("/slack/commands", body, send.FORM)
+        status, ack = self._post_command(body)
         with self.lock:
             for kept in self.data["commands"]:
                 if kept["id"] == record["id"]:
-                    kept["status"] = status
+                    kept["status"], kept["ack"] = status, ack
             self._changed()
-        return {**record, "status": status}
+        return {**record, "status": status, "ack": ack}
+
+    def _post_command(self, body: bytes) -> tuple[int | str, dict[str, Any] | None]:
+        """Post a command; Rocket 2's status and the message in its ack, if any (Slack shows
+        an ack's body to the person who typed the command, as a reply)."""
+        try:
+            answer = send.post_signed(
+                self.rocket_url + "/slack/commands", self._secret, body, send.FORM
+            )
+        except httpx.HTTPError as exc:
+            return f"Rocket 2 is not reachable at {self.rocket_url} ({type(exc).__name__})", None
+        return answer.status_code, send.ack_message(answer)
 
     def join(self, real_name: str) -> dict[str, Any]:
         """Someone joins the workspace: a new member, and the ``team_join`` event."""
@@ -289,7 +315,9 @@ class SlackStandIn:
                 name = f"{base}{n}"
             uid = "U0DEV" + uuid.uuid4().hex[:6].upper()
             person = {"id": uid, "name": name, "real_name": real_name}
+            channels = self.channel_members()  # (seeded before the newcomer exists)
             self.data["users"][uid] = person
+            channels.setdefault(GENERAL, []).append(uid)
             self._changed()
         member = {
             "id": uid,

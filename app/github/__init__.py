@@ -12,7 +12,9 @@ from app.github.errors import (
     GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
+    GitHubTeamSynchronized,
     GitHubUnavailable,
+    GitHubUnexpectedStatus,
     GitHubValidationError,
 )
 from app.github.models import GitHubTeam, GitHubUser, Membership
@@ -25,7 +27,9 @@ __all__ = [
     "GitHubNotFound",
     "GitHubRateLimited",
     "GitHubTeam",
+    "GitHubTeamSynchronized",
     "GitHubUnavailable",
+    "GitHubUnexpectedStatus",
     "GitHubUser",
     "GitHubValidationError",
     "Membership",

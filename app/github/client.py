@@ -31,7 +31,9 @@ from app.github.errors import (
     GitHubError,
     GitHubNotFound,
     GitHubRateLimited,
+    GitHubTeamSynchronized,
     GitHubUnavailable,
+    GitHubUnexpectedStatus,
     GitHubValidationError,
 )
 from app.github.models import GitHubTeam, GitHubUser, Membership
@@ -44,6 +46,10 @@ USER_AGENT = "rocket2"
 PER_PAGE = 100
 MAX_PAGES = 1000
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+SECONDARY_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute
+MUTATION_GAP = 1.0  # GitHub: many mutating requests serially, at least one second apart
+_403 = frozenset({403})
+_404 = frozenset({404})
 
 
 def _seg(value: str) -> str:
@@ -161,11 +167,8 @@ class GitHubClient:
                 operation,
                 headers={"Authorization": f"Bearer {self._jwt()}"},
             )
-            if response.status_code == 404:
-                raise GitHubNotFound(
-                    operation, 404, f"the App (id {self.app_id}) is not installed on {self.org}"
-                )
-            self._check(response, operation)
+            # GitHub documents 200 only: any error is GitHub's failure, never "not installed".
+            self._check(response, operation, frozenset())
             self._installation_id = int(response.json()["id"])
         return self._installation_id
 
@@ -184,7 +187,7 @@ class GitHubClient:
                 # The App was reinstalled: look the installation up again, once.
                 self._installation_id = None
                 continue
-            self._check(response, operation)
+            self._check(response, operation, frozenset({403, 404, 422}))
             data = response.json()
             return InstallationToken(str(data["token"]), parse_expires_at(str(data["expires_at"])))
         raise GitHubNotFound(operation, 404, f"the App has no installation on {self.org}")
@@ -213,8 +216,8 @@ class GitHubClient:
         and repeating it would fail with "name already exists" and confuse the caller.
         """
         retryable = (method != "POST") if retry is None else retry
-        attempts = self._max_attempts if retryable else 1
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, self._max_attempts + 1):
+            last = attempt == self._max_attempts
             left = self._time_left(operation)
             timeout = self._timeout if left is None else min(self._timeout, left)
             try:
@@ -224,15 +227,62 @@ class GitHubClient:
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException) and left is not None:
                     self._time_left(operation)  # raises GitHubDeadlineExceeded if time is up
-                if attempt < attempts:
+                if retryable and not last:
                     self._pause(attempt, None, operation, type(exc).__name__)
                     continue
                 raise GitHubUnavailable(operation, None, self._scrub(type(exc).__name__)) from None
-            if response.status_code in RETRYABLE and attempt < attempts:
+            wait = rate_limit_wait(response, self._clock(), attempt)
+            if wait is not None and not last:  # GitHub refused the request: safe to repeat
+                self._slow_down(wait, response, operation)
+                continue
+            if wait is None and response.status_code in RETRYABLE and retryable and not last:
                 self._pause(attempt, response, operation, f"HTTP {response.status_code}")
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def paced(self) -> Iterator[None]:
+        """Within the block (a bulk loop), this thread's mutating requests (POST, PATCH, PUT,
+        DELETE) go serially, at least MUTATION_GAP seconds apart, as GitHub recommends."""
+        previous = getattr(self._local, "last_mutation", None)
+        self._local.last_mutation = float("-inf")
+        try:
+            yield
+        finally:
+            self._local.last_mutation = previous
+
+    def _pace(self, method: str) -> None:
+        last: float | None = getattr(self._local, "last_mutation", None)
+        if last is None or method == "GET":
+            return
+        wait = last + MUTATION_GAP - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._local.last_mutation = self._clock()
+
+    @contextmanager
+    def on_slow_down(self, notice: Callable[[float], None]) -> Iterator[None]:
+        """Within the block, ``notice(seconds)`` is called (in this thread) before each wait
+        GitHub's rate limits ask for, so the caller can say the rest follows later."""
+        previous = getattr(self._local, "notice", None)
+        self._local.notice = notice
+        try:
+            yield
+        finally:
+            self._local.notice = previous
+
+    def _slow_down(self, wait: float, response: httpx.Response, operation: str) -> None:
+        """Wait as GitHub's rate limit asks (in full), or raise when the deadline is nearer."""
+        left = self._time_left(operation)
+        if left is not None and wait >= left:
+            detail = f"GitHub asked Rocket 2 to slow down for {wait:.0f} s"
+            raise GitHubRateLimited(operation, response.status_code, detail, retry_in=wait)
+        log.warning("GitHub: %s: rate limited; waiting %.0f s as GitHub asks", operation, wait)
+        notice: Callable[[float], None] | None = getattr(self._local, "notice", None)
+        if notice is not None:
+            notice(wait)
+        self._sleep(wait)
 
     def _pause(
         self, attempt: int, response: httpx.Response | None, operation: str, why: str
@@ -255,10 +305,15 @@ class GitHubClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        documented: frozenset[int] = frozenset(),
+        forbidden: type[GitHubError] = GitHubAuthError,
     ) -> httpx.Response:
-        """An installation-authenticated call; on 401, one retry with a fresh token."""
+        """An installation-authenticated call; on 401, one retry with a fresh token.
+        ``documented``: the error statuses GitHub's description lists for the call;
+        ``forbidden``: what a documented 403 means for it."""
 
         def send(token: str) -> httpx.Response:
+            self._pace(method)
             auth = {"Authorization": f"token {token}"}
             return self._send(method, url, operation, headers=auth, params=params, json=json)
 
@@ -268,18 +323,22 @@ class GitHubClient:
             log.info("GitHub: %s: token refused (401); refreshing it once", operation)
             self._tokens.invalidate(token)
             response = send(self.token())
-        self._check(response, operation)
+        self._check(response, operation, documented, forbidden)
         return response
 
     def _pages(
-        self, path: str, operation: str, params: dict[str, Any] | None = None
+        self,
+        path: str,
+        operation: str,
+        params: dict[str, Any] | None = None,
+        documented: frozenset[int] = frozenset(),
     ) -> Iterator[Any]:
         """Every item of a list endpoint, following Link rel="next" across pages."""
         url: str | None = path
         query: dict[str, Any] | None = {"per_page": PER_PAGE, **(params or {})}
         for _ in range(MAX_PAGES):
             assert url is not None
-            response = self._api("GET", url, operation, params=query)
+            response = self._api("GET", url, operation, params=query, documented=documented)
             items = response.json()
             if not isinstance(items, list):
                 raise GitHubError(operation, response.status_code, "expected a list in the answer")
@@ -292,23 +351,40 @@ class GitHubClient:
             query = None  # the next link carries its own query
         raise GitHubError(operation, None, f"more than {MAX_PAGES} pages")
 
-    def _check(self, response: httpx.Response, operation: str) -> None:
+    def _check(
+        self,
+        response: httpx.Response,
+        operation: str,
+        documented: frozenset[int],
+        forbidden: type[GitHubError] = GitHubAuthError,
+    ) -> None:
+        """Raise the GitHubError an error answer means; ``documented``: the error statuses
+        GitHub lists for the call (any other 4xx is GitHub's failure, logged, never "absent")."""
         status = response.status_code
         if status < 400:
             return
         detail = self._scrub(_reason(response))
+        wait = rate_limit_wait(response, self._clock(), self._max_attempts)
+        if wait is not None:
+            raise GitHubRateLimited(operation, status, detail, retry_in=wait)
+        if status == 401:
+            raise GitHubAuthError(operation, status, detail)
+        if status >= 500:
+            raise GitHubUnavailable(operation, status, detail)
+        if status not in documented:
+            log.warning(
+                "GitHub: %s: HTTP %s is not a status GitHub documents for this call; "
+                "treated as a failure on GitHub's side",
+                operation,
+                status,
+            )
+            raise GitHubUnexpectedStatus(operation, status, detail)
         if status == 404:
             raise GitHubNotFound(operation, status, detail)
         if status == 422:
             raise GitHubValidationError(operation, status, detail)
-        if status == 429 or (
-            status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
-        ):
-            raise GitHubRateLimited(operation, status, detail)
-        if status in (401, 403):
-            raise GitHubAuthError(operation, status, detail)
-        if status >= 500:
-            raise GitHubUnavailable(operation, status, detail)
+        if status == 403:
+            raise forbidden(operation, status, detail)
         raise GitHubError(operation, status, detail)
 
     def _scrub(self, text: str) -> str:
@@ -321,12 +397,16 @@ class GitHubClient:
 
     def get_user(self, username: str) -> GitHubUser:
         """The GitHub account ``username``; GitHubNotFound if there is none."""
-        response = self._api("GET", f"users/{_seg(username)}", f"look up GitHub user {username}")
+        response = self._api(
+            "GET", f"users/{_seg(username)}", f"look up GitHub user {username}", documented=_404
+        )
         return GitHubUser.from_json(response.json())
 
     def get_user_by_id(self, user_id: int) -> GitHubUser:
         """The GitHub account with this numeric id; GitHubNotFound if there is none."""
-        response = self._api("GET", f"user/{int(user_id)}", f"look up GitHub user id {user_id}")
+        response = self._api(
+            "GET", f"user/{int(user_id)}", f"look up GitHub user id {user_id}", documented=_404
+        )
         return GitHubUser.from_json(response.json())
 
     def get_org_membership(self, username: str) -> Membership | None:
@@ -336,6 +416,7 @@ class GitHubClient:
                 "GET",
                 f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
                 f"read {username}'s membership of {self.org}",
+                documented=frozenset({403, 404}),
             )
         except GitHubNotFound:
             return None
@@ -353,6 +434,7 @@ class GitHubClient:
             f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
             f"invite {username} to {self.org}",
             json={"role": "member"},
+            documented=frozenset({403, 422}),
         )
         return Membership.from_json(response.json())
 
@@ -362,24 +444,31 @@ class GitHubClient:
             "DELETE",
             f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
             f"remove {username} from {self.org}",
+            documented=frozenset({403, 404}),
         )
 
     def list_org_members(self) -> list[GitHubUser]:
         """Every member of the organisation (all pages)."""
-        items = self._pages(f"orgs/{_seg(self.org)}/members", f"list the members of {self.org}")
+        items = self._pages(
+            f"orgs/{_seg(self.org)}/members",
+            f"list the members of {self.org}",
+            documented=frozenset({422}),
+        )
         return [GitHubUser.from_json(item) for item in items]
 
     # ---- teams --------------------------------------------------------------------------
 
     def list_teams(self) -> list[GitHubTeam]:
         """Every team of the organisation (all pages)."""
-        items = self._pages(f"orgs/{_seg(self.org)}/teams", f"list the teams of {self.org}")
+        items = self._pages(
+            f"orgs/{_seg(self.org)}/teams", f"list the teams of {self.org}", documented=_403
+        )
         return [GitHubTeam.from_json(item) for item in items]
 
     def get_team(self, slug: str) -> GitHubTeam:
         """The team with this slug; GitHubNotFound if there is none."""
         response = self._api(
-            "GET", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"read team {slug}"
+            "GET", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"read team {slug}", documented=_404
         )
         return GitHubTeam.from_json(response.json())
 
@@ -400,7 +489,11 @@ class GitHubClient:
         if maintainers:
             body["maintainers"] = list(maintainers)
         response = self._api(
-            "POST", f"orgs/{_seg(self.org)}/teams", f"create team {name}", json=body
+            "POST",
+            f"orgs/{_seg(self.org)}/teams",
+            f"create team {name}",
+            json=body,
+            documented=frozenset({403, 422}),
         )
         return GitHubTeam.from_json(response.json())
 
@@ -414,7 +507,11 @@ class GitHubClient:
         if description is not None:
             body["description"] = description
         response = self._api(
-            "PATCH", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"edit team {slug}", json=body
+            "PATCH",
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}",
+            f"edit team {slug}",
+            json=body,
+            documented=frozenset({403, 404, 422}),
         )
         return GitHubTeam.from_json(response.json())
 
@@ -424,7 +521,12 @@ class GitHubClient:
 
     def delete_team(self, slug: str) -> None:
         """Delete the team."""
-        self._api("DELETE", f"orgs/{_seg(self.org)}/teams/{_seg(slug)}", f"delete team {slug}")
+        self._api(
+            "DELETE",
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}",
+            f"delete team {slug}",
+            documented=frozenset({422}),
+        )
 
     def list_team_members(self, slug: str, role: str = "all") -> list[GitHubUser]:
         """The team's members (all pages); ``role`` is 'all', 'member' or 'maintainer'."""
@@ -437,6 +539,37 @@ class GitHubClient:
         )
         return [GitHubUser.from_json(item) for item in items]
 
+    def list_direct_team_members(self, slug: str, role: str = "all") -> list[GitHubUser]:
+        """The team's own members (all pages), without those GitHub lists only because they
+        are in a child team (``inherited``; where GitHub leaves the flag out, the members of
+        the team's child teams are left out). docs/decisions/0022-child-teams.md"""
+        items = list(
+            self._pages(
+                f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/members",
+                f"list the members of team {slug}",
+                {"role": role},
+            )
+        )
+        if all("inherited" in item for item in items):
+            return [GitHubUser.from_json(i) for i in items if not i["inherited"]]
+        through_children = {
+            user.id
+            for child in self.list_child_teams(slug)
+            for user in self.list_team_members(child.slug)
+        }
+        return [GitHubUser.from_json(i) for i in items if int(i["id"]) not in through_children]
+
+    def list_child_teams(self, slug: str) -> list[GitHubTeam]:
+        """The team's child teams (all pages)."""
+        items = self._pages(
+            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/teams", f"list the child teams of {slug}"
+        )
+        return [GitHubTeam.from_json(item) for item in items]
+
+    def is_direct_team_member(self, slug: str, login: str) -> bool:
+        """Whether ``login`` is in the team itself (not only through a child team)."""
+        return login.lower() in {u.login.lower() for u in self.list_direct_team_members(slug)}
+
     def list_team_maintainers(self, slug: str) -> list[GitHubUser]:
         """The team's maintainers (all pages)."""
         return self.list_team_members(slug, role="maintainer")
@@ -448,6 +581,7 @@ class GitHubClient:
                 "GET",
                 f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
                 f"read {username}'s membership of team {slug}",
+                documented=_404,
             )
         except GitHubNotFound:
             return None
@@ -463,6 +597,8 @@ class GitHubClient:
             f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
             f"add {username} to team {slug}",
             json={"role": role},
+            documented=frozenset({403, 422}),
+            forbidden=GitHubTeamSynchronized,
         )
         return Membership.from_json(response.json())
 
@@ -472,7 +608,29 @@ class GitHubClient:
             "DELETE",
             f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
             f"remove {username} from team {slug}",
+            documented=_403,
+            forbidden=GitHubTeamSynchronized,
         )
+
+
+def rate_limit_wait(response: httpx.Response, now: float, attempt: int) -> float | None:
+    """Seconds GitHub asks for before a retry, if the answer is a rate limit (else None).
+
+    As GitHub documents: 403 or 429; ``retry-after`` in full; ``x-ratelimit-remaining: 0``
+    until ``x-ratelimit-reset``; a secondary limit without either: at least a minute, doubling
+    with each attempt.
+    """
+    if response.status_code not in (403, 429):
+        return None
+    retry_after = response.headers.get("retry-after", "").strip()
+    if retry_after.isdigit():
+        return float(retry_after)
+    if response.headers.get("x-ratelimit-remaining") == "0":
+        reset = response.headers.get("x-ratelimit-reset", "").strip()
+        return max(0.0, float(reset) - now) if reset.isdigit() else SECONDARY_WAIT
+    if response.status_code == 429 or "rate limit" in _reason(response).lower():
+        return float(SECONDARY_WAIT * 2 ** (attempt - 1))
+    return None
 
 
 def _reason(response: httpx.Response) -> str:

@@ -31,7 +31,23 @@ class GitHubAuthError(GitHubError):
 
 
 class GitHubRateLimited(GitHubError):
-    """403/429 with the rate limit exhausted."""
+    """403/429: a primary or secondary rate limit; ``retry_in``: the seconds GitHub asks for."""
+
+    def __init__(
+        self, operation: str, status: int | None, detail: str, retry_in: float | None = None
+    ) -> None:
+        super().__init__(operation, status, detail)
+        self.retry_in = retry_in
+
+
+class GitHubUnexpectedStatus(GitHubError):
+    """A status GitHub's description does not list for the call: a failure on GitHub's side,
+    never read as "absent" or "refused"."""
+
+
+class GitHubTeamSynchronized(GitHubError):
+    """403 on a team membership change: the team is synchronised with an identity provider,
+    so its members are changed there (as GitHub documents for that call)."""
 
 
 class GitHubUnavailable(GitHubError):

@@ -15,7 +15,7 @@ from typing import Any
 
 from app import sizes
 from app.github import GitHubError, GitHubUser
-from app.members.linking import service
+from app.members.linking import factor, service
 from app.members.linking.oauth import link_url
 from app.members.linking.state import TTL_SECONDS, StateSigner
 from app.slack import blocks as replies
@@ -25,6 +25,7 @@ from app.slack.commands.parsing import CommandParser, slack_user
 from app.slack.commands.permissions import permission_of, require
 from app.slack.commands.registry import Call, CommandGroup
 from app.store import Permission, Team, UnitOfWork, User
+from app.teams.mirror import RoleChange, reconcile
 
 log = logging.getLogger("rocket2.linking")
 group = CommandGroup("user", "member records")
@@ -47,7 +48,7 @@ def _add_args(parser: CommandParser) -> None:
         "-f",
         "--force",
         action="store_true",
-        help="replace your existing record with a blank one (your permission is kept)",
+        help="replace your existing record with a blank one (an admin's grant is kept)",
     )
 
 
@@ -68,10 +69,18 @@ def add(call: Call) -> replies.Message:
                 "Your member record is created. Next: `/rocket user link` to link your GitHub "
                 "account and join the GitHub organisation."
             )
-        uow.users.replace(call.caller, permission=existing.permission)
+        uow.users.replace(
+            call.caller,
+            permission=existing.permission,
+            granted_permission=existing.granted_permission,
+        )
+        user = uow.users.require(call.caller)
+        change = reconcile(uow, call.ctx.config, user)
+        now = user.permission.value
+    ended = f" Your GitHub link is cleared, so {change.describe()}." if change else ""
     return replies.ok(
-        f"Your member record was replaced with a blank one (permission "
-        f"{existing.permission.value} kept, karma back to 1)."
+        f"Your member record was replaced with a blank one (permission {now}, karma back "
+        f"to 1).{ended}"
     )
 
 
@@ -122,6 +131,12 @@ def view(call: Call) -> replies.Message:
     return user_card(user, args.inspect, member_of, leads, show_email=show_email)
 
 
+def _permission(user: User) -> str:
+    """E.g. 'team_lead (from the leads team)'."""
+    source = user.role_source
+    return f"{user.permission.value} ({source})" if source else user.permission.value
+
+
 def _wanted(wanted: str) -> str:
     return wanted if wanted.startswith("<@") else replies.escape(wanted)
 
@@ -148,7 +163,7 @@ def user_card(
         ("GitHub", github),
         ("Major", e(user.major) or "–"),
         ("Position", e(user.position) or "–"),
-        ("Permission", user.permission.value),
+        ("Permission", _permission(user)),
         ("Karma", str(user.karma)),
     ]
     blocks = [replies.fields_section(card)]
@@ -201,7 +216,7 @@ def edit(call: Call) -> replies.Message:
         if getattr(args, _dest(option)) is not None
     }
     if args.permission is not None:
-        changes["permission"] = args.permission
+        changes["permission"] = changes["granted_permission"] = args.permission
     if not changes and args.github is None:
         raise CommandError(
             "Nothing to change: give at least one of --name, --email, --pos, --github, "
@@ -224,6 +239,7 @@ def edit(call: Call) -> replies.Message:
     # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
     # the last other admin removed) while GitHub was being asked.
     previous = None
+    change: RoleChange | None = None
     with call.ctx.store.unit_of_work() as uow:
         _check_edit(uow, call.caller, target, args.permission)
         if target == call.caller:
@@ -239,8 +255,12 @@ def edit(call: Call) -> replies.Message:
                 ) from None
         if changes:
             uow.users.update(target, **changes)
+        if account is not None or args.permission is not None:
+            if pending and account is not None:
+                uow.invitations.record(account.id, account.login)
+            change = reconcile(uow, call.ctx.config, uow.users.require(target))
 
-    names = [_label(name) for name in changes]
+    names = [_label(name) for name in changes if name != "granted_permission"]
     note = ""
     if account is not None:
         log.info(
@@ -251,7 +271,7 @@ def edit(call: Call) -> replies.Message:
             account.id,
         )
         service.after_link(
-            call.ctx, target, service.Linked(account, pending, previous), by=call.caller
+            call.ctx, target, service.Linked(account, pending, previous, change), by=call.caller
         )
         names = ["GitHub", "GitHub id", *names]
         note = (
@@ -260,6 +280,8 @@ def edit(call: Call) -> replies.Message:
         )
         if pending:
             note += " GitHub sent an invitation to the organisation: it must be accepted."
+    if change is not None:
+        note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
     whose = "Your record" if target == call.caller else f"<@{target}>'s record"
     return replies.ok(f"{whose} is updated: {', '.join(names)}.{note}")
 
@@ -369,6 +391,50 @@ def link(call: Call) -> replies.Message:
         f"once and expires in {minutes} minutes."
     )
     return replies.message(text, [replies.section(f":link: {text}")])
+
+
+# ---- approve -----------------------------------------------------------------------------
+
+
+def _approve_args(parser: CommandParser) -> None:
+    parser.add_argument("user", type=slack_user, metavar="@USER", help="the member asking")
+    parser.add_argument(
+        "login", type=fields.github_login, metavar="LOGIN", help="the GitHub account they linked"
+    )
+
+
+@group.command("approve", "approve a member's GitHub link that waits for an admin", _approve_args)
+def approve(call: Call) -> replies.Message:
+    """Complete a proven link that gives power and waits for an admin (admins only)."""
+    target, login = call.args.user, call.args.login
+    with call.ctx.store.unit_of_work() as uow:
+        require(uow, call.caller, Permission.admin, "approve GitHub links")
+    try:
+        linked = factor.approve_link(call.ctx, call.caller, target, login)
+    except factor.NoRequest:
+        raise CommandError(
+            f"No link of {replies.code(login)} waits for <@{target}> (requests last a day). "
+            "Nothing was changed."
+        ) from None
+    except service.AccountTaken:
+        raise CommandError(
+            f"The GitHub account {replies.code(login)} is linked to another member with "
+            "GitHub's proof; nothing was changed."
+        ) from None
+    except service.InviteFailed as failed:
+        raise CommandError(
+            f"GitHub could not be asked about {replies.code(login)} ({_reason(failed.error)}). "
+            "Nothing was changed; please try again later."
+        ) from None
+    except service.NoticeFailed:
+        raise CommandError(
+            "The notification channel could not be told, so nothing was linked; try again."
+        ) from None
+    change = linked.role_change
+    said = f" They are {change.describe()}." if change is not None else ""
+    return replies.ok(
+        f"<@{target}> is linked to the GitHub account {replies.code(login)}, approved by you.{said}"
+    )
 
 
 # ---- delete ------------------------------------------------------------------------------

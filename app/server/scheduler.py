@@ -14,7 +14,8 @@ and gives up the instance lock, and the next election (here or elsewhere) picks 
 
 Each job run is also claimed in the store (``processed_events``, source ``job``, e.g.
 ``random-channel:2026-11-28``), so even two hosts — two SQLite instances on one volume, or a
-lost advisory lock — post once per day. See README "How the scheduler runs once".
+lost advisory lock — post once per day. See docs/operators/operations.md, "How the scheduler
+runs once".
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@
   process using the file (Gunicorn workers, containers sharing the volume) shares it.
 - In-memory SQLite: a single process by definition; the lock is always granted.
 
+``share(engine, name, timeout)`` takes a SQLite lock *shared* for as long as the returned file
+stays open (every running server holds ``server`` so, and ``db restore`` refuses while any does:
+an exclusive try then fails, across containers sharing the volume, since they share one kernel);
+app.store.filelock does it with the standard library alone, for Gunicorn's master.
+
 ``hold(engine, name, timeout)`` waits (bounded) and raises LockTimeout; ``try_hold(engine, name)``
 returns at once, yielding whether this process got the lock; ``try_lease(engine, name)`` does
 the same but yields a Lease (or None), whose ``still_held()`` says whether the lock is still
@@ -22,17 +27,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Connection, Engine, text
 
 from app.store.engine import sqlite_path
+from app.store.filelock import LockTimeout as LockTimeout
+from app.store.filelock import lock_path, share_file
 
 log = logging.getLogger("rocket2.store.locks")
 _POLL = 0.2
-
-
-class LockTimeout(RuntimeError):
-    """Another instance held the lock longer than the timeout."""
 
 
 def lock_key(name: str) -> int:
@@ -45,7 +49,7 @@ def lock_file(engine: Engine, name: str) -> Path | None:
     if engine.dialect.name != "sqlite":
         return None
     path = sqlite_path(engine.url)
-    return None if path is None else path.with_name(f"{path.name}.{name}.lock")
+    return None if path is None else lock_path(path, name)
 
 
 @contextmanager
@@ -64,6 +68,14 @@ def hold(engine: Engine, name: str, timeout: float) -> Iterator[None]:
                 raise LockTimeout(f"another instance held the {name} lock for over {timeout:.0f}s")
             time.sleep(_POLL)
         yield
+
+
+def share(engine: Engine, name: str, timeout: float) -> BinaryIO | None:
+    """Hold lock ``name`` shared until the returned file is closed (or the process ends),
+    waiting at most ``timeout`` seconds while someone holds it exclusively; None when the
+    database is not a SQLite file. Raises LockTimeout."""
+    path = lock_file(engine, name)
+    return None if path is None else share_file(path, name, timeout)
 
 
 @contextmanager

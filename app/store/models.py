@@ -10,6 +10,8 @@
   nonces, so a link works once.
 - ``SpecialTeam``: the GitHub team id pinned for the admin and leads roles.
 - ``KarmaGift``: one ``++`` given, for the per-giver rate limit.
+- ``LinkRequest``: a proven link that waits for an admin's approval (one per member).
+- ``Invitation``: a GitHub account Rocket 2 itself invited to the organisation.
 """
 
 from __future__ import annotations
@@ -107,6 +109,16 @@ PERMISSION_TYPE = Enum(
     values_callable=lambda members: [m.value for m in members],
     validate_strings=True,
 )
+# The same values for users.granted_permission, under its own CHECK constraint name.
+GRANTED_TYPE = Enum(
+    Permission,
+    name="granted_permission",
+    native_enum=False,
+    create_constraint=True,
+    length=16,
+    values_callable=lambda members: [m.value for m in members],
+    validate_strings=True,
+)
 
 
 def utcnow() -> datetime:
@@ -140,12 +152,31 @@ class User(Base):
     permission: Mapped[Permission] = mapped_column(
         PERMISSION_TYPE, default=Permission.member, server_default=Permission.member.value
     )
+    # What an admin granted (`rocket2 user promote`, `user edit --permission`); ``permission``
+    # above it came from a GitHub special team and follows GitHub (app.teams.mirror).
+    granted_permission: Mapped[Permission] = mapped_column(
+        GRANTED_TYPE, default=Permission.member, server_default=Permission.member.value
+    )
     karma: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_KARMA, server_default=str(DEFAULT_KARMA)
     )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
+
+    @property
+    def role_source(self) -> str:
+        """Where the permission comes from: 'granted by an admin', 'from the admin team',
+        'from the leads team', or '' for a plain member."""
+        if self.permission is Permission.member:
+            return ""
+        if self.permission <= self.granted_permission:
+            return "granted by an admin"
+        return (
+            "from the admin team"
+            if self.permission is Permission.admin
+            else ("from the leads team")
+        )
 
     def __repr__(self) -> str:
         return f"User(slack_id={self.slack_id!r}, permission={self.permission.value})"
@@ -250,4 +281,30 @@ class KarmaGift(Base):
     receiver: Mapped[str] = mapped_column(String(sizes.SLACK_ID))
     given_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )
+
+
+class LinkRequest(Base):
+    """A link GitHub proved that gives a role (or takes an account off another member), waiting
+    for an admin's `/rocket user approve`; one per member, the newest wins."""
+
+    __tablename__ = "link_requests"
+
+    slack_id: Mapped[str] = mapped_column(String(sizes.SLACK_ID), primary_key=True)
+    github_id: Mapped[int] = mapped_column(BigInteger)
+    github_login: Mapped[str] = mapped_column(String(sizes.GITHUB_LOGIN))
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class Invitation(Base):
+    """A GitHub account Rocket 2 invited to the organisation (GitHub answered "pending")."""
+
+    __tablename__ = "invitations"
+
+    github_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    login: Mapped[str] = mapped_column(String(sizes.GITHUB_LOGIN))
+    invited_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
     )

@@ -42,6 +42,7 @@ USER_FIELDS = frozenset(
         "biography",
         "image_url",
         "permission",
+        "granted_permission",
         "karma",
     }
 )
@@ -194,15 +195,26 @@ class UserRepository:
         return [u.slack_id for u in users]
 
     def set_permission(self, slack_id: str, permission: Permission) -> User:
-        """Set the user's permission; NotFound if absent."""
+        """Set the user's permission (what a GitHub special team gives); NotFound if absent."""
         return self.update(slack_id, permission=permission)
 
+    def grant(self, slack_id: str, permission: Permission) -> User:
+        """An admin's explicit grant: permission and granted_permission both; NotFound if
+        absent."""
+        return self.update(slack_id, permission=permission, granted_permission=permission)
+
     def promote(self, slack_id: str, permission: Permission) -> tuple[User, bool]:
-        """Create the user if absent, then set their permission. Returns (user, created)."""
+        """Create the user if absent, then grant them ``permission`` (as an admin would).
+        Returns (user, created)."""
         user, created = self.create_if_absent(slack_id)
-        user.permission = permission
+        user.permission = user.granted_permission = permission
         self.session.flush()
         return user, created
+
+    def with_roles(self) -> list[User]:
+        """Every user above member, by Slack id."""
+        query = select(User).where(User.permission != Permission.member).order_by(User.slack_id)
+        return list(self.session.scalars(query))
 
     def admins(self) -> list[User]:
         """Every admin, by Slack id."""

@@ -1,10 +1,12 @@
 """Whether a database is at the newest shipped revision, through its driver alone.
 
-``shipped_head()`` reads the newest revision from the migration files' headers (no Alembic);
-``driver_is_current(url)`` reads ``SELECT version_num FROM alembic_version`` with sqlite3 or
-psycopg (no SQLAlchemy), so a Gunicorn master restarting against a current schema imports
-neither. Anything this cannot read plainly (an in-memory or missing SQLite file, a URL with
-options, no connection) answers False: the full upgrade then runs, and reports the cause.
+``shipped_head()`` reads the newest revision from the migration files' headers (no Alembic),
+and ``shipped_revisions()`` every revision they name. ``driver_is_current(url)`` reads
+``SELECT version_num FROM alembic_version`` with sqlite3 or psycopg (no SQLAlchemy), so a
+Gunicorn master restarting against a current schema imports neither. Anything this cannot
+read plainly (an in-memory or missing SQLite file, a URL with options, no connection) answers
+False: the full upgrade then runs, and reports the cause. ``sqlite_file(url)`` is the file
+of a SQLite URL read so plainly.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def shipped_head() -> str | None:
     return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
 
 
+@cache
+def shipped_revisions() -> frozenset[str]:
+    """Every revision shipped with this version, read from the migration files' headers."""
+    found: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"):
+        found.update(v for name, v in _HEADER.findall(path.read_text()) if name == "revision")
+    return frozenset(found)
+
+
 def driver_is_current(url: str) -> bool:
     """True when the database at ``url`` (DATABASE_URL as config reads it) stores exactly one
     revision and it is the shipped head; False when it is not, or cannot be read plainly."""
@@ -56,18 +67,26 @@ def _read_versions(url: str) -> list[str] | None:
     """The alembic_version rows at ``url``; None when the URL is not one read here."""
     scheme, _, rest = url.partition("://")
     if scheme.split("+", 1)[0] == "sqlite":
-        return _sqlite_versions(rest)
+        return _sqlite_versions(url)
     if scheme.split("+", 1)[0] in ("postgres", "postgresql"):
         return _postgres_versions(f"postgresql://{rest}")
     return None
 
 
-def _sqlite_versions(rest: str) -> list[str] | None:
-    """Read a SQLite file read-only (never created here); None for memory or options."""
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` read plainly; None for memory, options or another scheme."""
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+", 1)[0] != "sqlite":
+        return None
     if not rest.startswith("/") or "?" in rest or rest in ("/", "/:memory:"):
         return None
-    path = Path(rest[1:])
-    if not path.is_file():
+    return Path(rest[1:])
+
+
+def _sqlite_versions(url: str) -> list[str] | None:
+    """Read a SQLite file read-only (never created here); None for memory or options."""
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
         return None
     import sqlite3
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.store.engine import engine_from_config, make_engine
+from app.store.link_records import InvitationRepository, LinkRequestRepository
 from app.store.repository import (
     EventRepository,
     KarmaGiftRepository,
@@ -41,6 +42,8 @@ class UnitOfWork:
     events: EventRepository
     special_teams: SpecialTeamRepository
     karma_gifts: KarmaGiftRepository
+    link_requests: LinkRequestRepository
+    invitations: InvitationRepository
 
     def flush(self) -> None:
         """Send pending changes to the database without committing."""
@@ -80,6 +83,8 @@ class Store:
                 events=EventRepository(session),
                 special_teams=SpecialTeamRepository(session),
                 karma_gifts=KarmaGiftRepository(session),
+                link_requests=LinkRequestRepository(session),
+                invitations=InvitationRepository(session),
             )
 
     @contextmanager

@@ -1,16 +1,15 @@
-"""The local side of mirroring: store GitHub's view of a team, and promote or demote members
-who join or leave the special teams (GITHUB_ADMIN_TEAM_NAME / GITHUB_LEADS_TEAM_NAME).
+"""The local side of mirroring: store GitHub's view of a team, and keep each member's role in
+step with the special teams (GITHUB_ADMIN_TEAM_NAME / GITHUB_LEADS_TEAM_NAME).
 
 Special teams are pinned by GitHub team id (table ``special_teams``): ``team refresh`` resolves
 a configured name once, renames on GitHub follow the id, and a team that cannot be found grants
-nothing (docs/decisions/0002-special-teams-pinned-by-id.md). Promotion rules:
-- only a member whose GitHub link is verified (``User.github_verified``) is promoted: joining the
-  admin team makes them admin; joining the leads team makes them at least team_lead — a
-  promotion never lowers anyone;
-- demotion applies to anyone: leaving the admin team makes an admin team_lead if they are still
-  in the leads team, else member; leaving the leads team makes a team_lead member;
-- ``team refresh`` only promotes, never demotes (admins made with `rocket2 user promote` or
-  `user edit --permission` are not in the GitHub admin team and must keep their role).
+nothing (docs/decisions/0002-special-teams-pinned-by-id.md). Roles (docs/decisions/0017):
+- a member's role is the higher of what an admin granted (``User.granted_permission``) and what
+  the pinned teams give their *proven* GitHub account (admin team → admin, leads team →
+  team_lead; nothing while ``User.github_verified`` is False);
+- ``reconcile`` recomputes it, both ways, whenever a membership or a link changes and on every
+  ``team refresh``; an admin's grant is never taken by it;
+- it never removes the last admin: that admin keeps the role and the change says so.
 Only members with a Rocket 2 record (matched by GitHub id) have a permission to change.
 """
 
@@ -18,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -50,8 +50,11 @@ def once_more_on_conflict[T](work: Callable[[], T]) -> T:
 
 
 def github_slug(name: str) -> str:
-    """GitHub's slug for a team name: lower case, other characters collapsed to '-'."""
-    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+    """GitHub's slug for a team name, by its documented rule ("My TEam Näme" →
+    ``my-team-name``): accents dropped, lower case, other characters collapsed to '-'. Only
+    for a name GitHub has not answered for yet: where GitHub gives the slug, use GitHub's."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9_]+", "-", plain.lower()).strip("-")
 
 
 def same_team(configured: str, name: str, slug: str) -> bool:
@@ -172,11 +175,13 @@ def pin_status(uow: UnitOfWork, config: Config) -> dict[str, PinStatus]:
 
 @dataclass(frozen=True)
 class RoleChange:
-    """A permission change made because someone joined or left a special team."""
+    """A permission change GitHub's special teams asked for. ``kept``: it was a demotion of the
+    last admin, so it was not made (``after`` is what GitHub alone would give)."""
 
     slack_id: str
     before: Permission
     after: Permission
+    kept: bool = False
 
     @property
     def promoted(self) -> bool:
@@ -184,9 +189,17 @@ class RoleChange:
         return self.after > self.before
 
     def describe(self) -> str:
-        """E.g. 'promoted to admin'."""
+        """E.g. 'promoted to admin', or 'kept admin: the last admin (GitHub gives member)'."""
+        if self.kept:
+            return f"kept {self.before.value}: the last admin (GitHub gives {self.after.value})"
         verb = "promoted" if self.promoted else "demoted"
         return f"{verb} to {self.after.value}"
+
+    def line(self) -> str:
+        """E.g. 'U123 → admin' or 'U123 admin → member'."""
+        if self.promoted:
+            return f"{self.slack_id} → {self.after.value}"
+        return f"{self.slack_id} {self.before.value} → {self.after.value}"
 
 
 def mirror_team(uow: UnitOfWork, team_id: int, name: str, slug: str) -> tuple[Team, bool]:
@@ -215,46 +228,79 @@ def mirror_team(uow: UnitOfWork, team_id: int, name: str, slug: str) -> tuple[Te
 
 
 def on_join(uow: UnitOfWork, config: Config, team: Team, github_id: int) -> RoleChange | None:
-    """Promote the verified member with this GitHub id if ``team`` is a pinned special team."""
-    role = special_role(uow, config, team.github_team_id)
-    user = uow.users.by_github_id(github_id)
-    if role is None or user is None or not user.github_verified or user.permission >= role:
-        return None
-    return _set(uow, user.slack_id, user.permission, role)
+    """Recompute the role of the member with this GitHub id if ``team`` is a special team."""
+    return _on_change(uow, config, team, github_id)
 
 
 def on_leave(uow: UnitOfWork, config: Config, team: Team, github_id: int) -> RoleChange | None:
-    """Demote the member with this GitHub id (verified or not) if ``team`` is a pinned special
-    team."""
-    role = special_role(uow, config, team.github_team_id)
-    user = uow.users.by_github_id(github_id)
-    if role is None or user is None or user.permission != role:
+    """Recompute the role of the member with this GitHub id if ``team`` is a special team."""
+    return _on_change(uow, config, team, github_id)
+
+
+def _on_change(uow: UnitOfWork, config: Config, team: Team, github_id: int) -> RoleChange | None:
+    if special_role(uow, config, team.github_team_id) is None:
         return None
-    after = Permission.member
-    if role is Permission.admin and user.github_verified and _in_leads_team(uow, config, github_id):
-        after = Permission.team_lead
-    return _set(uow, user.slack_id, user.permission, after)
+    user = uow.users.by_github_id(github_id)
+    return reconcile(uow, config, user) if user is not None else None
 
 
 def apply_roles(uow: UnitOfWork, config: Config, user: User) -> RoleChange | None:
-    """Promote a just-verified ``user`` to the role their mirrored membership of the pinned
-    special teams gives (admin before team_lead); None if it gives nothing more."""
+    """Recompute ``user``'s role from the mirrored special teams (see ``reconcile``)."""
+    return reconcile(uow, config, user)
+
+
+def github_role(uow: UnitOfWork, config: Config, user: User) -> Permission:
+    """What the pinned special teams, as mirrored, give ``user``: member unless the link is
+    proven; admin before team_lead."""
     if not user.github_verified or user.github_id is None:
-        return None
+        return Permission.member
     for role, permission in SPECIAL_ROLES:
         team_id = pinned_team_id(uow, config, role)
         team = uow.teams.get(team_id) if team_id is not None else None
         if team is not None and user.github_id in team.members:
-            if user.permission >= permission:
-                return None
-            return _set(uow, user.slack_id, user.permission, permission)
-    return None
+            return permission
+    return Permission.member
 
 
-def _in_leads_team(uow: UnitOfWork, config: Config, github_id: int) -> bool:
-    team_id = pinned_team_id(uow, config, Permission.team_lead.value)
-    leads = uow.teams.get(team_id) if team_id is not None else None
-    return leads is not None and github_id in leads.members
+def wanted_role(uow: UnitOfWork, config: Config, user: User) -> Permission:
+    """The role ``user`` should hold: the higher of the admin's grant and GitHub's."""
+    return max(user.granted_permission, github_role(uow, config, user), key=lambda p: p.rank)
+
+
+def reconcile(uow: UnitOfWork, config: Config, user: User) -> RoleChange | None:
+    """Set ``user``'s permission to ``wanted_role``; the change (None if none). The last admin
+    is never demoted: then nothing changes and the change is returned with ``kept``."""
+    wanted = wanted_role(uow, config, user)
+    if wanted == user.permission:
+        return None
+    if user.permission is Permission.admin and _last_admin(uow, user.slack_id):
+        log.warning(
+            "user %s keeps admin: the last admin (GitHub gives %s)", user.slack_id, wanted.value
+        )
+        return RoleChange(user.slack_id, user.permission, wanted, kept=True)
+    return _set(uow, user.slack_id, user.permission, wanted)
+
+
+def reconcile_all(uow: UnitOfWork, config: Config) -> list[RoleChange]:
+    """``reconcile`` every member who holds a role or whose account is in a special team;
+    promotions first, so a new admin exists before the old one is demoted."""
+    users = {u.slack_id: u for u in uow.users.with_roles()}
+    for role, _ in SPECIAL_ROLES:
+        team_id = pinned_team_id(uow, config, role)
+        team = uow.teams.get(team_id) if team_id is not None else None
+        if team is not None:
+            users.update((u.slack_id, u) for u in uow.users.by_github_ids(team.members))
+    ordered = sorted(
+        users.values(),
+        key=lambda u: (wanted_role(uow, config, u) <= u.permission, u.slack_id),
+    )
+    changes = [reconcile(uow, config, user) for user in ordered]
+    return [change for change in changes if change is not None]
+
+
+def _last_admin(uow: UnitOfWork, slack_id: str) -> bool:
+    admins = uow.users.lock_admins()
+    return [a.slack_id for a in admins] == [slack_id]
 
 
 def _set(uow: UnitOfWork, slack_id: str, before: Permission, after: Permission) -> RoleChange:

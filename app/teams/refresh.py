@@ -9,8 +9,10 @@ Order (GitHub first, the database only with what GitHub confirmed):
    is in the default team". A member GitHub refuses to add is reported and left out;
 3. one short unit of work: create, rename and delete local teams so they match; set each
    team's members (GitHub's members) and leads (GitHub's maintainers); pin a special team that
-   has no pin for its configured name (app.teams.mirror.resolve_pins); promote the verified
-   members of the pinned admin and leads teams (never demote); update GitHub logins that changed.
+   has no pin for its configured name (app.teams.mirror.resolve_pins); reconcile every role
+   with the pinned admin and leads teams, both ways (app.teams.mirror.reconcile_all): a proven
+   member in them is promoted, one no longer in them is demoted, an admin's grant is kept and
+   listed; update GitHub logins that changed.
 
 If a read fails, nothing local changes. Running it twice in a row, the second run writes
 nothing, on GitHub or locally (``RefreshReport.changed`` is False).
@@ -22,13 +24,12 @@ import logging
 from dataclasses import dataclass, field
 
 from app.github import GitHubClient, GitHubError, GitHubTeam, GitHubUser
-from app.store import Store
+from app.store import Store, UnitOfWork
 from app.teams.mirror import (
-    SPECIAL_ROLES,
     create_default_team,
     is_default_team,
     mirror_team,
-    pinned_team_id,
+    reconcile_all,
     resolve_pins,
 )
 from config import Config
@@ -58,6 +59,9 @@ class RefreshReport:
     leads_added: int = 0
     leads_removed: int = 0
     promoted: list[str] = field(default_factory=list)  # "U123 → admin"
+    demoted: list[str] = field(default_factory=list)  # "U123 admin → member"
+    kept_last_admin: list[str] = field(default_factory=list)  # "U123"
+    granted: list[str] = field(default_factory=list)  # "U123 (admin)": an admin's grant, kept
     pinned: list[str] = field(default_factory=list)  # "admin → admins" / "admin → not found"
     logins_updated: int = 0
     github_default_created: bool = False
@@ -76,6 +80,7 @@ class RefreshReport:
             or self.leads_added
             or self.leads_removed
             or self.promoted
+            or self.demoted
             or self.pinned
             or self.logins_updated
             or self.github_default_created
@@ -108,6 +113,15 @@ class RefreshReport:
             lines.append(f"Special teams pinned: {', '.join(self.pinned)}.")
         if self.promoted:
             lines.append(f"Promoted: {', '.join(self.promoted)}.")
+        if self.demoted:
+            lines.append(f"Demoted (no longer in their special team): {', '.join(self.demoted)}.")
+        if self.kept_last_admin:
+            lines.append(
+                f"Kept as the last admin although GitHub gives less: "
+                f"{', '.join(self.kept_last_admin)}. Make someone else an admin first."
+            )
+        if self.granted:
+            lines.append(f"Granted by an admin (kept): {', '.join(self.granted)}.")
         if self.logins_updated:
             lines.append(f"GitHub logins updated: {self.logins_updated}.")
         for failure in self.failures:
@@ -120,8 +134,11 @@ def read_github(github: GitHubClient) -> tuple[list[TeamSnapshot], list[GitHubUs
     org_members = github.list_org_members()
     snapshots = []
     for team in github.list_teams():
-        members = frozenset(u.id for u in github.list_team_members(team.slug))
-        maintainers = frozenset(u.id for u in github.list_team_maintainers(team.slug))
+        # A child team's members are not the parent's (docs/decisions/0022-child-teams.md).
+        members = frozenset(u.id for u in github.list_direct_team_members(team.slug))
+        maintainers = frozenset(
+            u.id for u in github.list_direct_team_members(team.slug, "maintainer")
+        )
         snapshots.append(TeamSnapshot(team, members | maintainers, maintainers))
     return snapshots, org_members
 
@@ -148,17 +165,18 @@ def ensure_default_team(
         index = len(snapshots) - 1
     default = snapshots[index]
     members = set(default.members)
-    for user in org_members:
-        if user.id in members:
-            continue
-        try:
-            membership = github.add_team_member(default.team.slug, user.login)
-        except GitHubError as exc:
-            report.failures.append(f"add {user.login} to {default.team.name}: {exc}")
-            continue
-        report.github_default_added.append(user.login)
-        if not membership.pending:
-            members.add(user.id)
+    with github.paced():  # a bulk loop: GitHub asks for mutations one second apart
+        for user in org_members:
+            if user.id in members:
+                continue
+            try:
+                membership = github.add_team_member(default.team.slug, user.login)
+            except GitHubError as exc:
+                report.failures.append(f"add {user.login} to {default.team.name}: {exc}")
+                continue
+            report.github_default_added.append(user.login)
+            if not membership.pending:
+                members.add(user.id)
     snapshots[index] = TeamSnapshot(default.team, frozenset(members), default.maintainers)
     return snapshots
 
@@ -194,16 +212,7 @@ def refresh(store: Store, github: GitHubClient, config: Config) -> RefreshReport
             report.leads_added += len(added)
             report.leads_removed += len(removed)
         report.pinned = resolve_pins(uow, config, (s.team for s in snapshots))
-        by_id = {s.team.id: s for s in snapshots}
-        for role_name, role in SPECIAL_ROLES:
-            team_id = pinned_team_id(uow, config, role_name)
-            special = by_id.get(team_id) if team_id is not None else None
-            if special is None:  # not configured, not found, or gone from GitHub: nobody
-                continue
-            for user in uow.users.by_github_ids(special.members):
-                if user.github_verified and user.permission < role:
-                    uow.users.set_permission(user.slack_id, role)
-                    report.promoted.append(f"{user.slack_id} → {role.value}")
+        _reconcile_roles(uow, config, report)
         for user in uow.users.by_github_ids(logins):
             login = logins[user.github_id] if user.github_id is not None else None
             if login and user.github_username != login:
@@ -216,3 +225,17 @@ def refresh(store: Store, github: GitHubClient, config: Config) -> RefreshReport
         len(report.failures),
     )
     return report
+
+
+def _reconcile_roles(uow: UnitOfWork, config: Config, report: RefreshReport) -> None:
+    """Roles both ways from the mirror just written; the grants kept are listed."""
+    for change in reconcile_all(uow, config):
+        if change.kept:
+            report.kept_last_admin.append(change.slack_id)
+        elif change.promoted:
+            report.promoted.append(change.line())
+        else:
+            report.demoted.append(change.line())
+    for user in uow.users.with_roles():
+        if user.role_source == "granted by an admin":
+            report.granted.append(f"{user.slack_id} ({user.permission.value})")

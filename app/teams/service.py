@@ -12,7 +12,8 @@ and the parsed arguments, and returns a TeamReply or raises CommandError. Rules:
   ``--remove`` makes them a plain member again), so ``team refresh`` keeps them in step;
 - joining or leaving the admin or leads team promotes or demotes (app.teams.mirror);
 - the special teams are admins' business: only an admin creates or renames a team into a
-  configured special name, or adds members or leads to a special (pinned, or so named) team.
+  configured special name, or adds, removes or changes the members or leads of a special
+  (pinned, or so named) team, edits it or deletes it; its GitHub maintainers may not.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from collections.abc import Iterable
 
 from slack_sdk.errors import SlackClientError
 
-from app.github import GitHubError, GitHubNotFound, GitHubTeam, GitHubValidationError
+from app.github import (
+    GitHubError,
+    GitHubRateLimited,
+    GitHubTeam,
+    GitHubTeamSynchronized,
+    GitHubUnexpectedStatus,
+    GitHubValidationError,
+)
 from app.services import Services
 from app.slack.blocks import code, escape
 from app.slack.commands import permissions
@@ -123,6 +131,16 @@ def _as_github(team: Team) -> GitHubTeam:
 
 def _github_failed(what: str, exc: GitHubError) -> CommandError:
     log.warning("team command: %s failed: %s", what, exc)
+    if isinstance(exc, GitHubTeamSynchronized):
+        return CommandError(
+            f"GitHub did not {what}: the team's members come from your identity provider "
+            "(team synchronisation); change them there. Nothing was changed here."
+        )
+    if isinstance(exc, GitHubRateLimited):
+        return CommandError(
+            f"GitHub did not {what}: GitHub asked Rocket 2 to slow down; try again in "
+            f"{max(1, round(exc.retry_in or 60))} s. Nothing was changed here."
+        )
     return CommandError(
         f"GitHub did not {what}: {escape(exc.detail or str(exc))}. Nothing was changed here."
     )
@@ -320,7 +338,8 @@ def team_add(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply
     gh, login = _as_github(team), _login_now(deps, user)
     try:
         membership = deps.github.get_team_membership(gh.slug, login)
-        if membership is None:  # never turn a maintainer into a plain member
+        # Never turn a maintainer into a plain member; one in a child team only is not in (0022).
+        if membership is None or not deps.github.is_direct_team_member(gh.slug, login):
             membership = deps.github.add_team_member(gh.slug, login)
     except GitHubError as exc:
         raise _github_failed(f"add {code(login)} to {code(gh.name)}", exc) from None
@@ -347,7 +366,9 @@ def team_add(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply
 
 def team_remove(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply:
     """Remove a member from the team on GitHub, then here (lead of the team)."""
-    team, user = _target(deps, caller, name, slack_id, "remove members")
+    team, user = _target(
+        deps, caller, name, slack_id, "remove members", special="remove members from"
+    )
     gh, login = _as_github(team), _login_now(deps, user)
     try:
         if deps.github.get_team_membership(gh.slug, login) is not None:
@@ -387,10 +408,14 @@ def team_lead(
         with deps.store.unit_of_work() as uow:
             mirror_team(uow, gh.id, gh.name, gh.slug)
             was = uow.teams.remove_lead(gh.id, user.github_id)
+        owner = _owner_note(deps, login, user.slack_id)
         if not was:
-            return TeamReply(f"{mention(user.slack_id)} was not a lead of *{escape(gh.name)}*.")
+            return TeamReply(
+                f"{mention(user.slack_id)} was not a lead of *{escape(gh.name)}*.{owner}"
+            )
         return TeamReply(
-            f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* (still a member)."
+            f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* "
+            f"(still a member).{owner}"
         )
     try:
         membership = deps.github.add_team_member(gh.slug, login, role="maintainer")
@@ -409,8 +434,29 @@ def team_lead(
             return change
 
     change = once_more_on_conflict(store)
+    if membership.pending:  # GitHub: the role applies once the invitation is accepted
+        return TeamReply(
+            f"{mention(user.slack_id)} now leads team *{escape(gh.name)}* here; they are "
+            "invited to the GitHub organisation and become the team's maintainer on GitHub "
+            "when they accept the invitation."
+        )
     return TeamReply(
         f"{mention(user.slack_id)} now leads team *{escape(gh.name)}*.{_changes([change])}"
+    )
+
+
+def _owner_note(deps: Services, login: str, slack_id: str) -> str:
+    """For an organisation owner: GitHub keeps their maintainer rights (it reads owners back
+    as maintainers of every team); else nothing."""
+    try:
+        membership = deps.github.get_org_membership(login)
+    except GitHubError:
+        return ""
+    if membership is None or membership.role != "admin":
+        return ""
+    return (
+        f" {mention(slack_id)} owns the GitHub organisation, so they keep maintainer rights "
+        "on GitHub."
     )
 
 
@@ -433,6 +479,7 @@ def team_edit(
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
         me = require_lead_of(uow, caller, team, "edit it")
+        require_admin_for_special(uow, deps, me, team, team.github_team_name, "edit")
         if github_name is not None:
             require_admin_for_special(uow, deps, me, None, github_name, "rename a team to")
             other = uow.teams.by_name(github_name)
@@ -460,17 +507,29 @@ def team_delete(deps: Services, caller: str, name: str) -> TeamReply:
     """Delete the team on GitHub, then here (lead of the team)."""
     with deps.store.unit_of_work() as uow:
         team = find_team(uow, name)
-        require_lead_of(uow, caller, team, "delete it")
+        me = require_lead_of(uow, caller, team, "delete it")
+        require_admin_for_special(uow, deps, me, team, team.github_team_name, "delete")
     gh = _as_github(team)
     try:
         deps.github.delete_team(gh.slug)
-    except GitHubNotFound:
+    except GitHubUnexpectedStatus as exc:
+        # GitHub documents 204 and 422 only: ask with a call that documents "absent" (404).
+        if _still_on_github(deps, gh.slug):
+            raise _github_failed(f"delete team {code(gh.name)}", exc) from None
         log.info("team delete: %s was already gone on GitHub", gh.slug)
     except GitHubError as exc:
         raise _github_failed(f"delete team {code(gh.name)}", exc) from None
     with deps.store.unit_of_work() as uow:
         uow.teams.delete(gh.id)
     return TeamReply(f"Deleted team *{escape(gh.name)}* on GitHub and here.")
+
+
+def _still_on_github(deps: Services, slug: str) -> bool:
+    """Whether the team is on GitHub (True when GitHub cannot say)."""
+    try:
+        return deps.github.find_team(slug) is not None
+    except GitHubError:
+        return True
 
 
 def team_refresh(deps: Services, caller: str) -> TeamReply:

@@ -27,6 +27,7 @@ from app.teams.mirror import (
     on_join,
     on_leave,
     once_more_on_conflict,
+    reconcile_all,
     special_role,
 )
 from config import Config
@@ -105,7 +106,8 @@ class TeamWebhooks:
 
     def organization(self, payload: dict[str, Any], delivery: str) -> Outcome:
         """member_added → into the default team (GitHub, then here); member_removed → delete
-        the member's record and drop them from every team; member_invited → log only."""
+        the member's record, drop them from every team and recompute every role the special
+        teams give; member_invited → log only."""
         _require_delivery(delivery)
         action = payload.get("action")
         if not self._our_org(payload) or action not in (
@@ -147,6 +149,10 @@ class TeamWebhooks:
                 uow.teams.remove_member(team.github_team_id, github_id)
             for team in uow.teams.teams_led_by(github_id):
                 uow.teams.remove_lead(team.github_team_id, github_id)
+            uow.invitations.forget(github_id)
+            # A record that linked another account since keeps no role the account gave.
+            for change in reconcile_all(uow, self.config):
+                log.info("GitHub: %s left; %s %s", login, change.slack_id, change.describe())
             return len(deleted)
 
         claimed, deleted = self._once(delivery, remove)
@@ -311,7 +317,12 @@ class TeamWebhooks:
             if special:  # a role depends on it: GitHub decides, not the payload
                 with self._asking_github():
                     membership = self.github.get_team_membership(ask_slug, ask_login)
-                is_member = membership is not None and not membership.pending
+                    # Only the team's own members hold its role, not a child team's (0022).
+                    is_member = (
+                        membership is not None
+                        and not membership.pending
+                        and self.github.is_direct_team_member(ask_slug, ask_login)
+                    )
 
         def change(uow: UnitOfWork) -> RoleChange | None:
             team, _ = mirror_team(uow, team_id, name, slug)

@@ -4,24 +4,30 @@
 request starts one (unless one is running) and waits for it at most HEALTHZ_WAIT_SECONDS, then
 answers from the last finished check. It answers 503 while the store is down (the last check
 failed, or one has been running for over STORE_CHECK_TIMEOUT_SECONDS).
-README "Operations" says which probe should use which endpoint.
+The details (version, store, scheduler, pins) go only to loopback and private addresses (the
+client's address after the trusted-proxy handling) or to a request bearing HEALTHZ_TOKEN;
+anyone else gets the status alone. docs/operators/operations.md says which probe uses which
+endpoint.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from app.logs import failure_cause
 from app.server import instance
 from app.services import services_of
 from app.teams.mirror import SPECIAL_ROLES, pin_status
 from app.version import VERSION
+from config import Config
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("rocket2.health")
@@ -33,6 +39,14 @@ STORE_CHECK_TIMEOUT_SECONDS = 2.0
 HEALTHZ_WAIT_SECONDS = 0.3
 
 Probe = Callable[[], dict[str, str]]
+
+# Who sees the details without a token: the host itself, and private networks (a compose or
+# Docker network, a VPN). Written out rather than ipaddress's is_private, which also counts
+# the documentation ranges (203.0.113.0/24 ...) and other special blocks as private.
+INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7")
+)
 
 
 @dataclass(frozen=True)
@@ -118,16 +132,39 @@ def root() -> tuple[str, int, dict[str, str]]:
     return "🚀", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def is_internal(address: str | None) -> bool:
+    """Whether ``address`` is loopback or in a private network (INTERNAL_NETWORKS)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in INTERNAL_NETWORKS)
+
+
+def _bears_token() -> bool:
+    config: Config = current_app.extensions["rocket2.config"]
+    token = config.healthz_token.reveal()
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Status ("ok", or "unavailable" with 503 while the store is down), version, the store
-    ("up" | "down" | "checking", and ``store_problem`` when down), whether this instance runs
-    the scheduler, and the special teams' pins (role → "pinned" | "not found" |
+    """Status: "ok" (200), or "unavailable" (503) while the store is down; nothing more unless
+    the caller is internal (is_internal) or bears HEALTHZ_TOKEN. Then also: the version, the
+    store ("up" | "down" | "checking", and ``store_problem`` when down), whether this instance
+    runs the scheduler, and the special teams' pins (role → "pinned" | "not found" |
     "not configured" | "unresolved", from the store, never from GitHub; "unknown" when the
     store cannot answer). Never a secret."""
     store = _store_check().state()
+    status = "unavailable" if store.state == "down" else "ok"
+    code = 503 if store.state == "down" else 200
+    if not (is_internal(request.remote_addr) or _bears_token()):
+        return jsonify(status=status), code
     body: dict[str, object] = {
-        "status": "unavailable" if store.state == "down" else "ok",
+        "status": status,
         "version": VERSION,
         "store": store.state,
     }
@@ -135,4 +172,4 @@ def healthz() -> tuple[Response, int]:
         body["store_problem"] = store.problem
     body["scheduler"] = {"running": instance.lock_is_held(instance.SCHEDULER_RUNNING)}
     body["special_teams"] = store.special_teams
-    return jsonify(body), 503 if store.state == "down" else 200
+    return jsonify(body), code

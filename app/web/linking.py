@@ -2,13 +2,14 @@
 (or refuse) the App; ``POST /github/link``: the account holder's confirmation.
 
 The state is verified before GitHub is asked anything; the code is exchanged once. Nothing is
-linked on the GET: it answers a page naming the GitHub account and the Slack member it would be
-linked to, with a form carrying GitHub's answer, signed (``ConfirmationSigner``). Only that
-form's POST links, so a member cannot get someone else's account by sending them their own
-link: the account holder sees whose link it is and must confirm. Every answer is a small plain
-HTML page. Refusals are 4xx (410 expired, 409 used or taken, 403 cancelled, 400 forged or a
-refused code) and store nothing; 502 only when GitHub itself could not be used. No request
-value reaches the log.
+linked on the GET: it answers a page naming the Slack member by what Slack says and the member
+cannot choose (workspace username, id, avatar), saying what the account gives whom, with a form
+carrying GitHub's answer, signed (``ConfirmationSigner``). Only that form's POST links, and only
+with the member's username typed into it (no double click completes it). A link that gives
+power also needs the second factor (app.members.linking.factor): else it waits for an admin
+(202). Every answer is a small plain HTML page. Refusals are 4xx (410 expired, 409 used or
+taken, 403 cancelled, 400 forged, a refused code or a wrong username) and store nothing; 502
+only when GitHub or Slack could not be used. No request value reaches the log.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from flask import Blueprint, Response, request
 
 from app.github import GitHubUser
 from app.members.linking import CALLBACK_PATH
-from app.members.linking.oauth import OAuthRefused, OAuthUnavailable, WebFlow
+from app.members.linking.factor import Waiting, confirm_link
+from app.members.linking.member import SlackMember, matches, slack_member
+from app.members.linking.oauth import Identity, OAuthRefused, OAuthUnavailable, WebFlow
 from app.members.linking.service import (
     AccountTaken,
     InviteFailed,
     LinkUsed,
+    NoticeFailed,
+    account_role,
     check_link,
-    link_with_proof,
+    holders,
+    powers,
 )
 from app.members.linking.state import (
     ConfirmationSigner,
@@ -37,7 +43,7 @@ from app.members.linking.state import (
     StateExpired,
     StateSigner,
 )
-from app.outside import report_failure
+from app.store import Permission
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -47,11 +53,27 @@ log = logging.getLogger("rocket2.linking")
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 ASK_AGAIN = "Ask for a new link with /rocket user link in Slack."
 
-# The confirmation page may post its own form to this origin, and nothing else.
-CONFIRM_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+# The confirmation page may post its own form to this origin, show Slack's avatar, nothing else.
+CONFIRM_CSP = (
+    "default-src 'none'; img-src https:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
 
 PAGES: dict[str, tuple[int, str, str]] = {
     "linked": (200, "Linked", "Your Slack account is now linked to the GitHub account {login}."),
+    "waiting": (
+        202,
+        "Waiting for an admin",
+        "The GitHub account {login} holds power in the club, and none of its verified e-mails "
+        "is the Slack member's, so an admin must approve this link in Slack. Nothing is linked "
+        "or granted until then.",
+    ),
+    "mistyped": (
+        400,
+        "Not linked",
+        f"The username typed is not the Slack member's this link is for. Nothing was linked. "
+        f"{ASK_AGAIN}",
+    ),
     "expired": (410, "Link expired", f"This link has expired (links last 10 minutes). {ASK_AGAIN}"),
     "used": (409, "Link already used", f"This link was used already; it works once. {ASK_AGAIN}"),
     "forged": (
@@ -82,6 +104,12 @@ PAGES: dict[str, tuple[int, str, str]] = {
         f"Rocket 2 could not reach GitHub. Nothing was linked. Try again in a few minutes: "
         f"{ASK_AGAIN}",
     ),
+    "silent": (
+        502,
+        "Slack unavailable",
+        f"Rocket 2 could not tell the club's admins in Slack, so nothing was linked. Try again "
+        f"in a few minutes: {ASK_AGAIN}",
+    ),
 }
 
 
@@ -97,39 +125,55 @@ def page(outcome: str, login: str = "") -> Response:
     return Response(markup, status=status, content_type="text/html; charset=utf-8")
 
 
-def confirmation_page(ctx: Services, state: LinkState, login: str, token: str) -> Response:
-    """The page asking the GitHub account holder to confirm whose Slack member gets it."""
-    member = html.escape(slack_name(ctx, state.slack_user))
-    slack_id = html.escape(state.slack_user)
-    account = html.escape(login)
+def confirmation_page(
+    ctx: Services, member: SlackMember, identity: Identity, token: str
+) -> Response:
+    """The page asking the GitHub account holder to confirm which Slack member gets it."""
+    account = identity.account
+    held = powers(ctx, account.id)
+    with ctx.store.unit_of_work() as uow:
+        taken = [u.slack_id for u in holders(uow, account, member.slack_id)]
+        role = account_role(uow, ctx.config, account.id)
+    who = html.escape(f"@{member.handle}" if member.handle else member.slack_id)
+    avatar = (
+        f'<img src="{html.escape(member.avatar)}" alt="" width="72" height="72"> '
+        if member.avatar
+        else ""
+    )
+    gives = f"It {html.escape(' and '.join(held))}, and they get that in Rocket 2." if held else ""
+    if role is not Permission.member:
+        gives += f" {who} becomes <strong>{role.value}</strong> in Rocket 2."
+    moves = f" It is taken off the Slack member {html.escape(', '.join(taken))}." if taken else ""
+    factor = ""
+    if (held or taken) and not _email_match(member, identity):
+        factor = (
+            "<p>Because this account holds power, an admin must also approve the link in Slack "
+            "before anything is linked or given.</p>"
+        )
     markup = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         "<title>Rocket 2: Confirm the link</title></head><body><h1>Confirm the link</h1>"
-        f"<p>Link the GitHub account <strong>{account}</strong> to the Slack member "
-        f"<strong>{member}</strong> ({slack_id})? That member then gets what this GitHub account "
-        "holds in the club: its teams, and any role its teams give.</p>"
-        "<p><strong>Only continue if you are that Slack member.</strong> If someone sent you this "
+        f"<p>{avatar}Slack member <strong>{who}</strong> (member id "
+        f"{html.escape(member.slack_id)}).</p>"
+        f"<p>This gives the GitHub account <strong>{html.escape(account.login)}</strong> to "
+        f"the Slack member <strong>{who}</strong>. {gives}{moves}</p>{factor}"
+        f"<p><strong>Only continue if you are {who}.</strong> If someone sent you this "
         "link, close this page: nothing has been linked.</p>"
         f'<form method="post" action="{CALLBACK_PATH}">'
         f'<input type="hidden" name="confirmation" value="{html.escape(token)}">'
-        '<button type="submit">Link my account</button></form></body></html>'
+        "<p><label>To confirm, type the Slack username of the member who gets the account, "
+        f'<code id="to-type">{html.escape(member.to_type)}</code>: '
+        '<input name="typed" autocomplete="off" required></label></p>'
+        f'<button type="submit">Give {html.escape(account.login)} to {who}</button>'
+        "</form></body></html>"
     )
     response = Response(markup, status=200, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = CONFIRM_CSP
     return response
 
 
-def slack_name(ctx: Services, slack_id: str) -> str:
-    """The member's name as Slack shows it (users.info), or their id if Slack cannot say."""
-    try:
-        answer = ctx.slack.users_info(user=slack_id)
-        user = answer.get("user") or {}
-        profile = user.get("profile") or {}
-        name = profile.get("display_name") or user.get("real_name") or profile.get("real_name")
-    except Exception as exc:
-        report_failure("users.info for the link confirmation", exc)
-        return slack_id
-    return str(name)[:80] if name else slack_id
+def _email_match(member: SlackMember, identity: Identity) -> bool:
+    return bool(member.email) and member.email in identity.verified_emails
 
 
 def create_blueprint(ctx: Services) -> Blueprint:
@@ -166,11 +210,16 @@ def _confirm(ctx: Services, confirmer: ConfirmationSigner | None) -> tuple[str, 
         return "expired", ""
     except StateError:
         return "forged", ""
-    if confirmation.state.slack_team != ctx.config.slack_team_id:
+    state = confirmation.state
+    if state.slack_team != ctx.config.slack_team_id:
         return "forged", ""
+    if not matches(request.form.get("typed", ""), confirmation.handle or state.slack_user):
+        return "mistyped", ""
     account = GitHubUser(confirmation.github_id, confirmation.login)
     try:
-        link_with_proof(ctx, confirmation.state, account)
+        done = confirm_link(
+            ctx, state.slack_user, state.nonce, account, email_match=confirmation.email_match
+        )
     except LinkUsed:
         return "used", ""
     except AccountTaken:
@@ -178,7 +227,9 @@ def _confirm(ctx: Services, confirmer: ConfirmationSigner | None) -> tuple[str, 
     except InviteFailed as exc:
         log.warning("GitHub link: %s", exc.error)
         return "unavailable", ""
-    return "linked", account.login
+    except NoticeFailed:
+        return "silent", ""
+    return ("waiting" if isinstance(done, Waiting) else "linked"), account.login
 
 
 def _callback(
@@ -190,14 +241,22 @@ def _callback(
     outcome, login, found = _identify(ctx, signer, flow)
     if found is None or confirmer is None:
         return outcome, login, None
-    state, account = found
-    token = confirmer.sign(state, account.id, account.login)
-    return "confirm", account.login, confirmation_page(ctx, state, account.login, token)
+    state, identity = found
+    member = slack_member(ctx.slack, state.slack_user)
+    account = identity.account
+    token = confirmer.sign(
+        state,
+        account.id,
+        account.login,
+        handle=member.to_type,
+        email_match=_email_match(member, identity),
+    )
+    return "confirm", account.login, confirmation_page(ctx, member, identity, token)
 
 
 def _identify(
     ctx: Services, signer: StateSigner | None, flow: WebFlow | None
-) -> tuple[str, str, tuple[LinkState, GitHubUser] | None]:
+) -> tuple[str, str, tuple[LinkState, Identity] | None]:
     """Verify the state, exchange the code: (outcome, login, (state, account) when it may be
     linked)."""
     if signer is None or flow is None:
@@ -219,16 +278,17 @@ def _identify(
         if uow.events.seen("link", state.nonce):
             return "used", "", None
     try:
-        account = flow.identify(code)
+        identity = flow.identify(code)
     except OAuthRefused:
         return "refused", "", None
     except OAuthUnavailable as exc:
         log.warning("GitHub link: %s", exc.reason)
         return "unavailable", "", None
+    account = identity.account
     try:
-        check_link(ctx, state, account)
+        check_link(ctx, state.nonce, state.slack_user, account)
     except LinkUsed:
         return "used", "", None
     except AccountTaken:
         return "taken", account.login, None
-    return "confirm", account.login, (state, account)
+    return "confirm", account.login, (state, identity)

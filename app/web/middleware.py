@@ -1,7 +1,9 @@
-"""HTTP plumbing: request ids, trusted-proxy handling, security headers and JSON error pages."""
+"""HTTP plumbing: request ids, trusted-proxy handling, the body limit, security headers and
+JSON error pages."""
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import re
 import uuid
@@ -9,12 +11,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.logs import REQUEST_ID
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Set by TrustedProxyFix on every request: whether the peer is a trusted proxy.
+TRUSTED_PEER = "rocket2.trusted_peer"
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -47,8 +51,10 @@ class TrustedProxyFix:
         return any(address in network for network in self._networks)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        """Apply ProxyFix when the peer is trusted; otherwise pass the request through."""
-        if self.trusted(environ.get("REMOTE_ADDR")):
+        """Apply ProxyFix when the peer is trusted; otherwise pass the request through.
+        Either way environ[TRUSTED_PEER] says which."""
+        environ[TRUSTED_PEER] = self.trusted(environ.get("REMOTE_ADDR"))
+        if environ[TRUSTED_PEER]:
             return self._fixed(environ, start_response)
         return self._plain(environ, start_response)
 
@@ -60,7 +66,8 @@ def _networks(items: Iterable[str]) -> Iterable[Network]:
 
 
 def install_request_ids(app: Flask) -> None:
-    """Give every request an id (the proxy's X-Request-ID if sane, else a new one).
+    """Give every request an id: a trusted proxy's X-Request-ID if sane (the same trust as
+    X-Forwarded-*), else a new one.
 
     It is on every log line the request causes (through a context variable the log filter
     reads, carried into Slack listener threads) and returned as X-Request-ID, which the
@@ -69,7 +76,8 @@ def install_request_ids(app: Flask) -> None:
 
     @app.before_request
     def _assign() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        trusted = request.environ.get(TRUSTED_PEER, False)
+        incoming = request.headers.get(REQUEST_ID_HEADER, "") if trusted else ""
         rid = incoming if _GOOD_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_id = rid
         g.request_id_token = REQUEST_ID.set(rid)
@@ -86,6 +94,27 @@ def install_request_ids(app: Flask) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             REQUEST_ID.reset(token)
+
+
+def install_body_limit(app: Flask, limit: int) -> None:
+    """Refuse a chunked body over ``limit`` bytes with 413, as Werkzeug does a Content-Length
+    over it (Werkzeug alone would cut a chunked body at the limit without a word).
+
+    A chunked body within the limit is read here, once, and handed on as a body of known
+    length. Register it after install_request_ids, so the 413 carries the request's id.
+    """
+
+    @app.before_request
+    def _bound_chunked_body() -> None:
+        environ = request.environ
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        del environ["HTTP_TRANSFER_ENCODING"]
 
 
 # On every response the app makes (Heroku has no nginx; nginx.conf adds the same to its own).

@@ -204,16 +204,28 @@ def _refused(refusal: Refusal) -> Response:
     return Response(refusal.body, status=refusal.status, mimetype="application/json")
 
 
+SLOW_DOWN_TEXT = "GitHub asked Rocket 2 to slow down; the rest follows in {seconds} s."
+
+
 def _run_command(
     ctx: Services, command: SlashCommand, replies: ReplyClient, slot: ReplySlot
 ) -> None:
     """The work after a command's ack: dispatch it and reply through response_url, unless the
     restart notice took the reply first."""
     started = time.monotonic()
+
+    def slowed_down(seconds: float) -> None:  # GitHub's rate limit: say why the rest waits
+        text = SLOW_DOWN_TEXT.format(seconds=max(1, round(seconds)))
+        try:
+            replies.post(command.response_url, {"text": text, "response_type": "ephemeral"})
+        except Exception as exc:
+            report_failure("reply to response_url", exc)
+
     try:
-        message = features.dispatch(
-            command.text, command.user_id, ctx, claim=_trigger_claim(command.trigger_id)
-        )
+        with ctx.github.on_slow_down(slowed_down):
+            message = features.dispatch(
+                command.text, command.user_id, ctx, claim=_trigger_claim(command.trigger_id)
+            )
     except Exception:
         ref = REQUEST_ID.get() or "-"
         log.exception("%s failed (ref %s)", command.label, ref)

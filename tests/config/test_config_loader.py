@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from config import Config, ConfigError, Secret, load_config
+from config import Config, ConfigError, Secret, load_config, loader
 from config.settings import SETTINGS
 
 REQUIRED = [s.name for s in SETTINGS if s.required]
@@ -205,16 +205,22 @@ def test_one_pair_of_quotes_stripped_with_a_warning(env, caplog):
     assert "rocket-club" not in warned
 
 
-def test_old_aws_and_gcp_variables_are_ignored_with_one_warning_each(env, caplog):
+def test_the_old_bots_variables_are_ignored_with_one_warning_each_per_process(env, caplog):
+    loader._old_bot_logged.clear()  # a fresh process's state
     env.update(
         AWS_ACCESS_KEYID="AKIAxxxxxxxx",
         AWS_SECRET_KEY="shh-aws",
         GCP_SERVICE_ACCOUNT_CREDENTIALS="{}",
+        AWS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt",  # AWS's tools' own: no warning
+        AWS_REGION="us-west-2",
     )
     with caplog.at_level(logging.WARNING, logger="rocket2.config"):
         config = load_config(env)
+        load_config(env)
+        load_config(env)
     messages = [r.getMessage() for r in caplog.records]
     for name in ("AWS_ACCESS_KEYID", "AWS_SECRET_KEY", "GCP_SERVICE_ACCOUNT_CREDENTIALS"):
         assert sum(m.startswith(name + ":") for m in messages) == 1
     assert not any("shh-aws" in m for m in messages)
+    assert not any(m.startswith(("AWS_CA_BUNDLE", "AWS_REGION")) for m in messages)
     assert len(config.warnings) == 3

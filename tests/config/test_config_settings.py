@@ -28,7 +28,7 @@ def test_every_config_field_is_a_declared_setting_and_back():
     fields = [f.name for f in dataclasses.fields(Config) if f.name not in NOT_SETTINGS]
     assert fields == [s.attr for s in SETTINGS]
     assert [s.name for s in SETTINGS] == [s.attr.upper() for s in SETTINGS]
-    assert len({s.name for s in SETTINGS}) == len(SETTINGS) == 28
+    assert len({s.name for s in SETTINGS}) == len(SETTINGS) == 36
 
 
 @pytest.mark.parametrize("declaration", SETTINGS, ids=lambda s: s.name)
@@ -76,6 +76,12 @@ VALID = {
     "GITHUB_ADMIN_TEAM_NAME": "admins",
     "GITHUB_LEADS_TEAM_NAME": "leads",
     "SLACK_RESPONSE_URL_ORIGINS": "http://127.0.0.1:8080",
+    "REPLICA_URL": "s3://club-backups/rocket2",
+    "REPLICA_ENDPOINT": "https://s3.example.org",
+    "REPLICA_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "REPLICA_SECRET_ACCESS_KEY": "s" * 40,
+    "BACKUP_DIR": "/app/backups",
+    "HEALTHZ_TOKEN": "h" * 32,
 }
 
 
@@ -122,6 +128,7 @@ def test_the_minimum_length_is_declared_and_warned_by_name(env, caplog):
         "SLACK_SIGNING_SECRET": 32,
         "GITHUB_WEBHOOK_SECRET": 32,
         "GITHUB_CLIENT_SECRET": 40,
+        "HEALTHZ_TOKEN": 32,
     }
     env.update(SLACK_SIGNING_SECRET="s" * 31, GITHUB_WEBHOOK_SECRET="w" * 32)
     with caplog.at_level(logging.WARNING, logger="rocket2.config"):

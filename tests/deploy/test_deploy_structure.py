@@ -75,7 +75,7 @@ def shell_of(service: dict[str, Any], key: str) -> str:
 
 def test_compose_is_compose_spec_without_version(compose) -> None:
     assert "version" not in compose
-    assert set(compose["services"]) == {"rocket2", "nginx", "certbot"}
+    assert set(compose["services"]) == {"rocket2", "litestream", "nginx", "certbot"}
 
 
 def test_rocket2_is_reachable_from_nginx_only(compose) -> None:
@@ -269,7 +269,9 @@ def test_certbot_loop_passes_term_to_a_running_renewal(compose, tmp_path) -> Non
 
 
 def test_compose_uses_only_the_agreed_base_images(compose) -> None:
-    images = {s["image"] for name, s in compose["services"].items() if name != "rocket2"}
+    app_image = compose["services"]["rocket2"]["image"]
+    assert compose["services"]["litestream"]["image"] == app_image  # Litestream ships in it
+    images = {s["image"] for s in compose["services"].values() if s["image"] != app_image}
     assert images <= BASE_IMAGES
 
 
@@ -398,10 +400,12 @@ ACTION_MAJORS = {
     "docker/login-action": "v4",
     "docker/metadata-action": "v6",
     "docker/build-push-action": "v7",
+    "actions/upload-pages-artifact": "v5",
+    "actions/deploy-pages": "v5",
 }
 
 
-@pytest.mark.parametrize("name", ["pythonpackage.yml", "publish.yml", "deploy.yml"])
+@pytest.mark.parametrize("name", ["pythonpackage.yml", "publish.yml", "deploy.yml", "docs.yml"])
 def test_workflows_use_the_current_action_majors(name: str) -> None:
     for step in _steps(load_yaml(f".github/workflows/{name}")):
         if "uses" in step:
@@ -497,13 +501,14 @@ def test_publish_workflow_tags_and_pushes_only_from_default_branch_and_tags() ->
     assert "startsWith(github.ref, 'refs/tags/v')" in publish
 
 
-# --- README.md ------------------------------------------------------------------------------
+# --- The operators' deploy pages (docs/operators) ---------------------------------------------
+
+DEPLOY_PAGES = ("deploying.md", "vm.md", "updating.md", "docker-run.md", "heroku.md")
 
 
 def _readme_deploying() -> str:
-    text = (REPO / "README.md").read_text()
-    start = text.index("## Deploying")
-    return text[start : text.index("\n## ", start + 1)]
+    """The deploy pages, one after another (they were the README's Deploying section)."""
+    return "\n".join((REPO / "docs" / "operators" / page).read_text() for page in DEPLOY_PAGES)
 
 
 def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
@@ -511,10 +516,10 @@ def test_readme_deploy_sections_match_the_files(compose, dockerfile) -> None:
 
     readme = _readme_deploying()
     for heading in (
-        "### On a VM with docker compose",
-        "### With `docker run`",
-        "### On Heroku",
-        "### Writing `GITHUB_KEY`",
+        "# On a VM with docker compose",
+        "# With `docker run`",
+        "# On Heroku",
+        "## Writing `GITHUB_KEY`",
     ):
         assert heading in readme
     for target in re.findall(r"encode-key \S+ --for (\w+)", readme):

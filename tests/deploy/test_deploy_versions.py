@@ -105,5 +105,5 @@ def test_every_install_uses_the_lock() -> None:
     makefile = (REPO / "Makefile").read_text()
     assert 'pip install --quiet "uv==$(UV_VERSION)"' in makefile
     assert re.search(r"uv sync .*--locked .*--extra dev", makefile)
-    readme = (REPO / "README.md").read_text()
-    assert "make lock" in readme and "uv.lock" in readme
+    testing = (REPO / "docs" / "developers" / "testing.md").read_text()
+    assert "make lock" in testing and "uv.lock" in testing

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -57,11 +58,18 @@ def browser(_needs_a_browser: None, tmp_path: Path) -> Iterator[webdriver.Chrome
 
 
 def type_command(browser: webdriver.Chrome, text: str, who: str = "@you") -> None:
-    Select(browser.find_element(By.ID, "as")).select_by_visible_text(who)
-    box = browser.find_element(By.ID, "command")
-    box.clear()
-    box.send_keys(text)
-    browser.find_element(By.ID, "send").click()
+    """Type ``text`` as ``who`` and send it (again if the page re-rendered the form meanwhile)."""
+
+    def typed(browser: webdriver.Chrome) -> bool:
+        Select(browser.find_element(By.ID, "as")).select_by_visible_text(who)
+        box = browser.find_element(By.ID, "command")
+        box.clear()
+        box.send_keys(text)
+        browser.find_element(By.ID, "send").click()
+        return True
+
+    stale = (StaleElementReferenceException,)
+    WebDriverWait(browser, WAIT_SECONDS, ignored_exceptions=stale).until(typed)
 
 
 def test_type_a_command_see_the_reply_and_the_github_view_change(
@@ -94,3 +102,33 @@ def test_type_a_command_see_the_reply_and_the_github_view_change(
     SCREENSHOT.parent.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
     print(f"screenshot of the playground page: {SCREENSHOT}")
+
+
+def test_link_an_account_through_the_authorize_page(
+    playground: Playground, browser: webdriver.Chrome
+):
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    browser.get(playground.standins_url + "/")
+    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "org"), "rocket2-dev"))
+    type_command(browser, "/rocket user add")
+    replies = (By.ID, "commands")
+    wait.until(expected_conditions.text_to_be_present_in_element(replies, "member record"))
+    type_command(browser, "/rocket user link")
+    link = (By.CSS_SELECTOR, "#commands a[href*='/login/oauth/authorize']")
+    wait.until(expected_conditions.presence_of_element_located(link))
+    browser.get(browser.find_element(*link).get_attribute("href") or "")
+
+    Select(wait.until(lambda b: b.find_element(By.ID, "login"))).select_by_visible_text(
+        "you-on-github"
+    )
+    browser.find_element(By.ID, "authorize").click()  # back to Rocket 2's PUBLIC_URL
+    wait.until(expected_conditions.title_contains("Confirm the link"))
+    username = browser.find_element(By.ID, "to-type").text  # typed, as the page asks
+    browser.find_element(By.NAME, "typed").send_keys(username)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    body = (By.TAG_NAME, "body")
+    wait.until(
+        expected_conditions.text_to_be_present_in_element(
+            body, "now linked to the GitHub account you-on-github"
+        )
+    )

@@ -3,6 +3,7 @@ token caching and refresh, retries, pagination, error messages, and every endpoi
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from app.github import (
     GitHubError,
     GitHubNotFound,
     GitHubUnavailable,
+    GitHubUnexpectedStatus,
     GitHubValidationError,
 )
 from app.github.auth import JWT_BACKDATE, app_jwt
@@ -134,15 +136,18 @@ def test_a_skewed_clock_makes_expired_jwts_that_are_refused(
 
 
 def test_the_installation_is_the_organisations_own(
-    fake_github: FakeGitHub, env: dict[str, str]
+    fake_github: FakeGitHub, env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     env["GITHUB_ORG_NAME"] = "some-other-org"
     with (
         GitHubClient.from_config(load_config(environ=env)) as client,
-        pytest.raises(GitHubNotFound) as caught,
+        pytest.raises(GitHubUnexpectedStatus) as caught,
+        caplog.at_level(logging.WARNING, "rocket2.github"),
     ):
         client.list_teams()
-    assert "not installed on some-other-org" in str(caught.value)
+    # GitHub documents only 200 here: a 404 is GitHub's failure, not "not installed".
+    assert "some-other-org failed (HTTP 404)" in str(caught.value)
+    assert "not a status GitHub documents for this call" in caplog.text
     assert fake_github.count("GET", "/orgs/some-other-org/installation") == 1
 
 
@@ -295,7 +300,7 @@ def test_retries_are_bounded(
     assert str(caught.value) == "GitHub: read team backend failed (HTTP 503): Unavailable"
 
 
-def test_retry_after_is_honoured_but_capped(
+def test_retry_after_is_honoured_for_a_rate_limit_and_capped_for_an_outage(
     fake_github: FakeGitHub, env: dict[str, str], sleeps: list[float]
 ) -> None:
     fake_github.add_user("octocat")
@@ -441,8 +446,8 @@ def test_inviting_to_the_organisation(client: GitHubClient, fake_github: FakeGit
     assert fake_github.org_members["alice"] == "admin"
     assert fake_github.count("PUT", "/orgs/rocket-club/memberships/alice") == 0
 
-    with pytest.raises(GitHubNotFound, match="invite ghost to rocket-club"):
-        client.add_org_member("ghost")
+    with pytest.raises(GitHubUnexpectedStatus, match="invite ghost to rocket-club"):
+        client.add_org_member("ghost")  # GitHub documents 200, 403, 422: a 404 is its failure
     assert client.get_org_membership("ghost") is None
 
     client.remove_org_member("bob")
@@ -479,12 +484,12 @@ def test_team_lifecycle(client: GitHubClient, fake_github: FakeGitHub) -> None:
 
     client.remove_team_member("website", "carol")
     assert fake_github.team_logins("website") == {"dave", "outsider"}
-    with pytest.raises(GitHubNotFound, match="remove carol from team website"):
+    with pytest.raises(GitHubUnexpectedStatus, match="remove carol from team website"):
         client.remove_team_member("website", "carol")
 
     client.delete_team("website")
     assert fake_github.team("website") is None
-    with pytest.raises(GitHubNotFound, match="delete team website"):
+    with pytest.raises(GitHubUnexpectedStatus, match="delete team website"):
         client.delete_team("website")
     with pytest.raises(ValueError, match="role"):
         client.add_team_member("backend", "bob", role="owner")

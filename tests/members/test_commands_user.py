@@ -36,7 +36,7 @@ def test_add_creates_a_blank_record_once(context):
 def test_add_force_replaces_but_keeps_the_permission(context):
     add(context, ME, Permission.admin, name="Ada", karma=0, github_id=5, github_username="ada")
     reply = run(context, "user add -f", ME)
-    assert "replaced with a blank one (permission admin kept" in reply["text"]
+    assert "replaced with a blank one (permission admin, karma back to 1)." in reply["text"]
     user = get(context, ME)
     assert (user.name, user.github_id, user.karma, user.permission) == (
         "",

@@ -89,6 +89,13 @@ def mirror_powers(rocket, ids: dict[str, int]) -> None:
         uow.special_teams.pin("team_lead", "leads", gh.team("leads").id)
 
 
+def same_email(rocket, slack_id: str, login: str) -> None:
+    """Give ``login`` on GitHub a verified e-mail that is ``slack_id``'s on Slack."""
+    address = f"{login}@club.example"
+    rocket.slack.emails[slack_id] = address
+    rocket.github.set_emails(login, (f"{login}@github.example", True), (address.upper(), True))
+
+
 def nothing_linked(rocket, slack_id: str) -> None:
     user = rocket.user(slack_id)
     assert user is None or (user.github_id, user.github_username, user.github_verified) == (
@@ -285,7 +292,8 @@ def test_linking_another_account_cancels_the_pending_invitation(rocket):
 
     rocket.github.add_org_member("second-acct")  # accepted: an active member now
     assert follow(rocket, ME, "third-acct").status_code == 200
-    assert "second-acct" in rocket.github.org_members  # an active membership is kept
+    # Rocket 2 invited it and it holds nothing else: it leaves the organisation too (L5).
+    assert "second-acct" not in rocket.github.org_members
     assert set(rocket.github.invitations) == {"third-acct"}
     assert rocket.user(ME).github_username == "third-acct"
 
@@ -343,11 +351,14 @@ def test_admins_are_told_when_a_maintainer_or_special_team_account_is_linked(roc
     assert follow(rocket, ME, "erin").status_code == 200  # a plain member: no notice
     assert posted(rocket, NOTICE_CHANNEL) == []
 
+    same_email(rocket, OTHER, "alice")  # the second factor, met automatically
+    same_email(rocket, rocket_support.LEAD, "dave")
     assert follow(rocket, OTHER, "alice").status_code == 200
     notices = posted(rocket, NOTICE_CHANNEL)
     assert len(notices) == 1
     text = notices[0]["text"]
     assert f"<@{OTHER}>" in text and "`alice`" in text and "verified by GitHub" in text
+    assert "e-mails match" in text and "They become admin" in text
     assert "maintains &lt;!here&gt; backend" in text and "<!here>" not in text
     assert "is in the admin team" in text and "is in the leads team" in text
 
@@ -369,8 +380,9 @@ def test_a_proven_link_gets_its_special_team_role_at_once_and_a_typed_one_does_n
     assert rocket.user(OTHER).github_username == "alice"
     assert rocket.user(OTHER).permission is Permission.member
 
-    # alice herself (ME on Slack) links it with GitHub's proof: proof wins over the typed link,
-    # she is admin at once, and both the DM and the admins' notice say so.
+    # alice herself (ME on Slack) links it with GitHub's proof and her own e-mail: proof wins
+    # over the typed link, she is admin at once, and both the DM and the admins' notice say so.
+    same_email(rocket, ME, "alice")
     assert follow(rocket, ME, "alice").status_code == 200
     user = rocket.user(ME)
     assert (user.github_username, user.github_verified, user.permission) == (
@@ -386,42 +398,54 @@ def test_a_proven_link_gets_its_special_team_role_at_once_and_a_typed_one_does_n
     )
     rocket.server.wait_for_output(f"moved from {OTHER} (typed, unverified) to {ME}")
     assert "make you admin" in posted(rocket, ME)[-1]["text"]
-    assert "promoted to admin" in posted(rocket, NOTICE_CHANNEL)[-1]["text"]
+    assert "They become admin" in posted(rocket, NOTICE_CHANNEL)[-1]["text"]
 
 
 def test_a_link_sent_to_someone_else_links_nothing_until_they_confirm_whose_it_is(rocket):
     ids = rocket.github.seed_small_org()
     mirror_powers(rocket, ids)
     rocket.add_user(OTHER)
-    rocket.slack.display_names[OTHER] = "Mallory <b>M</b>"
+    rocket.slack.display_names[OTHER] = "Alice Liddell"  # chosen by the member: never shown
+    rocket.slack.handles[OTHER] = "mallory<b>"
     # OTHER sends their own link to alice, who approves on GitHub: a page, not a link.
     url = link_of(rocket.command("user link", OTHER))
     page = rocket.callback(rocket.github.approve(url, "alice"), confirm=False)
     assert page.status_code == 200 and "Confirm the link" in page.text
-    assert "<strong>alice</strong>" in page.text and f"({OTHER})" in page.text
-    assert "Mallory &lt;b&gt;M&lt;/b&gt;" in page.text  # Slack's name for them, escaped
-    assert "Only continue if you are that Slack member" in page.text
-    assert "form-action 'self'" in page.headers["content-security-policy"]
+    assert "<strong>alice</strong>" in page.text and f"member id {OTHER}" in page.text
+    assert "Alice Liddell" not in page.text
+    assert "<strong>@mallory&lt;b&gt;</strong>" in page.text  # Slack's username, escaped
+    assert f'<img src="https://avatars.slack-edge.example/{OTHER}_72.png"' in page.text
+    assert "maintains backend and is in the admin team and is in the leads team" in page.text
+    assert "@mallory&lt;b&gt; becomes <strong>admin</strong> in Rocket 2" in page.text
+    assert "an admin must also approve" in page.text
+    assert "Only continue if you are @mallory&lt;b&gt;" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
     nothing_linked(rocket, OTHER)
     assert rocket.user(OTHER).permission is Permission.member
     assert posted(rocket, NOTICE_CHANNEL) == [] and invites(rocket, "alice") == 0
 
-    # A forged or altered confirmation links nothing; the real one, pressed, links.
+    # A forged or altered confirmation links nothing; nor does the button pressed without the
+    # username typed (a double click), or with another one.
     token = rocket_support.confirmation_of(page)
-    assert token is not None
+    assert token is not None and rocket_support.typed_of(page) == "mallory<b>"
     body, mac = token.split(".")
     forged = base64.urlsafe_b64encode(
         base64.urlsafe_b64decode(body + "==").replace(b'"alice"', b'"bob00"')
     )
-    assert rocket.confirm(forged.decode().rstrip("=") + "." + mac).status_code == 400
-    assert (
-        rocket.confirm(url_state := state_of(url)).status_code == 400
-    )  # a state is no confirmation
-    assert url_state
+    forged_token = forged.decode().rstrip("=") + "." + mac
+    assert rocket.confirm(forged_token, "mallory<b>").status_code == 400
+    assert rocket.confirm(state_of(url), "mallory<b>").status_code == 400  # a state is no token
+    for typed in ("", "alice", "mallory"):
+        answer = rocket.confirm(token, typed)
+        assert answer.status_code == 400 and "username typed" in answer.text, typed
     nothing_linked(rocket, OTHER)
-    assert rocket.confirm(token).status_code == 200
-    assert rocket.user(OTHER).github_username == "alice"
-    assert rocket.confirm(token).status_code == 409  # once
+
+    # Typed right: the account gives power and the e-mails differ, so it waits for an admin.
+    answer = rocket.confirm(token, " @Mallory<b> ")
+    assert answer.status_code == 202 and "Waiting for an admin" in answer.text
+    nothing_linked(rocket, OTHER)
+    assert rocket.confirm(token, "mallory<b>").status_code == 409  # once
 
 
 # ---- commands and settings ------------------------------------------------------------------

@@ -83,6 +83,8 @@ def test_a_response_url_on_another_local_port_is_not_contacted(rocket, elsewhere
 
 def test_a_reply_url_never_reaches_the_log(rocket):
     rocket.command("help")
+    # the reply reached the fake before the server logged it: wait for the line, do not race it
+    rocket.server.wait_for_output("response_url")
     replies = [line for line in rocket.server.lines("HTTP Request: POST") if "response_url" in line]
     assert replies, "httpx logs the reply request, by origin"
     assert "/respond/" not in rocket.server.output()

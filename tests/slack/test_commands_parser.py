@@ -181,3 +181,12 @@ def test_an_unregistered_group_is_unknown(memory_context):
     registry.unregister("demo")
     assert "I don't know the command `demo`" in run(memory_context, "demo echo hi")["text"]
     assert "/rocket demo" not in run(memory_context, "help")["text"]
+
+
+def test_a_registered_group_is_in_the_docs_command_reference(demo_registered):
+    from app.slack.commands.help import markdown_reference
+
+    reference = markdown_reference()
+    assert "### `/rocket demo`: a demo group" in reference
+    assert "`/rocket demo echo word` — say it back" in reference
+    assert "- `word`\n" in reference  # an argument without help: its name alone

@@ -31,6 +31,8 @@ TABLES = {
     "processed_events",
     "special_teams",
     "karma_gifts",
+    "link_requests",
+    "invitations",
     "alembic_version",
 }
 
@@ -119,6 +121,63 @@ def test_downgrade_to_base_and_back(database_url: str) -> None:
             command.downgrade(cfg, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         assert upgrade(engine).changed
+    finally:
+        engine.dispose()
+
+
+def test_0003_keeps_roles_as_grants_unless_their_special_team_gave_them(database_url: str) -> None:
+    from alembic import command
+
+    from app.store.migrate import alembic_config
+
+    engine = make_engine(database_url)
+    try:
+        cfg = alembic_config(engine)
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "0002")
+        rows = [  # slack id, permission, verified, GitHub id
+            ("U0FROMTEAM", "admin", True, 1),  # in the pinned admin team: GitHub's
+            ("U0LEADTEAM", "team_lead", True, 2),  # in the pinned leads team: GitHub's
+            ("U0BYHAND01", "admin", False, 1001),  # not in it: an admin's grant
+            ("U0TYPED001", "team_lead", False, 3),  # in it, but typed: a grant
+            ("U0MEMBER01", "member", True, 4),
+        ]
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO teams (github_team_id, github_team_name) VALUES (7, 'a'), (8, 'l')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO special_teams (role, configured_name, github_team_id) "
+                    "VALUES ('admin', 'a', 7), ('team_lead', 'l', 8)"
+                )
+            )
+            connection.execute(
+                text("INSERT INTO team_members (team_id, github_id) VALUES (7, 1), (8, 2), (8, 3)")
+            )
+            for slack_id, permission, verified, github_id in rows:
+                connection.execute(
+                    text(
+                        "INSERT INTO users (slack_id, permission, github_verified, github_id) "
+                        "VALUES (:s, :p, :v, :g)"
+                    ),
+                    {"s": slack_id, "p": permission, "v": verified, "g": github_id},
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            granted = dict(
+                connection.execute(text("SELECT slack_id, granted_permission FROM users")).all()
+            )
+        assert granted == {
+            "U0FROMTEAM": "member",
+            "U0LEADTEAM": "member",
+            "U0BYHAND01": "admin",
+            "U0TYPED001": "team_lead",
+            "U0MEMBER01": "member",
+        }
     finally:
         engine.dispose()
 

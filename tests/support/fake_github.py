@@ -1,25 +1,14 @@
-"""A fake GitHub REST API on pytest-httpserver, for the GitHub client, the commands and the teams
-work. It behaves like GitHub where Rocket 2 depends on it:
+"""The GitHub stand-in (app.dev.github) for the tests, hosted on pytest-httpserver, with the
+test-only abilities layered on top:
 
-- App endpoints (``GET /orgs/{org}/installation``, ``POST /app/installations/{id}/access_tokens``)
-  need ``Authorization: Bearer <JWT>``. Every JWT is verified with the public key of the
-  configured GITHUB_KEY (RS256), its issuer must be GITHUB_APP_ID, and expired ones (or ones
-  living longer than 10 minutes) are refused with 401. Verified claims are kept in ``jwts``.
-- API endpoints need an installation token the fake issued, not expired (by ``clock``) and not
-  revoked (``revoke_tokens()``).
-- Lists are paginated: ``per_page`` is capped at ``page_size`` (2 by default), with ``Link``
-  headers (next, prev, first, last) like GitHub's.
-- State: users, organisation members and invitations, teams with member/maintainer roles.
-- The App's user-authorization web flow, as GitHub documents it: ``GET /login/oauth/authorize``
-  (``approve(url, login)`` / ``deny(url)`` play the member pressing Authorize or Cancel and
-  return the redirect GitHub sends them to), ``POST /login/oauth/access_token`` (client id and
-  secret, one-time codes that expire, the redirect_uri; errors such as
-  ``bad_verification_code`` answered with HTTP 200 as GitHub does), ``GET /user`` with a user
-  token, and ``DELETE /applications/{client_id}/token`` (basic auth) which revokes it.
-- Failure injection: ``fail(method, path_regex, status, times)``; ``hold(method, path_regex)``
+- recording: every request (``requests``, ``bodies``, ``count(method, path_regex)``,
+  ``token_requests``), and the contract check of every exchange against GitHub's description
+  (tests/support/contract.py);
+- fault injection: ``fail(method, path_regex, status, times)``; ``hold(method, path_regex)``
   holds matching requests until ``release_holds()`` (or ``HOLD_LIMIT``), to keep a command
-  busy without timing; ``held`` counts the requests being held.
-- Every request is recorded: ``count(method, path_regex)``, ``token_requests``.
+  busy without timing; ``held`` counts the requests being held;
+- a controllable ``clock`` (tokens, JWTs, codes); ``approve(url, login)`` / ``deny(url)`` press
+  Authorize or Cancel on the authorize page; ``seed_small_org()``; small pages (2 items).
 
 Use in a test module (pytest registers fixtures bound at module level)::
 
@@ -29,59 +18,32 @@ Use in a test module (pytest registers fixtures bound at module level)::
 
     def test_x(fake_github, env):
         fake_github.seed_small_org()
-        config = load_config(environ=env)   # env["GITHUB_API_URL"] points at the fake
+        config = load_config(environ=env)   # env["GITHUB_API_URL"] points at the stand-in
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from app.dev.github import GitHubStandIn, Team, slugify
+from app.dev.github.base import json_answer
 from config import decode_github_key
+from tests.support import contract
 
-MAX_JWT_LIFETIME = 600 + 60  # GitHub: exp at most 10 minutes ahead (with the 60 s backdate)
-CODE_TTL = 600  # GitHub: an authorization code expires after 10 minutes
-USER_TOKEN_TTL = 8 * 3600  # GitHub App user tokens expire after 8 hours
-
-
-@dataclass
-class FakeTeam:
-    """A fake team; ``members`` maps lower-case login → 'member' or 'maintainer'."""
-
-    id: int
-    name: str
-    slug: str
-    description: str = ""
-    privacy: str = "closed"
-    members: dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> dict[str, Any]:
-        """The team as GitHub renders it."""
-        return {
-            "id": self.id,
-            "node_id": f"T_{self.id}",
-            "name": self.name,
-            "slug": self.slug,
-            "description": self.description or None,
-            "privacy": self.privacy,
-            "permission": "pull",
-        }
+FakeTeam = Team
+__all__ = ["FakeGitHub", "FakeTeam", "fake_for_env", "fake_github", "slugify"]
 
 
 @dataclass
@@ -95,13 +57,10 @@ class _Failure:
     query: str
 
 
-def slugify(name: str) -> str:
-    """GitHub's team slug: lower case, runs of other characters become '-'."""
-    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+class FakeGitHub(GitHubStandIn):
+    """The stand-in for one test. All state is public so tests can arrange and inspect it."""
 
-
-class FakeGitHub:
-    """The fake GitHub API. All state is public so tests can arrange and inspect it."""
+    HOLD_LIMIT = 30.0  # a held request is answered after this at the latest (never hangs)
 
     def __init__(
         self,
@@ -115,90 +74,25 @@ class FakeGitHub:
         token_ttl: float = 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(
+            api_url=httpserver.url_for("/"),
+            app_id=app_id,
+            public_key=public_key,
+            org=org,
+            installation_id=installation_id,
+            page_size=page_size,
+            token_ttl=token_ttl,
+            clock=clock,
+        )
         self.server = httpserver
-        self.app_id = app_id
-        self.public_key = public_key
-        self.org = org
-        self.installation_id = installation_id
-        self.page_size = page_size
-        self.token_ttl = token_ttl
-        self.clock = clock
-        self.auto_accept_invitations = False
-        self.lock = threading.RLock()
-        self._signed_in: tuple[str, str] = ("", "deny")  # (login, "approve" | "deny")
-
-        self.users: dict[str, dict[str, Any]] = {}  # lower login → {"id", "login"}
-        self.org_members: dict[str, str] = {}  # lower login → "member" | "admin"
-        self.invitations: dict[str, str] = {}  # lower login → role
-        self.teams: dict[int, FakeTeam] = {}
-        self.tokens: dict[str, float] = {}  # token → expires_at
-        self.revoked: set[str] = set()
-        self.jwts: list[dict[str, Any]] = []  # claims of every verified JWT
-        self.jwt_rejections: list[str] = []  # why each refused JWT was refused
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.bodies: list[tuple[str, str, Any]] = []  # (method, path, JSON body) of writes
         self._failures: list[_Failure] = []
         self._holds: list[tuple[str, re.Pattern[str], threading.Event]] = []
         self.held = 0  # requests waiting in a hold right now
-        # The App's web flow: client credentials, codes and user tokens.
-        self.client_id = ""
-        self.client_secret = ""
-        self.codes: dict[str, dict[str, Any]] = {}  # code → {"login", "redirect_uri", "expires"}
-        self.user_tokens: dict[str, dict[str, Any]] = {}  # token → {"login", "expires"}
-        self.revoked_user_tokens: set[str] = set()
-        self.issued_secrets: list[str] = []  # every code and user token, to check logs for
-        self._next_user_id = 1000
-        self._next_team_id = 500
         httpserver.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
 
     # ---- arranging ----------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Base URL to use as GITHUB_API_URL."""
-        return self.server.url_for("/").rstrip("/")
-
-    def add_user(self, login: str, user_id: int | None = None) -> int:
-        """Create a GitHub account (not in the organisation); return its id."""
-        with self.lock:
-            key = login.lower()
-            if key not in self.users:
-                if user_id is None:
-                    self._next_user_id += 1
-                    user_id = self._next_user_id
-                self.users[key] = {"id": user_id, "login": login}
-            return int(self.users[key]["id"])
-
-    def add_org_member(self, login: str, role: str = "member") -> int:
-        """Create the account if needed and make it an active organisation member."""
-        user_id = self.add_user(login)
-        with self.lock:
-            self.org_members[login.lower()] = role
-            self.invitations.pop(login.lower(), None)
-        return user_id
-
-    def add_team(
-        self,
-        name: str,
-        members: Iterable[str] = (),
-        maintainers: Iterable[str] = (),
-        description: str = "",
-        team_id: int | None = None,
-    ) -> int:
-        """Create a team whose members (and maintainers) are organisation members; its id."""
-        with self.lock:
-            if team_id is None:
-                self._next_team_id += 1
-                team_id = self._next_team_id
-            team = FakeTeam(team_id, name, slugify(name), description)
-            for login in members:
-                self.add_org_member(login)
-                team.members[login.lower()] = "member"
-            for login in maintainers:
-                self.add_org_member(login)
-                team.members[login.lower()] = "maintainer"
-            self.teams[team_id] = team
-            return team_id
 
     def seed_small_org(self) -> dict[str, int]:
         """Seven members and five teams (≥3 pages of each list at page_size 2). Returns the
@@ -210,24 +104,8 @@ class FakeGitHub:
         self.add_team("design", members=["erin"], maintainers=["dave"])
         self.add_team("admins", members=["alice"])
         self.add_team("leads", members=["alice", "dave"])
-        self.add_user("outsider")  # a GitHub account outside the organisation
-        ids["outsider"] = int(self.users["outsider"]["id"])
+        ids["outsider"] = self.add_user("outsider")  # a GitHub account outside the organisation
         return ids
-
-    def team(self, name_or_slug: str) -> FakeTeam | None:
-        """The team with this name or slug, or None."""
-        key = name_or_slug.lower()
-        with self.lock:
-            for team in self.teams.values():
-                if team.slug == key or team.name.lower() == key:
-                    return team
-        return None
-
-    def team_logins(self, name_or_slug: str, role: str = "all") -> set[str]:
-        """Lower-case logins in the team (optionally only one role)."""
-        team = self.team(name_or_slug)
-        assert team is not None, f"no fake team {name_or_slug}"
-        return {login for login, r in team.members.items() if role in ("all", r)}
 
     def fail(
         self,
@@ -241,20 +119,17 @@ class FakeGitHub:
     ) -> None:
         """Answer the next ``times`` requests matching the method ('*': any), the path regex and
         (if given) a substring of the query string with ``status`` instead."""
+        failure = _Failure(
+            method.upper(),
+            re.compile(path_regex),
+            status,
+            times,
+            {"message": message},
+            headers or {},
+            query,
+        )
         with self.lock:
-            self._failures.append(
-                _Failure(
-                    method.upper(),
-                    re.compile(path_regex),
-                    status,
-                    times,
-                    {"message": message},
-                    headers or {},
-                    query,
-                )
-            )
-
-    HOLD_LIMIT = 30.0  # a held request is answered after this at the latest (never hangs)
+            self._failures.append(failure)
 
     def hold(self, method: str, path_regex: str) -> None:
         """Hold requests matching the method ('*': any) and path regex until released."""
@@ -268,29 +143,6 @@ class FakeGitHub:
         for _, _, gate in holds:
             gate.set()
 
-    def _wait_if_held(self, request: Request) -> None:
-        with self.lock:
-            gates = [
-                gate
-                for method, path, gate in self._holds
-                if method in (request.method, "*") and path.fullmatch(request.path)
-            ]
-            self.held += len(gates)
-        for gate in gates:
-            gate.wait(self.HOLD_LIMIT)
-        with self.lock:
-            self.held -= len(gates)
-
-    def revoke_tokens(self) -> None:
-        """Revoke every installation token issued so far (their next use gets 401)."""
-        with self.lock:
-            self.revoked.update(self.tokens)
-
-    def set_oauth_app(self, client_id: str, client_secret: str) -> None:
-        """The App's client id and secret, which the web flow's endpoints check."""
-        with self.lock:
-            self.client_id, self.client_secret = client_id, client_secret
-
     def approve(self, authorize_url: str, login: str, token_for: str | None = None) -> str:
         """The member, signed in to GitHub as ``login``, presses Authorize on the page at
         ``authorize_url``: returns the URL GitHub redirects them to (with code and state).
@@ -298,18 +150,17 @@ class FakeGitHub:
         self.add_user(login)
         if token_for is not None:
             self.add_user(token_for)
-        with self.lock:
-            self._signed_in = (token_for or login, "approve")
-        return self._follow(authorize_url)
+        return self._press(authorize_url, {"login": token_for or login, "choice": "approve"})
 
     def deny(self, authorize_url: str) -> str:
         """The member presses Cancel: the redirect carries error=access_denied and the state."""
-        with self.lock:
-            self._signed_in = ("", "deny")
-        return self._follow(authorize_url)
+        return self._press(authorize_url, {"choice": "deny"})
 
-    def _follow(self, authorize_url: str) -> str:
-        response = httpx.get(authorize_url, follow_redirects=False, timeout=10)
+    def _press(self, authorize_url: str, choice: dict[str, str]) -> str:
+        page = httpx.get(authorize_url, follow_redirects=False, timeout=10)
+        assert page.status_code == 200, page.text
+        form = {**dict(parse_qsl(urlsplit(authorize_url).query)), **choice}
+        response = httpx.post(authorize_url.split("?")[0], data=form, timeout=10)
         assert response.status_code == 302, response.text
         return response.headers["Location"]
 
@@ -342,6 +193,13 @@ class FakeGitHub:
     # ---- serving ------------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
+        """Answer one request, and hold the exchange to GitHub's description (contract)."""
+        contract.read_body(request)
+        response, outside = self._answer(request)
+        contract.check(contract.description("github"), request, response, injected=outside)
+        return response
+
+    def _answer(self, request: Request) -> tuple[Response, bool]:
         self._wait_if_held(request)
         with self.lock:
             self.requests.append((request.method, request.path))
@@ -355,446 +213,21 @@ class FakeGitHub:
                     and failure.query in request.query_string.decode()
                 ):
                     failure.times -= 1
-                    return _json(failure.status, failure.body, failure.headers)
-            try:
-                return self._route(request)
-            except _Answer as answer:
-                return answer.response
+                    return json_answer(failure.status, failure.body, failure.headers), True
+        return self.handle(request, request.path)
 
-    def _route(self, request: Request) -> Response:
-        path, method = request.path, request.method
-        org = re.escape(self.org)
-        routes: list[tuple[str, str, Callable[..., Response]]] = [
-            ("GET", r"/login/oauth/authorize", self._oauth_authorize),
-            ("POST", r"/login/oauth/access_token", self._oauth_access_token),
-            ("GET", r"/user", self._authenticated_user),
-            ("DELETE", r"/applications/([^/]+)/token", self._revoke_user_token),
-            ("GET", r"/orgs/([^/]+)/installation", self._installation),
-            ("POST", r"/app/installations/(\d+)/access_tokens", self._access_token),
-            ("GET", r"/users/([^/]+)", self._get_user),
-            ("GET", r"/user/(\d+)", self._get_user_by_id),
-            ("GET", rf"/orgs/{org}/members", self._org_members),
-            ("GET", rf"/orgs/{org}/memberships/([^/]+)", self._get_org_membership),
-            ("PUT", rf"/orgs/{org}/memberships/([^/]+)", self._put_org_membership),
-            ("DELETE", rf"/orgs/{org}/memberships/([^/]+)", self._delete_org_membership),
-            ("GET", rf"/orgs/{org}/teams", self._list_teams),
-            ("POST", rf"/orgs/{org}/teams", self._create_team),
-            ("GET", rf"/orgs/{org}/teams/([^/]+)", self._get_team),
-            ("PATCH", rf"/orgs/{org}/teams/([^/]+)", self._edit_team),
-            ("DELETE", rf"/orgs/{org}/teams/([^/]+)", self._delete_team),
-            ("GET", rf"/orgs/{org}/teams/([^/]+)/members", self._team_members),
-            ("GET", rf"/orgs/{org}/teams/([^/]+)/memberships/([^/]+)", self._get_team_membership),
-            ("PUT", rf"/orgs/{org}/teams/([^/]+)/memberships/([^/]+)", self._put_team_membership),
-            (
-                "DELETE",
-                rf"/orgs/{org}/teams/([^/]+)/memberships/([^/]+)",
-                self._delete_team_membership,
-            ),
-        ]
-        for route_method, pattern, handler in routes:
-            match = re.fullmatch(pattern, path)
-            if match and route_method == method:
-                if handler not in self._own_auth:
-                    self._require_token(request)
-                return handler(request, *match.groups())
-        return _json(404, {"message": "Not Found"})
-
-    @property
-    def _own_auth(self) -> tuple[Callable[..., Response], ...]:
-        """Handlers that check their own credentials (not an installation token)."""
-        return (
-            self._installation,
-            self._access_token,
-            self._oauth_authorize,
-            self._oauth_access_token,
-            self._authenticated_user,
-            self._revoke_user_token,
-        )
-
-    # ---- the App's user-authorization web flow --------------------------------------------
-
-    def _oauth_authorize(self, request: Request) -> Response:
-        """The authorize page, after the member's choice: a 302 back to redirect_uri."""
-        client_id = request.args.get("client_id", "")
-        redirect_uri = request.args.get("redirect_uri", "")
-        state = request.args.get("state", "")
-        if client_id != self.client_id or not redirect_uri:
-            return Response("Not Found", status=404)
-        login, choice = self._signed_in
-        if choice == "deny":
-            query = {
-                "error": "access_denied",
-                "error_description": "The user has denied your application access.",
-                "error_uri": "https://docs.github.com/apps/troubleshooting-authorization-request-errors/#access-denied",
-                "state": state,
-            }
-        else:
-            code = secrets.token_hex(10)
-            self.codes[code] = {
-                "login": login,
-                "redirect_uri": redirect_uri,
-                "expires": self.clock() + CODE_TTL,
-            }
-            self.issued_secrets.append(code)
-            query = {"code": code, "state": state}
-        sep = "&" if "?" in redirect_uri else "?"
-        return Response(status=302, headers={"Location": redirect_uri + sep + urlencode(query)})
-
-    def _oauth_access_token(self, request: Request) -> Response:
-        """Exchange a code: GitHub answers errors with HTTP 200 and an ``error`` field."""
-        params = {**request.args.to_dict(), **request.form.to_dict()}
-        params.update(request.get_json(silent=True) or {})
-        if params.get("client_id") != self.client_id or not self.client_id:
-            return self._oauth_error(request, "incorrect_client_credentials")
-        if params.get("client_secret") != self.client_secret:
-            return self._oauth_error(request, "incorrect_client_credentials")
-        entry = self.codes.pop(str(params.get("code", "")), None)  # one-time
-        if entry is None or entry["expires"] <= self.clock():
-            return self._oauth_error(request, "bad_verification_code")
-        if params.get("redirect_uri") not in (None, entry["redirect_uri"]):
-            return self._oauth_error(request, "redirect_uri_mismatch")
-        token = "ghu_" + secrets.token_hex(18)
-        self.user_tokens[token] = {
-            "login": entry["login"],
-            "expires": self.clock() + USER_TOKEN_TTL,
-        }
-        self.issued_secrets.append(token)
-        body = {
-            "access_token": token,
-            "expires_in": USER_TOKEN_TTL,
-            "refresh_token": "ghr_" + secrets.token_hex(30),
-            "refresh_token_expires_in": 15897600,
-            "scope": "",
-            "token_type": "bearer",
-        }
-        self.issued_secrets.append(str(body["refresh_token"]))
-        return self._oauth_answer(request, body)
-
-    def _oauth_error(self, request: Request, error: str) -> Response:
-        descriptions = {
-            "incorrect_client_credentials": "The client_id and/or client_secret passed are "
-            "incorrect.",
-            "bad_verification_code": "The code passed is incorrect or expired.",
-            "redirect_uri_mismatch": "The redirect_uri MUST match the registered callback URL "
-            "for this application.",
-        }
-        body = {
-            "error": error,
-            "error_description": descriptions[error],
-            "error_uri": f"https://docs.github.com/apps/troubleshooting#{error}",
-        }
-        return self._oauth_answer(request, body)
-
-    def _oauth_answer(self, request: Request, body: dict[str, Any]) -> Response:
-        """JSON when asked for it (Accept: application/json), else form-encoded, as GitHub."""
-        if "application/json" in request.headers.get("Accept", ""):
-            return _json(200, body)
-        return Response(
-            urlencode(body), status=200, content_type="application/x-www-form-urlencoded"
-        )
-
-    def _live_user_token(self, token: str) -> dict[str, Any] | None:
-        entry = self.user_tokens.get(token)
-        if entry is None or token in self.revoked_user_tokens or entry["expires"] <= self.clock():
-            return None
-        return entry
-
-    def _authenticated_user(self, request: Request) -> Response:
-        """``GET /user``: the account the user token belongs to."""
-        entry = self._live_user_token(self._bearer(request))
-        if entry is None:
-            return _json(401, {"message": "Bad credentials"})
-        return _json(200, self._user_json(entry["login"]))
-
-    def _revoke_user_token(self, request: Request, client_id: str) -> Response:
-        """``DELETE /applications/{client_id}/token``: basic auth with the App's client id and
-        secret; body ``{"access_token": …}``."""
-        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-        try:
-            user, _, password = base64.b64decode(encoded).decode().partition(":")
-        except ValueError:
-            user, password = "", ""
-        if scheme.lower() != "basic" or (user, password) != (self.client_id, self.client_secret):
-            return _json(401, {"message": "Bad credentials"})
-        if client_id != self.client_id:
-            return _json(404, {"message": "Not Found"})
-        token = str((request.get_json(silent=True) or {}).get("access_token") or "")
-        if token not in self.user_tokens:
-            return _validation("access_token", "invalid")
-        self.revoked_user_tokens.add(token)
-        return Response(status=204)
-
-    def user_token_revoked(self, token: str) -> bool:
-        """Whether a user token was revoked."""
+    def _wait_if_held(self, request: Request) -> None:
         with self.lock:
-            return token in self.revoked_user_tokens
-
-    # ---- authentication -------------------------------------------------------------------
-
-    def _bearer(self, request: Request) -> str:
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() not in ("bearer", "token") or not value:
-            raise _Answer(_json(401, {"message": "Requires authentication"}))
-        return value
-
-    def _require_jwt(self, request: Request) -> dict[str, Any]:
-        token = self._bearer(request)
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.public_key,
-                algorithms=["RS256"],
-                options={
-                    "require": ["iat", "exp", "iss"],
-                    "verify_exp": False,  # checked below against self.clock
-                    "verify_iat": False,
-                    "verify_iss": False,
-                },
-            )
-        except jwt.PyJWTError as exc:
-            return self._reject_jwt(f"invalid JWT: {type(exc).__name__}")
-        now = self.clock()
-        if str(claims["iss"]) != str(self.app_id):
-            return self._reject_jwt("wrong issuer")
-        if claims["exp"] <= now:
-            return self._reject_jwt("expired")
-        if claims["iat"] > now + 60:
-            return self._reject_jwt("issued in the future")
-        if claims["exp"] - claims["iat"] > MAX_JWT_LIFETIME or claims["exp"] > now + 600:
-            return self._reject_jwt("expires too far in the future")
-        self.jwts.append(claims)
-        return claims
-
-    def _reject_jwt(self, why: str) -> dict[str, Any]:
-        self.jwt_rejections.append(why)
-        raise _Answer(_json(401, {"message": f"A JSON web token could not be decoded ({why})"}))
-
-    def _require_token(self, request: Request) -> None:
-        token = self._bearer(request)
-        expires = self.tokens.get(token)
-        if expires is None or token in self.revoked or expires <= self.clock():
-            raise _Answer(_json(401, {"message": "Bad credentials"}))
-
-    def _installation(self, request: Request, org: str) -> Response:
-        self._require_jwt(request)
-        if org.lower() != self.org.lower():
-            return _json(404, {"message": "Not Found"})
-        body = {"id": self.installation_id, "app_id": self.app_id, "account": {"login": self.org}}
-        return _json(200, body)
-
-    def _access_token(self, request: Request, installation_id: str) -> Response:
-        self._require_jwt(request)
-        if int(installation_id) != self.installation_id:
-            return _json(404, {"message": "Not Found"})
-        token = "ghs_" + secrets.token_hex(18)
-        expires = self.clock() + self.token_ttl
-        self.tokens[token] = expires
-        stamp = datetime.fromtimestamp(int(expires), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return _json(201, {"token": token, "expires_at": stamp})
-
-    # ---- users and organisation -----------------------------------------------------------
-
-    def _user(self, login: str) -> dict[str, Any]:
-        user = self.users.get(login.lower())
-        if user is None:
-            raise _Answer(_json(404, {"message": "Not Found"}))
-        return user
-
-    def _user_json(self, login: str) -> dict[str, Any]:
-        user = self._user(login)
-        return {"login": user["login"], "id": user["id"], "type": "User"}
-
-    def _get_user(self, request: Request, login: str) -> Response:
-        return _json(200, self._user_json(login))
-
-    def _get_user_by_id(self, request: Request, user_id: str) -> Response:
-        for user in self.users.values():
-            if user["id"] == int(user_id):
-                return _json(200, self._user_json(user["login"]))
-        return _json(404, {"message": "Not Found"})
-
-    def _org_members(self, request: Request) -> Response:
-        users = sorted((self._user_json(login) for login in self.org_members), key=_by_id)
-        return self._paged(request, users)
-
-    def _org_membership_json(self, login: str) -> dict[str, Any]:
-        key = login.lower()
-        if key in self.org_members:
-            state, role = "active", self.org_members[key]
-        elif key in self.invitations:
-            state, role = "pending", self.invitations[key]
-        else:
-            raise _Answer(_json(404, {"message": "Not Found"}))
-        return {
-            "state": state,
-            "role": role,
-            "organization": {"login": self.org},
-            "user": self._user_json(login),
-        }
-
-    def _get_org_membership(self, request: Request, login: str) -> Response:
-        return _json(200, self._org_membership_json(login))
-
-    def _put_org_membership(self, request: Request, login: str) -> Response:
-        self._user(login)
-        role = (request.get_json(silent=True) or {}).get("role", "member")
-        if role not in ("member", "admin"):
-            return _validation("role", "invalid")
-        key = login.lower()
-        if key in self.org_members or self.auto_accept_invitations:
-            self.org_members[key] = role
-        else:
-            self.invitations[key] = role
-        return _json(200, self._org_membership_json(login))
-
-    def _delete_org_membership(self, request: Request, login: str) -> Response:
-        key = login.lower()
-        if key not in self.org_members and key not in self.invitations:
-            return _json(404, {"message": "Not Found"})
-        self.org_members.pop(key, None)
-        self.invitations.pop(key, None)
-        for team in self.teams.values():
-            team.members.pop(key, None)
-        return Response(status=204)
-
-    # ---- teams ---------------------------------------------------------------------------
-
-    def _team_or_404(self, slug: str) -> FakeTeam:
-        for team in self.teams.values():
-            if team.slug == slug.lower():
-                return team
-        raise _Answer(_json(404, {"message": "Not Found"}))
-
-    def _name_taken(self, name: str, other_than: int | None = None) -> bool:
-        return any(
-            t.id != other_than and (t.name.lower() == name.lower() or t.slug == slugify(name))
-            for t in self.teams.values()
-        )
-
-    def _list_teams(self, request: Request) -> Response:
-        teams = sorted((t.json() for t in self.teams.values()), key=_by_id)
-        return self._paged(request, teams)
-
-    def _create_team(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
-        name = str(body.get("name") or "").strip()
-        if not name:
-            return _validation("name", "missing_field")
-        if self._name_taken(name):
-            return _validation("name", "already_exists", "Name must be unique for this org")
-        privacy = body.get("privacy", "secret")
-        if privacy not in ("secret", "closed"):
-            return _validation("privacy", "invalid")
-        team_id = self.add_team(
-            name,
-            maintainers=body.get("maintainers") or (),
-            description=body.get("description") or "",
-        )
-        self.teams[team_id].privacy = privacy
-        return _json(201, self.teams[team_id].json())
-
-    def _get_team(self, request: Request, slug: str) -> Response:
-        return _json(200, self._team_or_404(slug).json())
-
-    def _edit_team(self, request: Request, slug: str) -> Response:
-        team = self._team_or_404(slug)
-        body = request.get_json(silent=True) or {}
-        if "name" in body:
-            name = str(body["name"]).strip()
-            if not name:
-                return _validation("name", "missing_field")
-            if self._name_taken(name, other_than=team.id):
-                return _validation("name", "already_exists", "Name must be unique for this org")
-            team.name, team.slug = name, slugify(name)
-        if "description" in body:
-            team.description = str(body["description"] or "")
-        if "privacy" in body:
-            team.privacy = str(body["privacy"])
-        return _json(200, team.json())
-
-    def _delete_team(self, request: Request, slug: str) -> Response:
-        team = self._team_or_404(slug)
-        del self.teams[team.id]
-        return Response(status=204)
-
-    def _team_members(self, request: Request, slug: str) -> Response:
-        team = self._team_or_404(slug)
-        role = request.args.get("role", "all")
-        logins = [login for login, r in team.members.items() if role in ("all", r)]
-        users = sorted((self._user_json(login) for login in logins), key=_by_id)
-        return self._paged(request, users)
-
-    def _team_membership_json(self, team: FakeTeam, login: str) -> dict[str, Any]:
-        key = login.lower()
-        if key not in team.members:
-            raise _Answer(_json(404, {"message": "Not Found"}))
-        state = "active" if key in self.org_members else "pending"
-        return {"state": state, "role": team.members[key], "url": f"/teams/{team.id}/{key}"}
-
-    def _get_team_membership(self, request: Request, slug: str, login: str) -> Response:
-        return _json(200, self._team_membership_json(self._team_or_404(slug), login))
-
-    def _put_team_membership(self, request: Request, slug: str, login: str) -> Response:
-        team = self._team_or_404(slug)
-        self._user(login)
-        role = (request.get_json(silent=True) or {}).get("role", "member")
-        if role not in ("member", "maintainer"):
-            return _validation("role", "invalid")
-        key = login.lower()
-        if key not in self.org_members:  # GitHub invites non-members to the organisation
-            self.invitations.setdefault(key, "member")
-        team.members[key] = role
-        return _json(200, self._team_membership_json(team, login))
-
-    def _delete_team_membership(self, request: Request, slug: str, login: str) -> Response:
-        team = self._team_or_404(slug)
-        if team.members.pop(login.lower(), None) is None:
-            return _json(404, {"message": "Not Found"})
-        return Response(status=204)
-
-    # ---- pagination ----------------------------------------------------------------------
-
-    def _paged(self, request: Request, items: list[dict[str, Any]]) -> Response:
-        per_page = min(int(request.args.get("per_page", 30)), self.page_size)
-        page = max(1, int(request.args.get("page", 1)))
-        last = max(1, -(-len(items) // per_page))
-        chunk = items[(page - 1) * per_page : page * per_page]
-        args = {k: v for k, v in request.args.items() if k != "page"}
-
-        def link(n: int) -> str:
-            return f"{request.base_url}?{urlencode({**args, 'page': n})}"
-
-        rels = []
-        if page < last:
-            rels += [f'<{link(page + 1)}>; rel="next"', f'<{link(last)}>; rel="last"']
-        if page > 1:
-            rels += [f'<{link(1)}>; rel="first"', f'<{link(page - 1)}>; rel="prev"']
-        headers = {"Link": ", ".join(rels)} if rels else {}
-        return _json(200, chunk, headers)
-
-
-class _Answer(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _by_id(item: dict[str, Any]) -> int:
-    return int(item["id"])
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
-
-
-def _validation(field_name: str, code: str, message: str = "Validation Failed") -> Response:
-    body = {
-        "message": "Validation Failed",
-        "errors": [{"resource": "Team", "field": field_name, "code": code, "message": message}],
-    }
-    return _json(422, body)
+            gates = [
+                gate
+                for method, path, gate in self._holds
+                if method in (request.method, "*") and path.fullmatch(request.path)
+            ]
+            self.held += len(gates)
+        for gate in gates:
+            gate.wait(self.HOLD_LIMIT)
+        with self.lock:
+            self.held -= len(gates)
 
 
 def fake_for_env(httpserver: HTTPServer, env: dict[str, str], **kwargs: Any) -> FakeGitHub:
@@ -817,7 +250,7 @@ def fake_for_env(httpserver: HTTPServer, env: dict[str, str], **kwargs: Any) -> 
 
 @pytest.fixture
 def fake_github(httpserver: HTTPServer, env: dict[str, str]) -> Iterator[FakeGitHub]:
-    """The fake GitHub for the test's ``env`` (an empty organisation; seed it as needed).
+    """The GitHub stand-in for the test's ``env`` (an empty organisation; seed it as needed).
 
     Bind it in a test module with ``fake_github = tests.support.fake_github.fake_github``.
     """

@@ -10,7 +10,9 @@ command run there as a developer would.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -67,6 +70,37 @@ class Playground:
         done = self.dev("send", text, "--as", who)
         assert done.returncode == 0, (done.stdout, done.stderr)
         return done.stdout
+
+    def link(self, login: str, who: str = "you") -> str:
+        """`/rocket user link` as ``who``, then what a browser does: open the link, pick
+        ``login`` on the GitHub stand-in's authorize page, come back to PUBLIC_URL and press
+        the confirmation page's button. Returns the final page's text."""
+        return self.follow_link(self.send("/rocket user link", who), login)
+
+    def follow_link(self, reply: str, login: str) -> str:
+        """What a browser does with a `user link` reply: open the link, pick ``login`` on the
+        authorize page, come back to PUBLIC_URL, confirm. Returns the final page's text."""
+        found = re.search(r"https?://\S+/login/oauth/authorize\?[^\s)>|]+", reply)
+        assert found, reply
+        authorize = html.unescape(found.group(0))
+        assert httpx.get(authorize, timeout=5).status_code == 200  # the page to pick on
+        form = {**dict(parse_qsl(urlsplit(authorize).query)), "login": login, "choice": "approve"}
+        back = httpx.post(authorize.split("?")[0], data=form, timeout=5)
+        assert back.status_code == 302, back.text
+        page = httpx.get(back.headers["Location"], timeout=10)
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page.text)
+        if confirmation is None:
+            return page.text
+        typed = re.search(r'<code id="to-type">([^<]*)</code>', page.text)  # the username
+        done = httpx.post(
+            f"http://127.0.0.1:{self.port}/github/link",
+            data={
+                "confirmation": html.unescape(confirmation.group(1)),
+                "typed": html.unescape(typed.group(1)) if typed else "",
+            },
+            timeout=10,
+        )
+        return done.text
 
     def state(self) -> dict[str, Any]:
         """The stand-ins' state, as the page reads it."""

@@ -63,8 +63,16 @@ TABLES = (
     "processed_events",
     "special_teams",
     "karma_gifts",
+    "link_requests",
+    "invitations",
 )
 _names = itertools.count(1)
+
+
+def typed_of(page: httpx.Response) -> str:
+    """What a link confirmation page asks to type (the Slack member's username)."""
+    found = re.search(r'<code id="to-type">([^<]*)</code>', page.text)
+    return html.unescape(found.group(1)) if found else ""
 
 
 def confirmation_of(page: httpx.Response) -> str | None:
@@ -126,7 +134,9 @@ class Rocket:
     # ---- arranging and inspecting --------------------------------------------------------
 
     def add_user(self, slack_id: str, permission: Permission = Permission.member, **fields: Any):  # type: ignore[no-untyped-def]
-        """Create a member record directly in the database."""
+        """Create a member record directly in the database; ``permission`` is an admin's grant
+        (as `rocket2 user promote` makes it) unless ``granted_permission`` says otherwise."""
+        fields.setdefault("granted_permission", permission)
         with self.store.unit_of_work() as uow:
             return uow.users.create(slack_id, permission=permission, **fields)
 
@@ -138,13 +148,14 @@ class Rocket:
         token = confirmation_of(page)
         if not confirm or token is None:
             return page
-        return self.confirm(token)
+        return self.confirm(token, typed_of(page))
 
-    def confirm(self, token: str) -> httpx.Response:
-        """Submit the confirmation page's form (POST /github/link) with ``token``."""
+    def confirm(self, token: str, typed: str) -> httpx.Response:
+        """Submit the confirmation page's form (POST /github/link): ``token`` and what the
+        account holder ``typed``."""
         return httpx.post(
             self.server.url + "/github/link",
-            data={"confirmation": token},
+            data={"confirmation": token, "typed": typed},
             follow_redirects=False,
         )
 
@@ -168,14 +179,19 @@ class Rocket:
                 gh.codes,
                 gh.user_tokens,
                 gh.revoked_user_tokens,
+                gh.user_emails,
+                gh.grants,
             ):
                 collection.clear()
+            gh.emails_permission = True
             gh.requests.clear()
             gh.bodies.clear()
             gh._failures.clear()
         self.slack.release_all()
         self.slack.server.clear_log()
         self.slack.display_names.clear()
+        self.slack.handles.clear()
+        self.slack.emails.clear()
         self.slack.fail_methods.clear()
         self.slack.reject_user_channels = False
 
@@ -290,9 +306,11 @@ LEAD = "U0LEAD0001"
 
 
 def add_user(ctx: Services, slack_id: str, permission: Any = None, **fields: Any) -> Any:
-    """Store a user directly (test set-up), as a member unless ``permission`` says otherwise."""
+    """Store a user directly (test set-up), as a member unless ``permission`` (an admin's
+    grant, unless ``granted_permission`` says otherwise) says otherwise."""
     from app.store import Permission
 
+    fields.setdefault("granted_permission", permission or Permission.member)
     with ctx.store.unit_of_work() as uow:
         return uow.users.create(slack_id, permission=permission or Permission.member, **fields)
 

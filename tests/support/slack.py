@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from app.platforms import SLACK
+from tests.support import contract
 from tests.support.gunicorn import wait_until
 
 
@@ -39,6 +41,7 @@ def signed_headers(
 
 TEAM_ID = "T0001"  # the club's workspace in tests (tests.support.keys sets SLACK_TEAM_ID)
 _triggers = itertools.count(1)
+_stamps = itertools.count(1)
 
 
 def command_body(
@@ -110,16 +113,22 @@ class FakeSlack:
         self._held_lock = threading.Lock()
         self.auth_test_received = 0  # auth.test requests that reached the fake (held or not)
         self.display_names: dict[str, str] = {}  # users.info: Slack id → display name
+        self.handles: dict[str, str] = {}  # users.info ``name``: Slack id → username
+        self.emails: dict[str, str] = {}  # users.info profile.email: Slack id → address
 
     def start(self) -> FakeSlack:
         """Start the server and install the handlers."""
         self.server.start()
-        self.server.expect_request("/api/auth.test").respond_with_handler(self._auth_test)
-        for method in ("chat.postMessage", "chat.postEphemeral"):
-            self.server.expect_request(f"/api/{method}").respond_with_handler(self._ok(method))
-        self.server.expect_request("/api/conversations.list").respond_with_handler(self._channels)
-        self.server.expect_request("/api/conversations.open").respond_with_handler(self._open)
-        self.server.expect_request("/api/users.info").respond_with_handler(self._user_info)
+        handlers: dict[str, Callable[[Request], Response]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._ok("chat.postMessage"),
+            "chat.postEphemeral": self._ok("chat.postEphemeral"),
+            "conversations.list": self._channels,
+            "conversations.open": self._open,
+            "users.info": self._user_info,
+        }
+        for method, handler in handlers.items():
+            self.server.expect_request(f"/api/{method}").respond_with_handler(_checked(handler))
         self.server.expect_request(re.compile(r"^/respond/")).respond_with_handler(self._respond)
         return self
 
@@ -184,21 +193,37 @@ class FakeSlack:
         if self._auth_test_gate is not None:
             self._auth_test_gate.wait(self.HOLD_LIMIT)
         if self.auth_test_fails:
-            return Response("upstream trouble", status=503)
-        body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": TEAM_ID}
-        return Response(json.dumps({**body, "user": "rocket"}), content_type="application/json")
+            return _Injected("upstream trouble", status=503)
+        body = {
+            "ok": True,
+            "url": "https://club.slack.com/",
+            "team": "Club",
+            "user": "rocket",
+            "team_id": TEAM_ID,
+            "user_id": "UBOT",
+            "bot_id": "B0000ROCKET",
+        }
+        scopes = {"x-oauth-scopes": ",".join(SLACK.bot_scopes)}  # as Slack's auth.test answers
+        return Response(json.dumps(body), content_type="application/json", headers=scopes)
 
     def _open(self, request: Request) -> Response:
         users = str(request.values.get("users") or _json_field(request, "users"))
-        body = {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+        body = {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:].ljust(8, "0")}}
         return Response(json.dumps(body), content_type="application/json")
 
     def _user_info(self, request: Request) -> Response:
         user = str(request.values.get("user") or _json_field(request, "user"))
         name = self.display_names.get(user, f"Member {user}")
+        handle = self.handles.get(user, user.lower())
+        profile = {
+            "display_name": name,
+            "real_name": name,
+            "email": self.emails.get(user, f"{handle}@slack.example"),
+            "image_72": f"https://avatars.slack-edge.example/{user}_72.png",
+        }
         body = {
             "ok": True,
-            "user": {"id": user, "real_name": name, "profile": {"display_name": name}},
+            "user": {"id": user, "name": handle, "real_name": name, "profile": profile},
         }
         return Response(json.dumps(body), content_type="application/json")
 
@@ -223,11 +248,16 @@ class FakeSlack:
             channel = str(request.values.get("channel") or _json_field(request, "channel"))
             user_channel = channel[:1] in ("U", "W")
             if method in self.fail_methods or (self.reject_user_channels and user_channel):
-                return Response(json.dumps({"ok": False, "error": "channel_not_found"}))
-            return Response(
-                json.dumps({"ok": True, "channel": "C0001", "ts": "1.1"}),
-                content_type="application/json",
-            )
+                body: dict[str, Any] = {"ok": False, "error": "channel_not_found"}
+                return Response(json.dumps(body), content_type="application/json")
+            ts = f"{int(time.time())}.{next(_stamps) % 1_000_000:06d}"
+            if method == "chat.postEphemeral":
+                body = {"ok": True, "message_ts": ts}
+            else:
+                text = str(request.values.get("text") or _json_field(request, "text"))
+                message = {"type": "message", "text": text, "ts": ts}
+                body = {"ok": True, "channel": "C0000000001", "ts": ts, "message": message}
+            return Response(json.dumps(body), content_type="application/json")
 
         return handler
 
@@ -270,3 +300,22 @@ def _json_field(request: Request, name: str) -> str:
     except ValueError:
         return ""
     return str(data.get(name) or "") if isinstance(data, dict) else ""
+
+
+def _checked(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """``handler``, with each exchange held to Slack's Web API specification (contract)."""
+
+    def checked(request: Request) -> Response:
+        contract.read_body(request)
+        response = handler(request)
+        method = request.path.rsplit("/", 1)[-1]
+        description = contract.description("slack")
+        injected = isinstance(response, _Injected)
+        contract.check(description, request, response, path=f"/{method}", injected=injected)
+        return response
+
+    return checked
+
+
+class _Injected(Response):
+    """An answer a test asked for that Slack's specification does not describe (a fault)."""

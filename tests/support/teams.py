@@ -36,8 +36,14 @@ def add_user(
     email: str = "",
     verified: bool = False,
 ) -> None:
-    """Create a local user record (``verified``: its GitHub link was proven by GitHub)."""
-    fields: dict[str, Any] = {"permission": permission, "email": email, "github_verified": verified}
+    """Create a local user record (``verified``: its GitHub link was proven by GitHub); a
+    ``permission`` is an admin's grant, as `rocket2 user promote` makes it."""
+    fields: dict[str, Any] = {
+        "permission": permission,
+        "granted_permission": permission,
+        "email": email,
+        "github_verified": verified,
+    }
     if login is not None:
         fields["github_username"] = login
     if github_id is not None:

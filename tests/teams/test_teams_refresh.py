@@ -56,7 +56,7 @@ def test_refresh_mirrors_every_page(org, store):
     assert snapshot(store)["all"][2] == frozenset(ids[x] for x in ids if x != "outsider")
 
 
-def test_refresh_promotes_never_demotes(org, store):
+def test_refresh_promotes_and_keeps_an_admins_grant(org, store):
     _fake, ids, config, github = org
     add_user(store, "UALICE", "alice", ids["alice"], verified=True)  # admins and leads → admin
     add_user(store, "UDAVE", "dave", ids["dave"], verified=True)  # in leads → team_lead

@@ -56,8 +56,10 @@ def test_proxy_headers_trusted_only_from_forwarded_allow_ips(gunicorn_server, en
     assert "203.0.113.7 " in line and "scheme=https" in line
 
     other, _ = start(gunicorn_server, env, FORWARDED_ALLOW_IPS="10.0.0.1")
-    httpx.get(other.url + "/", headers={**forwarded, "X-Request-ID": "untrusted-1"})
-    line = other.wait_for_output("request_id=untrusted-1")[0]
+    response = httpx.get(other.url + "/", headers={**forwarded, "X-Request-ID": "untrusted-1"})
+    rid = response.headers["X-Request-ID"]
+    assert rid != "untrusted-1"  # an untrusted peer's id is not believed either
+    line = other.wait_for_output(f"request_id={rid}")[0]
     assert "203.0.113.7" not in line and "127.0.0.1 " in line and "scheme=http " in line
 
 

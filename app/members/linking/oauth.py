@@ -2,14 +2,18 @@
 
 ``authorize_url(state)`` is where the member is sent; ``identify(code)`` exchanges the code
 GitHub sent back for a user token (``POST /login/oauth/access_token``), asks ``GET /user``
-who that token belongs to, and revokes the token (``DELETE /applications/{client_id}/token``)
-whatever happened. The login and id from ``/user`` are the only identity it returns; the token
-is never stored, logged or put in an error. No redirects are followed and timeouts are short.
+who that token belongs to and ``GET /user/emails`` which addresses GitHub verified (the App's
+"Email addresses: read" user permission; none when GitHub refuses), and then, whatever
+happened, deletes the member's authorization of the App (``DELETE /applications/{client_id}/
+grant``, which ends the token too), so GitHub asks for consent on every link; the token alone
+is revoked (``…/token``) when the grant could not be deleted. The token is never stored, logged
+or put in an error. No redirects are followed and timeouts are short.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -46,6 +50,25 @@ def callback_url(config: Config) -> str:
     return config.public_url + CALLBACK_PATH
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who approved the App: the account, and its e-mail addresses GitHub verified (lower
+    case; empty when GitHub would not list them)."""
+
+    account: GitHubUser
+    verified_emails: frozenset[str]
+
+
+# Token-exchange errors GitHub documents as the member's to fix (troubleshooting OAuth app
+# access token request errors), with the fix; every other error is our configuration.
+MEMBER_FIXES = {
+    "unverified_user_email": "GitHub needs the primary email address of your GitHub account "
+    "verified first: verify it at https://github.com/settings/emails, then link again",
+    "access_denied": "the link was not authorised on GitHub: open the link again and press "
+    "Authorize",
+}
+
+
 class OAuthError(Exception):
     """The web flow did not produce an identity. ``reason`` is short and holds no secret."""
 
@@ -55,7 +78,8 @@ class OAuthError(Exception):
 
 
 class OAuthRefused(OAuthError):
-    """GitHub refused the code (wrong, expired or already used: ``bad_verification_code``)."""
+    """GitHub refused for a reason the member can act on (the code wrong, expired or used; an
+    unverified email address; access denied); ``reason`` says what to do."""
 
 
 class OAuthUnavailable(OAuthError):
@@ -103,14 +127,15 @@ class WebFlow:
         """Where the member approves the App (see ``authorize_url``)."""
         return authorize_url(self._oauth, self.client_id, self.redirect_uri, state)
 
-    def identify(self, code: str) -> GitHubUser:
-        """The GitHub account that approved the App and produced ``code``; the token is
-        revoked before this returns."""
+    def identify(self, code: str) -> Identity:
+        """The GitHub account that approved the App and produced ``code``, with its verified
+        e-mails; the authorization (or at least the token) is revoked before this returns."""
         token = self._exchange(code)
         try:
-            return self._whoami(token)
+            return Identity(self._whoami(token), self._verified_emails(token))
         finally:
-            self._revoke(token)
+            if not self._revoke(token, "grant"):
+                self._revoke(token, "token")
 
     # ---- the three calls ---------------------------------------------------------------
 
@@ -130,6 +155,8 @@ class WebFlow:
         error = body.get("error")
         if error == "bad_verification_code":
             raise OAuthRefused("GitHub refused the code: it is wrong, expired or used")
+        if error in MEMBER_FIXES:  # the member can fix these: say how
+            raise OAuthRefused(MEMBER_FIXES[error])
         if error:
             # incorrect_client_credentials, redirect_uri_mismatch, …: our settings, not the user.
             raise OAuthUnavailable(f"GitHub refused the exchange: {_word(error)}")
@@ -157,23 +184,49 @@ class WebFlow:
             raise OAuthUnavailable("GitHub's /user answer had no login and id")
         return user
 
-    def _revoke(self, token: str) -> None:
+    def _verified_emails(self, token: str) -> frozenset[str]:
+        """``GET /user/emails``: the addresses marked ``verified`` (first 100). Empty when
+        GitHub refuses (the App lacks the "Email addresses" permission) or answers oddly."""
+        try:
+            response = self._http.get(
+                f"{self._api}/user/emails",
+                params={"per_page": 100},
+                headers={**self._api_headers(), "Authorization": f"Bearer {token}"},
+            )
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("could not list the user's e-mails: %s", type(exc).__name__)
+            return frozenset()
+        if not isinstance(body, list):
+            log.warning("could not list the user's e-mails: HTTP %s", response.status_code)
+            return frozenset()
+        return frozenset(
+            str(item["email"]).strip().lower()
+            for item in body
+            if isinstance(item, dict) and item.get("verified") is True and item.get("email")
+        )
+
+    def _revoke(self, token: str, what: str) -> bool:
+        """``DELETE /applications/{client_id}/grant`` or ``…/token``; True on GitHub's 204."""
         try:
             response = self._http.request(
                 "DELETE",
-                f"{self._api}/applications/{quote(self.client_id, safe='')}/token",
-                headers={
-                    "Accept": "application/vnd.github+json",
-                    "X-GitHub-Api-Version": API_VERSION,
-                },
+                f"{self._api}/applications/{quote(self.client_id, safe='')}/{what}",
+                headers=self._api_headers(),
                 auth=(self.client_id, self._secret),
                 json={"access_token": token},
             )
         except httpx.HTTPError as exc:
-            log.warning("could not revoke a user token: %s", type(exc).__name__)
-            return
+            log.warning("could not revoke the user's %s: %s", what, type(exc).__name__)
+            return False
         if response.status_code != 204:
-            log.warning("could not revoke a user token: HTTP %s", response.status_code)
+            log.warning("could not revoke the user's %s: HTTP %s", what, response.status_code)
+            return False
+        return True
+
+    @staticmethod
+    def _api_headers() -> dict[str, str]:
+        return {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 
     def _call(self, what: str, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         try:

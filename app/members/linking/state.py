@@ -55,11 +55,15 @@ class LinkState:
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:
-    """GitHub's answer for one state, waiting for the account holder to confirm the link."""
+    """GitHub's answer for one state, waiting for the account holder to confirm the link:
+    the account, the Slack handle the holder must type, and whether one of the account's
+    verified e-mails is the Slack member's."""
 
     state: LinkState
     github_id: int
     login: str
+    handle: str = ""
+    email_match: bool = False
 
 
 def derive_key(client_secret: str, label: bytes = _LABEL) -> bytes:
@@ -118,7 +122,15 @@ class ConfirmationSigner:
         self._ttl = ttl
         self._clock = clock
 
-    def sign(self, state: LinkState, github_id: int, login: str) -> str:
+    def sign(
+        self,
+        state: LinkState,
+        github_id: int,
+        login: str,
+        *,
+        handle: str = "",
+        email_match: bool = False,
+    ) -> str:
         """The confirmation token for ``state`` and GitHub's account."""
         expiry = min(int(self._clock()) + self._ttl, state.expires_at + self._ttl)
         payload = {
@@ -128,6 +140,8 @@ class ConfirmationSigner:
             "e": expiry,
             "g": github_id,
             "l": login,
+            "h": handle,
+            "m": email_match,
         }
         return _seal(self._key, payload)
 
@@ -135,7 +149,13 @@ class ConfirmationSigner:
         """The confirmation's content; StateError if forged, StateExpired if too old."""
         data = _open(self._key, token)
         try:
-            confirmation = Confirmation(_state(data), int(data["g"]), str(data["l"]))
+            confirmation = Confirmation(
+                _state(data),
+                int(data["g"]),
+                str(data["l"]),
+                str(data.get("h", "")),
+                data.get("m") is True,
+            )
         except (ValueError, KeyError, TypeError):
             raise StateError("malformed confirmation") from None
         if confirmation.state.expires_at <= self._clock():

@@ -6,6 +6,8 @@ appears in ``/rocket help`` by being registered.
 
 from __future__ import annotations
 
+from argparse import SUPPRESS, Action
+
 from app.slack import blocks as replies
 from app.slack.commands.registry import Command, CommandGroup, groups
 
@@ -54,3 +56,35 @@ def command_message(command: Command, problem: str | None = None) -> replies.Mes
         return replies.message(f"{command.prog}: {command.summary}\n{help_text}", blocks)
     text = f"`{command.prog}`: {replies.escape(problem)}"
     return replies.error(text, help_text)
+
+
+def markdown_reference() -> str:
+    """The members' command reference (docs/members/commands.md) as Markdown, made from the
+    registered groups: each command's usage, summary and options."""
+    parts = [f"- `{usage}` — {what}" for usage, what in BUILT_IN]
+    for group in groups().values():
+        parts.append(f"\n### `/rocket {group.name}`: {group.summary}")
+        parts.extend(_command_markdown(command) for command in group.commands.values())
+    return "\n".join(parts) + "\n"
+
+
+def _command_markdown(command: Command) -> str:
+    lines = [f"\n#### `{command.prog}`\n", f"`{command.usage()}` — {command.summary}"]
+    options = [action for action in command.parser()._actions if action.help != SUPPRESS]
+    if options:
+        lines.append("")
+    for action in options:
+        lines.append(f"- `{_argument_name(action)}`" + (f": {action.help}" if action.help else ""))
+    return "\n".join(lines)
+
+
+def _argument_name(action: Action) -> str:
+    """How argparse shows an argument: ``--name NAME``, ``-f, --force``, ``@USER``, ``word``."""
+    if isinstance(action.metavar, str):
+        name = action.metavar
+    else:
+        name = action.dest.upper() if action.option_strings else action.dest
+    if not action.option_strings:
+        return name
+    flags = ", ".join(action.option_strings)
+    return flags if action.nargs == 0 else f"{flags} {name}"
