@@ -30,6 +30,7 @@ BOT_USER = "U0DEVBOT01"
 BOT_ID = "B0DEVBOT01"
 GENERAL = "C0DEVGEN01"
 KEPT = 300  # messages and commands kept (oldest dropped)
+EMAIL_DOMAIN = "rocket2.dev"  # the workspace's addresses: NAME@rocket2.dev
 SEED_PEOPLE = (
     ("U0DEVYOU01", "you", "You"),
     ("U0DEVADA01", "ada", "Ada Lovelace"),
@@ -124,7 +125,11 @@ class SlackStandIn:
         person = self.data["users"].get(str(args.get("user", "")))
         if person is None:
             return {"ok": False, "error": "user_not_found"}
-        profile = {"display_name": person["name"], "real_name": person["real_name"]}
+        profile = {
+            "display_name": person["name"],
+            "real_name": person["real_name"],
+            "email": person.get("email") or f"{person['name']}@{EMAIL_DOMAIN}",
+        }
         return {
             "ok": True,
             "user": {

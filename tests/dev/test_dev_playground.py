@@ -77,6 +77,31 @@ def test_a_change_on_github_reaches_rocket2_by_signed_webhook(playground: Playgr
     assert "POST /webhook" in playground.output()
 
 
+def test_a_link_that_gives_power_without_a_matching_email_waits_for_an_admin(
+    playground: Playground,
+):
+    become_admin(playground, "you", "U0DEVYOU01")
+    playground.send("/rocket user add", "grace")
+    for step in ({"name": "Night Shift"}, {"login": "linus-t", "role": "maintainer"}):
+        path = "teams" if "name" in step else "teams/night-shift/members"
+        made = httpx.post(f"{playground.standins_url}/dev/api/github/{path}", json=step, timeout=5)
+        assert made.status_code < 300, made.text
+    playground.send("/rocket team refresh")  # the mirror learns who maintains Night Shift
+
+    page = playground.link("linus-t", "grace")  # linus-t maintains a team; no e-mail matches
+    assert "Waiting for an admin" in page and "Nothing is linked" in page, page
+    asked = [
+        m["text"] for m in playground.state()["slack"]["messages"] if "asks to link" in m["text"]
+    ]
+    assert asked and "/rocket user approve @them linus-t" in asked[-1]
+    assert "linus-t" not in playground.send("/rocket user view --username @grace")
+
+    approved = playground.send("/rocket user approve @grace linus-t")
+    assert "linus-t" in approved, approved
+    viewed = playground.send("/rocket user view --username @grace")
+    assert "linus-t" in viewed, viewed
+
+
 def test_team_join_gets_its_dm(playground: Playground):
     done = playground.dev("event", "team_join", "--name", "Katherine Johnson")
     assert done.returncode == 0, done.stderr

@@ -36,6 +36,8 @@ def github_calls() -> set[tuple[str, str]]:
             args = node.args
             if verb == "_pages" and args and (path := _template(args[0])):
                 calls.add(("get", path))
+            elif verb == "_delete_with_token" and args and (path := _template(args[0])):
+                calls.add(("delete", path))
             elif verb in ("_api", "_send", "request", "_call"):
                 verbs = [i for i, a in enumerate(args[:-1]) if _template(a) in HTTP_METHODS]
                 if verbs and (path := _template(args[verbs[0] + 1])):

@@ -207,15 +207,18 @@ class WebFlow:
         )
 
     def _revoke(self, token: str, what: str) -> bool:
-        """``DELETE /applications/{client_id}/grant`` or ``…/token``; True on GitHub's 204."""
+        """``DELETE /applications/{client_id}/grant`` (``what`` "grant") or ``…/token``; True
+        on GitHub's 204."""
+        client = quote(self.client_id, safe="")
         try:
-            response = self._http.request(
-                "DELETE",
-                f"{self._api}/applications/{quote(self.client_id, safe='')}/{what}",
-                headers=self._api_headers(),
-                auth=(self.client_id, self._secret),
-                json={"access_token": token},
-            )
+            if what == "grant":
+                response = self._delete_with_token(
+                    f"{self._api}/applications/{client}/grant", token
+                )
+            else:
+                response = self._delete_with_token(
+                    f"{self._api}/applications/{client}/token", token
+                )
         except httpx.HTTPError as exc:
             log.warning("could not revoke the user's %s: %s", what, type(exc).__name__)
             return False
@@ -223,6 +226,16 @@ class WebFlow:
             log.warning("could not revoke the user's %s: HTTP %s", what, response.status_code)
             return False
         return True
+
+    def _delete_with_token(self, url: str, token: str) -> httpx.Response:
+        """DELETE ``url`` with the App's basic auth and ``{"access_token": token}``."""
+        return self._http.request(
+            "DELETE",
+            url,
+            headers=self._api_headers(),
+            auth=(self.client_id, self._secret),
+            json={"access_token": token},
+        )
 
     @staticmethod
     def _api_headers() -> dict[str, str]:
