@@ -140,7 +140,9 @@ def _share_server_lock(url: str) -> None:
     except LockTimeout:
         _stop("another instance held the migration lock, or a `db restore` ran, for too long")
     except OSError as exc:
-        _stop(f"the database file could not be used: {exc.strerror or type(exc).__name__}")
+        from app.store.errors import store_cause
+
+        _stop(f"the database file could not be used: {store_cause(exc) or type(exc).__name__}")
     _services["server-lock"] = held
 
 
