@@ -1,5 +1,6 @@
 """Start-up stays light: the Gunicorn master checks the schema revision with one SELECT and
-imports Alembic (and the ORM) only when there is something to migrate."""
+imports Alembic (and the ORM) only when there is something to migrate; it holds the server
+lock either way."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.store.migrate import (
     upgrade,
 )
 from app.store.revision import driver_is_current
+from tests.support.cli import rocket2
 from tests.support.db import database_url  # noqa: F401
 from tests.support.gunicorn import wait_until
 
@@ -87,3 +89,9 @@ def test_a_master_against_a_current_schema_never_imports_alembic(gunicorn_server
     assert not {name for name in imported if name.split(".")[0] == "sqlalchemy"}
     healthz = f"http://127.0.0.1:{again.port}/healthz"  # and the worker serves, ready
     wait_until(lambda: httpx.get(healthz).status_code == 200, timeout=10, what="/healthz 200")
+    # Without SQLAlchemy it still holds the server lock (0027): `db restore` is refused.
+    backed = rocket2("db", "backup", str(again.cwd / "backups"), env=env, cwd=again.cwd)
+    assert backed.returncode == 0, backed.stderr
+    [backup] = list((again.cwd / "backups").iterdir())
+    refused = rocket2("db", "restore", str(backup), env=env, cwd=again.cwd)
+    assert refused.returncode == 1 and "gunicorn" in refused.stderr, refused.stderr
