@@ -193,6 +193,10 @@ def _param_errors(desc: Description, param: dict[str, Any], pointer: str, value:
         schema = {k: v for k, v in param.items() if k in ("type", "enum", "format", "items")}
         if isinstance(value, (list, dict)) and schema.get("type") == "string":
             value = json.dumps(value)  # Slack reads a JSON array argument as its string form
+        if isinstance(value, str) and schema.get("type") == "boolean" and value in ("0", "1"):
+            # Slack's own SDK sends booleans as "0"/"1" ("Slack APIs safely accept '0'/'1' as
+            # boolean values": slack_sdk.web.internal_utils.convert_bool_to_0_or_1)
+            value = value == "1"
         if isinstance(value, str):
             value = _coerce(value, schema)
         validator = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
