@@ -20,7 +20,7 @@ bind = f"0.0.0.0:{_config.port if _config else 5000}"
 # WEB_CONCURRENCY processes (Heroku sets it from the dyno size). A mostly idle bot needs
 # little: gthread gives each worker a few threads, so a slow Slack or GitHub call in one
 # request does not block the others, without gevent's monkey-patching of slack-sdk and
-# psycopg. Command work runs after the ack in Bolt's own bounded executor (8 threads).
+# psycopg. Command work runs after the ack in our own bounded executor (8 threads).
 workers = _config.web_concurrency if _config else 1
 # gthread, with each request read whole before a thread takes it and dropped when it has not
 # arrived within 10 s, so slow or stalled clients cannot hold the threads (decision 0020).

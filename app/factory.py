@@ -34,9 +34,7 @@ def create_app(config: Config) -> Flask:
     authorization = BotAuthorization(services.slack, config.slack_api_token.reveal())
     app.extensions["rocket2.slack_authorization"] = authorization
     events = features.slack_event_handlers(services)
-    bolt = slack.build_bolt_app(services, authorization, events)
-    signing_secret = config.slack_signing_secret.reveal()
-    app.register_blueprint(slack.create_blueprint(bolt, signing_secret, frozenset(events)))
+    app.register_blueprint(slack.create_blueprint(services, authorization, events))
     app.register_blueprint(
         github.create_blueprint(
             config.github_webhook_endpt,

@@ -27,7 +27,7 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("rocket2_request_id", default=No
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 # Libraries that log request or response bodies at DEBUG: never below INFO, whatever LOG_LEVEL.
-QUIET_LOGGERS = ("slack_bolt", "urllib3", "httpx", "httpcore")
+QUIET_LOGGERS = ("urllib3", "httpx", "httpcore")
 # slack-sdk logs every failed call at ERROR (and its retries); each of our calls reports its
 # own failure in one line (app.outside.report_failure), so only its critical lines are kept.
 SILENT_LOGGERS = ("slack_sdk",)

@@ -16,10 +16,9 @@ from pathlib import Path
 # In the order a worker meets them; each line is what it adds on top of the ones before.
 LIBRARIES = (
     ("flask", "the web framework (bare Flask has this too)"),
-    ("dotenv", "config parsing (both)"),
+    ("environs", "config parsing and .env"),
     ("cryptography.hazmat.primitives.serialization", "GITHUB_KEY loading (both)"),
     ("slack_sdk", "Slack Web API client"),
-    ("slack_bolt", "Slack request verification and routing"),
     ("httpx", "GitHub API client"),
     ("jwt", "GitHub App JWT"),
     ("sqlalchemy.orm", "the store"),

@@ -1,5 +1,6 @@
 """Rocket 2's 12-factor config core: the only package that reads the environment."""
 
+from config.environment import read_env_file
 from config.errors import ConfigError, Problem
 from config.github_key import GitHubKey, KeyDecodeError, decode_github_key, encode_key
 from config.loader import load_config, load_settings, operator_variable
@@ -21,5 +22,6 @@ __all__ = [
     "load_config",
     "load_settings",
     "operator_variable",
+    "read_env_file",
     "redact_url",
 ]

@@ -1,21 +1,23 @@
 """load_config(): read the environment (and optionally a .env file) once, validate every setting
 in SETTINGS, and return one immutable Config, or raise one ConfigError that lists every problem.
 
-A variable that is unset or empty in the environment is taken from the .env file; NAME_FILE
-gives any variable from a file. Problems name the variable and never quote its value.
+environs does the reading and the parsing (config.environment). A variable that is unset or
+empty in the environment is taken from the .env file; NAME_FILE gives any variable from a
+file. Problems name the variable and never quote its value.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dotenv import dotenv_values
-
+from config.declaration import Setting
+from config.environment import NOT_SET, SettingsEnv
 from config.errors import ConfigError, Problem
 from config.settings import OLD_BOT_VARIABLES, SETTINGS, Config, Source
 
@@ -32,104 +34,96 @@ def _strip_one_pair_of_quotes(value: str) -> tuple[str, bool]:
     return value, False
 
 
-def _read_dotenv(env_file: str | os.PathLike[str] | None) -> dict[str, str]:
+def _read_dotenv(env: SettingsEnv, env_file: str | os.PathLike[str] | None) -> None:
+    """Read ``env_file`` into ``env`` (environs' read_env; no search up the tree)."""
     if env_file is None:
-        return {}
+        return
     path = Path(env_file)
     if not path.is_file():
         raise ConfigError(
             [Problem("--env-file", "the file does not exist or is not a file", "check the path")]
         )
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    env.read_env(path, recurse=False)
 
 
-def _resolve(
-    environ: Mapping[str, str], dotenv: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, Source], list[Problem], list[str]]:
+@dataclass
+class _Resolved:
+    """Each setting's text (after NAME_FILE and quotes), where it came from, and what failed."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _resolve(env: SettingsEnv) -> _Resolved:
     """Merge env over .env, resolve NAME_FILE, strip quotes, drop empties."""
-    values: dict[str, str] = {}
-    sources: dict[str, Source] = {}
-    problems: list[Problem] = []
-    warnings: list[str] = []
-
-    def lookup(name: str) -> tuple[str | None, Source]:
-        raw = environ.get(name)
-        if raw not in (None, ""):
-            return raw, "env"
-        raw = dotenv.get(name)
-        if raw not in (None, ""):
-            return raw, ".env"
-        return None, "default"
-
+    found = _Resolved()
     for setting in SETTINGS:
         name = setting.name
-        direct, direct_source = lookup(name)
-        file_path, _ = lookup(name + FILE_SUFFIX)
+        direct, direct_source = env.lookup(name)
+        file_path, _ = env.lookup(name + FILE_SUFFIX)
         if direct is not None and file_path is not None:
-            problems.append(
+            found.problems.append(
                 Problem(
                     name,
                     f"is set both directly and as {name}{FILE_SUFFIX}",
                     f"set only one of {name} and {name}{FILE_SUFFIX}",
                 )
             )
-            continue
-        if file_path is not None:
-            file_path, quoted = _strip_one_pair_of_quotes(file_path)
-            try:
-                content = Path(file_path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-                problems.append(
-                    Problem(
-                        name,
-                        f"{name}{FILE_SUFFIX} points to a file that cannot be read "
-                        f"({file_path}: {reason})",
-                        "check the path and its permissions",
-                    )
-                )
-                continue
-            content = content[:-1] if content.endswith("\n") else content
-            content = content[:-1] if content.endswith("\r") else content
-            if content == "":
-                continue
-            values[name], sources[name] = content, "_FILE"
-            continue
-        if direct is None:
-            continue
-        stripped, quoted = _strip_one_pair_of_quotes(direct)
-        if quoted:
-            warnings.append(f"{name}: surrounding quotes were removed from the value")
-        if stripped == "":
-            continue
-        values[name], sources[name] = stripped, direct_source
-
-    for name in sorted((set(environ) | set(dotenv)) & OLD_BOT_VARIABLES):
-        warnings.append(f"{name}: {OLD_BOT_WARNING}")
-    return values, sources, problems, warnings
+        elif file_path is not None:
+            _from_file(found, name, _strip_one_pair_of_quotes(file_path)[0])
+        elif direct is not None:
+            stripped, quoted = _strip_one_pair_of_quotes(direct)
+            if quoted:
+                found.warnings.append(f"{name}: surrounding quotes were removed from the value")
+            if stripped != "":
+                found.values[name] = stripped
+                found.sources[name] = "env" if direct_source == "env" else ".env"
+    for name in sorted(env.names() & OLD_BOT_VARIABLES):
+        found.warnings.append(f"{name}: {OLD_BOT_WARNING}")
+    return found
 
 
-def _parse_all(values: Mapping[str, str], failed: set[str]) -> tuple[dict[str, Any], list[Problem]]:
-    """Parse every setting not in ``failed``: its value, else its default; a problem for each."""
-    parsed: dict[str, Any] = {}
-    problems: list[Problem] = []
-    for setting in SETTINGS:
-        if setting.name in failed:
-            continue
-        raw = values.get(setting.name, setting.default)
-        if raw is None:
-            problems.append(
-                Problem(
-                    setting.name,
-                    "is required but not set",
-                    f"{setting.fix} (or set {setting.name}{FILE_SUFFIX})",
-                )
+def _from_file(found: _Resolved, name: str, file_path: str) -> None:
+    """Take ``name``'s value from the file NAME_FILE names (one final newline dropped)."""
+    try:
+        content = Path(file_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+        found.problems.append(
+            Problem(
+                name,
+                f"{name}{FILE_SUFFIX} points to a file that cannot be read ({file_path}: {reason})",
+                "check the path and its permissions",
             )
-            continue
-        try:
-            parsed[setting.attr] = setting.parse(raw)
-        except ValueError as exc:
-            problems.append(Problem(setting.name, str(exc), setting.fix))
+        )
+        return
+    content = content[:-1] if content.endswith("\n") else content
+    content = content[:-1] if content.endswith("\r") else content
+    if content != "":
+        found.values[name], found.sources[name] = content, "_FILE"
+
+
+def _parse_all(
+    env: SettingsEnv,
+    values: Mapping[str, str],
+    failed: set[str],
+    among: Iterable[Setting[Any]] = SETTINGS,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Parse every setting (of ``among``) not in ``failed`` through environs: its value, else
+    its default; a problem for each failure (environs collects them; ``seal()`` raises them
+    at once)."""
+    settings = [s for s in among if s.name not in failed]
+    parsed, errors = env.parse_settings(settings, values)
+    problems: list[Problem] = []
+    for setting in settings:
+        for message in errors.get(setting.name, [])[:1]:
+            if message == NOT_SET:
+                fix = f"{setting.fix} (or set {setting.name}{FILE_SUFFIX})"
+                problems.append(Problem(setting.name, "is required but not set", fix))
+            else:
+                problems.append(Problem(setting.name, message, setting.fix))
     return parsed, problems
 
 
@@ -170,8 +164,7 @@ def _readable_files(
     env_file: str | os.PathLike[str] | None,
     values: Mapping[str, str],
     sources: Mapping[str, Source],
-    environ: Mapping[str, str],
-    dotenv: Mapping[str, str],
+    env: SettingsEnv,
 ) -> list[str]:
     """A warning for the .env file, and each secret's NAME_FILE, that group or others may read."""
     files: list[tuple[str, str]] = []
@@ -180,7 +173,7 @@ def _readable_files(
     for setting in SETTINGS:
         if setting.secret and sources.get(setting.name) == "_FILE" and setting.name in values:
             key = setting.name + FILE_SUFFIX
-            raw = environ.get(key) or dotenv.get(key) or ""
+            raw = env.lookup(key)[0] or ""
             files.append((key, _strip_one_pair_of_quotes(raw)[0]))
     warnings = []
     for what, path in files:
@@ -204,10 +197,12 @@ def load_config(
 
     Real environment variables win over the file. Raise ConfigError listing every problem.
     """
-    environ = os.environ if environ is None else environ
-    dotenv = _read_dotenv(env_file)
-    values, sources, problems, warnings = _resolve(environ, dotenv)
-    parsed, parse_problems = _parse_all(values, {p.name for p in problems})
+    env = SettingsEnv(os.environ if environ is None else environ)
+    _read_dotenv(env, env_file)
+    resolved = _resolve(env)
+    values, sources = resolved.values, resolved.sources
+    problems, warnings = resolved.problems, resolved.warnings
+    parsed, parse_problems = _parse_all(env, values, {p.name for p in problems})
     problems += parse_problems
     problems += _together(values, {p.name for p in problems})
     if problems:
@@ -215,7 +210,7 @@ def load_config(
         problems.sort(key=lambda p: order.get(p.name, -1))
         raise ConfigError(problems)
     warnings += _short_secrets(values)
-    warnings += _readable_files(env_file, values, sources, environ, dotenv)
+    warnings += _readable_files(env_file, values, sources, env)
     for warning in warnings:
         if warning.endswith(OLD_BOT_WARNING):
             if warning in _old_bot_logged:
@@ -240,23 +235,19 @@ def load_settings(
 
     Raise ConfigError listing the problems of these settings only; log nothing.
     """
-    environ = os.environ if environ is None else environ
-    values, _, problems, _ = _resolve(environ, _read_dotenv(env_file))
+    env = SettingsEnv(os.environ if environ is None else environ)
+    _read_dotenv(env, env_file)
+    resolved = _resolve(env)
     wanted = [s for s in SETTINGS if s.name in names]
-    problems = [p for p in problems if p.name in names]
-    parsed: dict[str, Any] = {}
-    for setting in wanted:
-        raw = values.get(setting.name, setting.default)
-        if raw is None:
-            parsed[setting.name] = None
-            continue
-        try:
-            parsed[setting.name] = setting.parse(raw)
-        except ValueError as exc:
-            problems.append(Problem(setting.name, str(exc), setting.fix))
+    problems = [p for p in resolved.problems if p.name in names]
+    missing = {s.name for s in wanted if s.name not in resolved.values and s.default is None}
+    failed = {p.name for p in problems} | missing
+    parsed, parse_problems = _parse_all(env, resolved.values, failed, wanted)
+    problems += parse_problems
     if problems:
         raise ConfigError(problems)
-    return parsed
+    by_attr = {s.attr: s.name for s in wanted}
+    return {name: None for name in missing} | {by_attr[a]: v for a, v in parsed.items()}
 
 
 def operator_variable(
@@ -266,6 +257,6 @@ def operator_variable(
 ) -> str:
     """A variable that is not a Rocket 2 setting but a command's input (SLACK_CONFIG_TOKEN
     for `rocket2 setup slack`): the environment's, else the .env file's, else empty."""
-    environ = os.environ if environ is None else environ
-    value = environ.get(name) or _read_dotenv(env_file).get(name) or ""
-    return _strip_one_pair_of_quotes(value)[0]
+    env = SettingsEnv(os.environ if environ is None else environ)
+    _read_dotenv(env, env_file)
+    return _strip_one_pair_of_quotes(env.lookup(name)[0] or "")[0]

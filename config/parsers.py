@@ -31,6 +31,7 @@ def secret(parse: Callable[[str], str]) -> Callable[[str], Secret]:
     def parse_secret(value: str) -> Secret:
         return Secret(parse(value))
 
+    parse_secret.__name__ = f"secret_{getattr(parse, '__name__', 'value')}"
     return parse_secret
 
 

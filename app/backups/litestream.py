@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from app.backups.restore import SERVER_LOCK
 from app.backups.snapshot import NotASQLiteFile, database_file
 from app.store import locks
 from app.store.engine import DATA_FILE_MODE, make_private
+from app.store.filelock import SERVER_LOCK
 from app.store.migrate import MIGRATION_LOCK
 from config import Config
 

@@ -27,9 +27,10 @@ from sqlalchemy import Engine, text
 from app.backups.snapshot import TIME_FORMAT, copy_database, database_file
 from app.store import locks
 from app.store.engine import make_private
-from app.store.migrate import MIGRATION_LOCK, UpgradeResult, shipped_revisions, upgrade
+from app.store.filelock import SERVER_LOCK
+from app.store.migrate import MIGRATION_LOCK, UpgradeResult, upgrade
+from app.store.revision import shipped_revisions
 
-SERVER_LOCK = "server"
 REQUIRED_TABLES = ("alembic_version", "users", "teams")
 LOCK_TIMEOUT = 30.0
 

@@ -3,38 +3,78 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
+import sys
 from collections.abc import Sequence
-
-from app.cli import db as store_cli
-from app.cli import teams as teams_cli
-from app.dev import cli as dev_cli
-from app.doctor import cli as doctor_cli
-from app.setup import cli as setup_cli
-from config import cli as config_cli
+from dataclasses import dataclass
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every subcommand group."""
+@dataclass(frozen=True)
+class Group:
+    """Top-level subcommands that one module registers (its ``add_commands(subparsers)``),
+    each with its one-line help. The module is imported only when one of them runs."""
+
+    module: str
+    helps: dict[str, str]
+
+
+# The subcommands, in the order `rocket2 --help` lists them. Adding one: a module with
+# add_commands, and one line here.
+GROUPS: tuple[Group, ...] = (
+    Group("config.cli", {"config": "check and document the configuration"}),
+    Group(
+        "app.cli",
+        {
+            "dev-env": "write a throwaway local-development .env",
+            "app-json": "print app.json (Heroku) generated from the schema",
+        },
+    ),
+    Group(
+        "app.cli.db",
+        {"db": "migrate and inspect the database", "user": "manage members from the shell"},
+    ),
+    Group("app.cli.teams", {"teams": "the GitHub teams that give roles"}),
+    Group("app.dev.cli", {"dev": "try Rocket 2 locally: stand-in Slack and GitHub"}),
+    Group("app.setup.cli", {"setup": "create the Slack app and the GitHub App"}),
+    Group(
+        "app.doctor.cli",
+        {"doctor": "check with Slack and GitHub that the deploy is wired as Rocket 2 needs"},
+    ),
+)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser: ``command``'s group in full (imported now), every other
+    subcommand by name and help only (``None``: all of them in full)."""
     parser = argparse.ArgumentParser(prog="rocket2", description="Rocket 2 operator commands.")
     sub = parser.add_subparsers(dest="command", required=True)
-    config_cli.add_commands(sub)
+    for group in GROUPS:
+        if command is None or command in group.helps:
+            importlib.import_module(group.module).add_commands(sub)
+        else:
+            for name, help_text in group.helps.items():
+                sub.add_parser(name, help=help_text, add_help=False)
+    return parser
 
-    dev_env = sub.add_parser("dev-env", help="write a throwaway local-development .env")
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `dev-env` and `app-json` on the top-level rocket2 parser."""
+    dev_env = subparsers.add_parser("dev-env", help="write a throwaway local-development .env")
     dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
     dev_env.add_argument("--standins-port", type=int, default=5001, help="stand-ins' port (5001)")
     dev_env.add_argument("--port", type=int, default=5000, help="Rocket 2's port (5000)")
     dev_env.set_defaults(func=cmd_dev_env)
-
-    app_json = sub.add_parser("app-json", help="print app.json (Heroku) generated from the schema")
+    app_json = subparsers.add_parser(
+        "app-json", help="print app.json (Heroku) generated from the schema"
+    )
     app_json.set_defaults(func=cmd_app_json)
-    store_cli.add_commands(sub)
-    teams_cli.add_commands(sub)
-    dev_cli.add_commands(sub)
-    setup_cli.add_commands(sub)
-    doctor_cli.add_commands(sub)
-    return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not an option), if any."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def cmd_dev_env(args: argparse.Namespace) -> int:
@@ -53,8 +93,6 @@ def cmd_dev_env(args: argparse.Namespace) -> int:
 
 def cmd_app_json(args: argparse.Namespace) -> int:
     """Print app.json."""
-    import sys
-
     from app.cli.app_json import render
 
     sys.stdout.write(render())
@@ -69,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the rocket2 command line (umask 077); return the exit status."""
     os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(words) or "").parse_args(words)
     status: int = args.func(args)
     return status
 

@@ -5,8 +5,9 @@ refuse to start on a bad one (``on_starting``, before any socket or worker exist
 database schema up to date (``migrate.upgrade``: one SELECT when it is current, else Alembic
 under the store's cross-instance lock, so two instances starting at once migrate once; a
 database failure stops the start with a clear message; before that, hold the ``server`` lock
-shared and restore an absent SQLite file from REPLICA_URL, app.backups.litestream), create
-the instance runtime directory, and remove it on exit.
+shared (before even the driver's look at the schema) and restore an absent SQLite file from
+REPLICA_URL, app.backups.litestream), create the instance runtime directory, and remove it
+on exit.
 
 Workers: after the app is loaded, freeze its objects out of the cyclic GC, start the scheduler
 election, install the SIGUSR2 "run scheduled jobs now" handler, and send the start-up notice
@@ -78,14 +79,25 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     """Upgrade the schema before serving (app.store.migrate logs what it did); on failure say
     why (no values) and exit non-zero.
 
-    The engine is disposed afterwards, so no connection is inherited by the forked workers.
+    The ``server`` lock is held shared first, for the master's life (its workers inherit it):
+    `db restore` refuses while any server holds it, and a start waits (bounded) for a running
+    restore. A schema already current is then found through the driver alone
+    (app.store.revision), with no SQLAlchemy. The engine is disposed afterwards, so no
+    connection is inherited by the forked workers.
     """
+    from app.store.revision import driver_is_current, shipped_head
+
+    url = config.database_url.reveal()
+    _share_server_lock(url)
+    if driver_is_current(url):
+        logging.getLogger("rocket2.store.migrate").info("database already at %s", shipped_head())
+        return
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.backups.litestream import ReplicationError, restore_if_empty
-    from app.backups.restore import SERVER_LOCK
     from app.store.engine import engine_from_config
     from app.store.errors import store_cause
+    from app.store.filelock import SERVER_LOCK
     from app.store.locks import share
     from app.store.migrate import MigrationLockTimeout, upgrade
 
@@ -96,9 +108,8 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     except Exception as exc:
         _stop(f"the database could not be opened: {store_cause(exc) or type(exc).__name__}")
     try:
-        # Held shared for the master's life (its workers inherit it): `db restore` refuses
-        # while any server holds it, and a start waits (bounded) for a running restore.
-        _services["server-lock"] = share(engine, SERVER_LOCK, START_LOCK_TIMEOUT)
+        if "server-lock" not in _services:  # a SQLite URL not read plainly above
+            _services["server-lock"] = share(engine, SERVER_LOCK, START_LOCK_TIMEOUT)
         restore_if_empty(config, engine)
         # Bounded well inside Heroku's 60 s to bind $PORT (its release phase migrates first,
         # so this finds the schema current at once there).
@@ -113,6 +124,26 @@ def migrate_or_exit(server: Any, config: Config) -> None:
         _stop(f"the database file could not be used: {store_cause(exc) or type(exc).__name__}")
     finally:
         engine.dispose()
+
+
+def _share_server_lock(url: str) -> None:
+    """Hold the SQLite store's ``server`` lock shared through the standard library alone, when
+    ``url`` names its file plainly (PostgreSQL and in-memory stores have none)."""
+    from app.store.filelock import SERVER_LOCK, LockTimeout, lock_path, share_file
+    from app.store.revision import sqlite_file
+
+    database = sqlite_file(url)
+    if database is None:
+        return
+    try:
+        held = share_file(lock_path(database, SERVER_LOCK), SERVER_LOCK, START_LOCK_TIMEOUT)
+    except LockTimeout:
+        _stop("another instance held the migration lock, or a `db restore` ran, for too long")
+    except OSError as exc:
+        from app.store.errors import store_cause
+
+        _stop(f"the database file could not be used: {store_cause(exc) or type(exc).__name__}")
+    _services["server-lock"] = held
 
 
 def _kind(exc: Exception) -> str:

@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-
-from config import encode_key
+from config import encode_key, read_env_file
 
 PRIVATE = 0o600
 _PLAIN = re.compile(r"^[A-Za-z0-9_./:@+,=-]*$")
@@ -43,7 +41,7 @@ def existing_values(path: Path) -> dict[str, str]:
     """The values the file sets (empty when it does not exist)."""
     if not path.is_file():
         return {}
-    return {k: v for k, v in dotenv_values(path).items() if v}
+    return {k: v for k, v in read_env_file(path).items() if v}
 
 
 def line(name: str, value: str) -> str:

@@ -1,12 +1,10 @@
-"""Bolt's ``authorize`` for Rocket 2's single workspace, which never blocks the ack.
+"""The bot's own ids and its workspace's, learned without ever blocking an ack.
 
-Given a bot token, Bolt's default (SingleTeamAuthorization) calls Slack's ``auth.test`` the
-first time each worker handles a request, *before* the listener can ack: a slow or unreachable
-Slack then makes the request slow or a 500, and Slack shows the user a timeout. Here the
-AuthorizeResult is built from the configured bot token at once; the bot's own ids (which Bolt
-uses only to ignore the bot's own events) and its workspace id (app.slack.workspace, when
-SLACK_TEAM_ID is empty) are filled in by one ``auth.test`` in a background thread, retried at
-most every ``RETRY_SECONDS`` while it fails.
+The bot token is the configured one; nothing calls Slack before an ack. The bot's own ids
+(used only to ignore the bot's own events) and its workspace id (app.slack.workspace, when
+SLACK_TEAM_ID is empty) are filled in by one ``auth.test`` in a background thread, started by
+the worker at boot and by each request until known, retried at most every ``RETRY_SECONDS``
+while it fails.
 """
 
 from __future__ import annotations
@@ -14,10 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from app.outside import report_failure
@@ -28,8 +24,7 @@ RETRY_SECONDS = 60.0
 
 
 class BotAuthorization:
-    """``App(authorize=BotAuthorization(…).function())``: the bot token now, the bot ids when
-    known."""
+    """The bot's and its workspace's ids, learned by one background ``auth.test``."""
 
     def __init__(self, client: WebClient, token: str, retry_seconds: float = RETRY_SECONDS):
         self._client = client
@@ -42,29 +37,10 @@ class BotAuthorization:
         self._last_attempt: float | None = None
         self._running = False
 
-    def function(self) -> Callable[[str | None, str | None, str | None], AuthorizeResult]:
-        """A plain function for Bolt, which passes arguments by the names in its signature
-        (so not a method, whose ``self`` Bolt would try to fill)."""
-
-        def authorize(
-            enterprise_id: str | None, team_id: str | None, user_id: str | None
-        ) -> AuthorizeResult:
-            return self.authorize(enterprise_id, team_id, user_id)
-
-        return authorize
-
-    def authorize(
-        self, enterprise_id: str | None, team_id: str | None, user_id: str | None
-    ) -> AuthorizeResult:
-        """The AuthorizeResult for a request; starts the background auth.test if needed."""
-        self.start()
-        return AuthorizeResult(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            user_id=user_id,
-            bot_token=self._token,
-            bot_user_id=self._bot_user_id,
-            bot_id=self._bot_id,
+    def is_own(self, user_id: str | None, bot_id: str | None) -> bool:
+        """Whether an event's user id or bot id is this bot's own (known after auth.test)."""
+        return (user_id is not None and user_id == self._bot_user_id) or (
+            bot_id is not None and bot_id == self._bot_id
         )
 
     @property

@@ -1,4 +1,4 @@
-"""The Slack Web API client Rocket 2's own calls use (Bolt gets a token-less one of its own)."""
+"""The Slack Web API client Rocket 2's own calls use."""
 
 from __future__ import annotations
 

@@ -1,26 +1,24 @@
-"""The shapes of Slack's inbound requests, checked once, after the signature and before Bolt.
+"""The shapes of Slack's inbound requests, checked once, after the signature.
 
-``read_command(form)`` and ``read_event(body)`` check the fields Rocket 2 or Bolt reads
-(types, id formats, lengths; extra fields are fine, as Slack adds them) and return what to do:
-hand the request to Bolt, or answer it here. A request that fails raises ``Malformed`` with a
+``read_command(form)`` and ``read_event(body)`` check the fields Rocket 2 reads (types, id
+formats, lengths; extra fields are fine, as Slack adds them) and return a ``Reading``: what
+to do with the request and its typed view. A request that fails raises ``Malformed`` with a
 reason naming the field, never its value (the edge answers 400).
 
-Only ``url_verification``, the event types Rocket 2 handles and slash commands reach Bolt.
-Any other event or interaction is answered 200 here, after checking nothing but its ``type``
-(and an event's ``type``): "chosen to ignore", so Slack does not retry it, whatever new
-fields it carries. A command
-reaches Bolt as its checked fields only.
+Only ``url_verification``, the event types Rocket 2 handles and slash commands are handled.
+Any other event or interaction is answered 200 ("ignore"), after checking nothing but its
+``type`` (and an event's ``type``), so Slack does not retry it, whatever new fields it
+carries. A command is handled as its checked fields only (``SlashCommand``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from app import sizes
@@ -37,8 +35,8 @@ CommandName = Annotated[str, Meta(max_length=32, pattern=r"^/[^\s/]+$")]
 COMMAND_TEXT_LIMIT = 4000  # longer command text is answered with a usage reply, not 400
 
 
-class _Ref(Struct):
-    """An object Bolt reads an ``id`` (and a workspace) from."""
+class Ref(Struct):
+    """An object with an ``id`` (and a workspace)."""
 
     id: Str | None = None
     team_id: Str | None = None
@@ -46,24 +44,24 @@ class _Ref(Struct):
 
 
 class _Ids(Struct):
-    """The caller fields Bolt and the workspace gate read, wherever they appear."""
+    """The caller fields the workspace gate reads, wherever they appear."""
 
-    enterprise: Str | _Ref | None = None
+    enterprise: Str | Ref | None = None
     enterprise_id: Str | None = None
-    team: Str | _Ref | None = None
+    team: Str | Ref | None = None
     team_id: Str | None = None
-    user: Str | _Ref | None = None
+    user: Str | Ref | None = None
     user_id: Str | None = None
     user_team: Str | None = None
     source_team: Str | None = None
-    channel: Str | _Ref | None = None
+    channel: Str | Ref | None = None
     channel_id: Str | None = None
     thread_ts: Str | None = None
     is_enterprise_install: bool | Str | None = None
 
 
 class _Nested(_Ids):
-    """An object inside an event that Bolt also looks into (message, item, thread)."""
+    """An object inside an event that names a caller too (message, item, thread)."""
 
 
 class _Authorization(_Ids):
@@ -83,10 +81,11 @@ class _Event(_Ids):
     assistant_thread: _Nested | None = None
     function_execution_id: Str | None = None
     bot_access_token: Str | None = None
+    bot_id: Str | None = None
 
 
-class _Envelope(_Ids):
-    """What every event request carries that Bolt or Rocket 2 reads."""
+class Envelope(_Ids):
+    """What every event request carries that Rocket 2 reads."""
 
     type: Str = ""
     event: _Event | UnsetType = UNSET
@@ -130,7 +129,7 @@ class _AppMention(Struct):
     text: Text = ""
 
 
-class _Command(Struct, omit_defaults=True):
+class SlashCommand(Struct, omit_defaults=True):
     """A slash command's form fields (all strings, as Slack posts them)."""
 
     command: CommandName
@@ -148,17 +147,44 @@ class _Command(Struct, omit_defaults=True):
     channel_name: Str | UnsetType = UNSET
     user_name: Str | UnsetType = UNSET
 
+    @property
+    def teams(self) -> set[str]:
+        """The workspace ids the command names for its caller."""
+        named = (self.team_id, self.user_team)
+        return {team for team in named if isinstance(team, str) and team}
+
+    @property
+    def shown(self) -> str:
+        """The command and its leading words (no argument values), e.g. ``/rocket team
+        refresh``: safe to show and to log."""
+        words = _LEADING_WORDS.match(self.text.strip())
+        return " ".join(part for part in (self.command[:40], words[0] if words else "") if part)
+
+    @property
+    def label(self) -> str:
+        """How log lines name this command."""
+        return f"command `{self.shown}`"
+
+
+_LEADING_WORDS = re.compile(r"[a-z]+(?: [a-z]+)?")
 
 EVENT_SHAPES: dict[str, type[Struct]] = {"team_join": _TeamJoin, "app_mention": _AppMention}
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What to do with a checked request: ``"bolt"`` (hand over ``body``) or ``"ignore"``."""
+    """What to do with a checked request, and its typed view.
 
-    action: Literal["bolt", "ignore"]
-    body: dict[str, Any]
+    ``"command"``: run ``command``; ``"event"``: handle the event ``kind`` of ``envelope``
+    (``body`` is the checked body); ``"challenge"``: answer ``envelope.challenge``;
+    ``"ignore"``: answer 200 and do nothing.
+    """
+
+    action: Literal["command", "event", "challenge", "ignore"]
     kind: str = ""
+    body: dict[str, Any] = field(default_factory=dict)
+    command: SlashCommand | None = None
+    envelope: Envelope | None = None
 
 
 def parse(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -175,11 +201,10 @@ def parse(raw: bytes, content_type: str) -> dict[str, Any]:
 
 
 def read_command(form: dict[str, Any]) -> Reading:
-    """Check a slash command's fields; Bolt gets those fields only (ssl_check is answered)."""
+    """Check a slash command's fields (Slack's ssl_check is answered and ignored)."""
     if form.get("ssl_check") == "1":
-        return Reading("ignore", form, "ssl_check")
-    command = _check(form, _Command)
-    return Reading("bolt", msgspec.to_builtins(command), "command")
+        return Reading("ignore", "ssl_check")
+    return Reading("command", "command", command=_check(form, SlashCommand))
 
 
 def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
@@ -188,23 +213,23 @@ def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
     if not isinstance(kind, str):
         raise Malformed("field `type` is missing or not a string")
     if kind == "url_verification":
-        envelope = _check(body, _Envelope)
+        envelope = _check(body, Envelope)
         if not envelope.challenge:
             raise Malformed("field `challenge` is missing")
-        return Reading("bolt", body, kind)
+        return Reading("challenge", kind, envelope=envelope)
     if kind != "event_callback":
-        return Reading("ignore", body, _label(kind))
+        return Reading("ignore", _label(kind))
     event = body.get("event")
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise Malformed("field `event` is not an object with a string `type`")
     event_type = event["type"]
     if event_type not in handled:
-        return Reading("ignore", body, _label(event_type))
-    envelope = _check(body, _Envelope)
+        return Reading("ignore", _label(event_type))
+    envelope = _check(body, Envelope)
     if isinstance(envelope.event_id, UnsetType):
         raise Malformed("field `event_id` is missing")
     _check(event, EVENT_SHAPES[event_type], prefix="$.event")
-    return Reading("bolt", body, event_type)
+    return Reading("event", event_type, body, envelope=envelope)
 
 
 def _label(kind: object) -> str:

@@ -1,4 +1,4 @@
-"""One workspace: Slack requests from any other workspace are refused before any listener.
+"""One workspace: Slack requests from any other workspace are refused before any handler.
 
 The club's workspace is SLACK_TEAM_ID, or, when that is empty, the workspace Slack's
 ``auth.test`` names for the bot token (app.slack.authorize learns it in the background).
@@ -23,15 +23,24 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import BoltResponse
+from app.slack.payloads import SlashCommand
 
 log = logging.getLogger("rocket2.slack")
 
 FOREIGN_TEXT = "Sorry, Rocket 2 only works for members of its own workspace."
 STARTING_TEXT = "Rocket 2 is still starting. Please try again in a minute."
 _TEAM_ID = re.compile(r"[^A-Z0-9]")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The answer to a refused request: ``status`` and a JSON ``body`` ("" for none)."""
+
+    status: int
+    body: str = ""
 
 
 def caller_teams(body: dict[str, Any]) -> set[str]:
@@ -50,35 +59,48 @@ def caller_teams(body: dict[str, Any]) -> set[str]:
     return {str(team) for team in found if isinstance(team, str) and team}
 
 
-def workspace_gate(
-    configured: str, learned: Callable[[], str | None]
-) -> Callable[..., BoltResponse | None]:
-    """A Bolt global middleware refusing requests from any workspace but ours."""
+class WorkspaceGate:
+    """Refuses commands and events from any workspace but ours (None: let it through)."""
 
-    def check_workspace(body: dict[str, Any], next_: Callable[[], None]) -> BoltResponse | None:
-        ours = configured or learned()
-        teams = caller_teams(body)
-        is_command = "command" in body
+    def __init__(self, configured: str, learned: Callable[[], str | None]) -> None:
+        self._configured = configured
+        self._learned = learned
+
+    def refuse_command(self, command: SlashCommand) -> Refusal | None:
+        """None for a command from our workspace, else its ephemeral refusal (as its ack)."""
+        ours = self._configured or self._learned()
         if ours is None:
             log.warning("slack request refused: the workspace id is not known yet")
-            if is_command:
-                return _ephemeral(STARTING_TEXT)
-            return BoltResponse(status=503, body="")
-        others = sorted(teams - {ours})
-        if teams and not others:
-            next_()
+            return _ephemeral(STARTING_TEXT)
+        other = _other(command.teams, ours)
+        if other is None:
             return None
-        what = "command" if is_command else f"event {_kind(body)}"
-        team = _clean(others[0]) if others else "none named"
-        log.warning("slack %s from another workspace (%s) refused", what, team)
-        return _ephemeral(FOREIGN_TEXT) if is_command else BoltResponse(status=200, body="")
+        log.warning("slack command from another workspace (%s) refused", other)
+        return _ephemeral(FOREIGN_TEXT)
 
-    return check_workspace
+    def refuse_event(self, body: dict[str, Any]) -> Refusal | None:
+        """None for an event from our workspace; else 200 (ignored) or 503 (not known yet)."""
+        ours = self._configured or self._learned()
+        if ours is None:
+            log.warning("slack request refused: the workspace id is not known yet")
+            return Refusal(503)
+        other = _other(caller_teams(body), ours)
+        if other is None:
+            return None
+        log.warning("slack event %s from another workspace (%s) refused", _kind(body), other)
+        return Refusal(200)
 
 
-def _ephemeral(text: str) -> BoltResponse:
-    body = json.dumps({"response_type": "ephemeral", "text": text})
-    return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+def _other(teams: set[str], ours: str) -> str | None:
+    """None when ``teams`` names ours only; else the (cleaned) other one, or "none named"."""
+    others = sorted(teams - {ours})
+    if teams and not others:
+        return None
+    return _clean(others[0]) if others else "none named"
+
+
+def _ephemeral(text: str) -> Refusal:
+    return Refusal(200, json.dumps({"response_type": "ephemeral", "text": text}))
 
 
 def _kind(body: dict[str, Any]) -> str:

@@ -9,7 +9,8 @@
 
 ``share(engine, name, timeout)`` takes a SQLite lock *shared* for as long as the returned file
 stays open (every running server holds ``server`` so, and ``db restore`` refuses while any does:
-an exclusive try then fails, across containers sharing the volume, since they share one kernel).
+an exclusive try then fails, across containers sharing the volume, since they share one kernel);
+app.store.filelock does it with the standard library alone, for Gunicorn's master.
 
 ``hold(engine, name, timeout)`` waits (bounded) and raises LockTimeout; ``try_hold(engine, name)``
 returns at once, yielding whether this process got the lock; ``try_lease(engine, name)`` does
@@ -31,13 +32,11 @@ from typing import BinaryIO
 from sqlalchemy import Connection, Engine, text
 
 from app.store.engine import sqlite_path
+from app.store.filelock import LockTimeout as LockTimeout
+from app.store.filelock import lock_path, share_file
 
 log = logging.getLogger("rocket2.store.locks")
 _POLL = 0.2
-
-
-class LockTimeout(RuntimeError):
-    """Another instance held the lock longer than the timeout."""
 
 
 def lock_key(name: str) -> int:
@@ -50,7 +49,7 @@ def lock_file(engine: Engine, name: str) -> Path | None:
     if engine.dialect.name != "sqlite":
         return None
     path = sqlite_path(engine.url)
-    return None if path is None else path.with_name(f"{path.name}.{name}.lock")
+    return None if path is None else lock_path(path, name)
 
 
 @contextmanager
@@ -76,22 +75,7 @@ def share(engine: Engine, name: str, timeout: float) -> BinaryIO | None:
     waiting at most ``timeout`` seconds while someone holds it exclusively; None when the
     database is not a SQLite file. Raises LockTimeout."""
     path = lock_file(engine, name)
-    if path is None:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+b")  # noqa: SIM115 - the caller keeps it open while it runs
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                handle.close()
-                raise LockTimeout(
-                    f"the {name} lock was held exclusively for over {timeout:.0f}s"
-                ) from None
-            time.sleep(_POLL)
+    return None if path is None else share_file(path, name, timeout)
 
 
 @contextmanager

@@ -18,25 +18,22 @@ no lock taken and Alembic not imported; Alembic is loaded only when there is som
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.store import locks
+from app.store.revision import MIGRATIONS_DIR, shipped_head
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger("rocket2.store.migrate")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = "migration"
 DEFAULT_LOCK_TIMEOUT = 120.0
 
@@ -73,35 +70,6 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
-
-
-_HEADER = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:\"([^\"]*)\"|None)\s*$", re.M)
-
-
-@cache
-def shipped_head() -> str | None:
-    """The newest shipped revision read from the migration files' ``revision`` and
-    ``down_revision`` lines, without Alembic; None unless the history is one straight line."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("[0-9]*.py")):
-        found = {name: value for name, value in _HEADER.findall(path.read_text())}
-        if "revision" not in found or "down_revision" not in found:
-            return None
-        revisions.add(found["revision"])
-        if found["down_revision"]:
-            parents.add(found["down_revision"])
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
-
-
-@cache
-def shipped_revisions() -> frozenset[str]:
-    """Every revision shipped with this version, read from the migration files' headers."""
-    found: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"):
-        found.update(v for name, v in _HEADER.findall(path.read_text()) if name == "revision")
-    return frozenset(found)
 
 
 def stored_revision(engine: Engine) -> str | None:

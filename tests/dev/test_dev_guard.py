@@ -21,7 +21,10 @@ from tests.support.keys import rsa_key, valid_env
 from tests.support.playground import Playground
 
 playground = playground_support.playground
-IMPORTS_DEV = re.compile(r"^\s*(from app\.dev\b|from app import dev\b|import app\.dev\b)", re.M)
+# An import statement, or a module name the CLI's lazy loader imports (app.cli.GROUPS).
+IMPORTS_DEV = re.compile(
+    r"^\s*(from app\.dev\b|from app import dev\b|import app\.dev\b|Group\(\"app\.dev\b)", re.M
+)
 DEPLOY_FILES = ("Dockerfile", "docker-compose.yml", "Procfile", "app.json", "gunicorn.conf.py")
 
 

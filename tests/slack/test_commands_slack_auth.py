@@ -1,5 +1,5 @@
-"""Slack being slow or failing at auth.test never delays the ack: Bolt's authorize is built from
-the configured bot token, and the bot's ids come from one background auth.test."""
+"""Slack being slow or failing at auth.test never delays the ack: the bot token is the
+configured one, and the bot's ids come from one background auth.test."""
 
 from __future__ import annotations
 

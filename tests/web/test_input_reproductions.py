@@ -289,3 +289,16 @@ def test_marker_keys_from_outside_ids_are_bounded_file_names(key):
         assert instance.first_time("slack-events", key + "2"), "distinct ids stay distinct"
     finally:
         instance.remove_runtime_dir()
+
+
+def test_the_bots_own_mention_is_acknowledged_and_not_handled(rocket):
+    # Each worker knows the bot's ids once its background auth.test has answered.
+    rocket.server.wait_for_output("slack: bot user is UBOT", count=2)
+    ignored = "slack event app_mention from the bot itself ignored"
+    before = len(rocket.server.lines(ignored))
+    own = {"type": "app_mention", "user": "UBOT", "channel": "C0001", "text": "<@UBOT> help"}
+    response = rocket.event(f"Ev{uuid.uuid4().hex[:12]}", own)
+    assert (response.status_code, response.text) == (200, "")
+    # Decided in the request thread, before the ack: it was never handed to the executor.
+    rocket.server.wait_for_output(ignored, count=before + 1)
+    assert rocket.slack.bodies("/api/chat.postEphemeral") == []
