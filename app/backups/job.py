@@ -21,7 +21,7 @@ from app.backups.snapshot import Backup, prune, take_backup
 from app.outside import report_failure
 from app.services import ScheduledJob
 from app.store import Store
-from app.store.locks import try_hold
+from app.store.locks import once_per_slot
 from config import Config
 
 log = logging.getLogger("rocket2.backups.job")
@@ -47,14 +47,10 @@ def scheduled_backup(config: Config, now: datetime | None = None) -> Backup | No
     slot = f"{BACKUP_JOB}:{now:%Y-%m-%dT%H:%M}"
     directory = Path(config.backup_dir)
     try:
-        with try_hold(store.engine, LOCK_NAME) as held:
-            if not held:
-                log.info("scheduled backup: another instance is taking it; skipped")
+        with once_per_slot(store, LOCK_NAME, slot) as skip:
+            if skip:
+                log.info("scheduled backup: %s %s; skipped", slot, skip)
                 return None
-            with store.unit_of_work() as uow:
-                if not uow.events.claim("job", slot):
-                    log.info("scheduled backup: %s already ran; skipped", slot)
-                    return None
             backup = take_backup(store.engine, directory, now)
             removed = prune(directory, config.backup_keep)
     except Exception as exc:  # a failure must not kill the scheduler

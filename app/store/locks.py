@@ -27,13 +27,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import Connection, Engine, text
 
 from app.store.engine import sqlite_path
 from app.store.filelock import LockTimeout as LockTimeout
 from app.store.filelock import lock_path, share_file
+
+if TYPE_CHECKING:
+    from app.store.session import Store
 
 log = logging.getLogger("rocket2.store.locks")
 _POLL = 0.2
@@ -205,3 +208,17 @@ class _FileTry(_TryLock):
         if self.held:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             self.held = False
+
+
+@contextmanager
+def once_per_slot(store: Store, lock_name: str, slot: str) -> Iterator[str | None]:
+    """A scheduled job's run-once check: hold ``lock_name`` without waiting, then claim
+    ``job:<slot>`` in processed_events. Yields None when this instance runs the job (the lock
+    held for the block), else why it skips: "running elsewhere" or "already ran"."""
+    with try_hold(store.engine, lock_name) as held:
+        if not held:
+            yield "running elsewhere"
+            return
+        with store.unit_of_work() as uow:
+            claimed = uow.events.claim("job", slot)
+        yield None if claimed else "already ran"

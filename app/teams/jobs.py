@@ -26,7 +26,7 @@ from app.github import GitHubClient
 from app.outside import report_failure
 from app.services import ScheduledJob
 from app.store import Store
-from app.store.locks import try_hold
+from app.store.locks import once_per_slot
 from app.teams.refresh import RefreshReport, refresh
 from config import Config
 
@@ -51,14 +51,10 @@ def scheduled_refresh(config: Config, now: datetime | None = None) -> RefreshRep
     github = GitHubClient.from_config(config)
     slot = f"{TEAM_REFRESH_JOB}:{(now or datetime.now(UTC)):%Y-%m-%dT%H:%M}"
     try:
-        with try_hold(store.engine, LOCK_NAME) as held:
-            if not held:
-                log.info("scheduled team refresh: another instance is running it; skipped")
+        with once_per_slot(store, LOCK_NAME, slot) as skip:
+            if skip:
+                log.info("scheduled team refresh: %s %s; skipped", slot, skip)
                 return None
-            with store.unit_of_work() as uow:
-                if not uow.events.claim("job", slot):
-                    log.info("scheduled team refresh: %s already ran; skipped", slot)
-                    return None
             report = refresh(store, github, config)
     except Exception as exc:  # a failure must not kill the scheduler
         report_failure("scheduled team refresh", exc)
