@@ -97,6 +97,9 @@ class StandInBase:
     users: dict[str, dict[str, Any]]  # lower login → {"id", "login"}
     org_members: dict[str, str]  # lower login → "member" | "admin"
     invitations: dict[str, str]  # lower login → role
+    invitation_cap: int  # invitations per INVITATION_WINDOW (GitHub: 50, or 500)
+    invitation_clock: Callable[[], float]  # the cap's own clock (tokens keep ``clock``)
+    invitations_sent: list[float]  # invitation_clock() of each invitation in the window
     teams: dict[int, Team]
     next_id: int
     events: Callable[[str, dict[str, Any]], None]

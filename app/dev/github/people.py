@@ -3,7 +3,13 @@
 
 An invitation stays pending until accepted (``accept_invitation``), unless
 ``auto_accept_invitations`` (the playground has nobody to click it). Changes send the
-``organization`` webhooks GitHub sends."""
+``organization`` webhooks GitHub sends.
+
+GitHub caps the invitations an organisation creates at 50 within 24 hours (500 when older or
+paid): ``invitation_cap`` within ``INVITATION_WINDOW`` of ``invitation_clock`` (its own
+clock, so a test moves the window without expiring tokens). A PUT that would create
+one more is answered with the description's 422 ("Validation failed, or the endpoint has been
+spammed"); the invitation is not made."""
 
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ from typing import Any
 from werkzeug import Request, Response
 
 from app.dev.github import shapes
-from app.dev.github.base import StandInBase, json_answer, not_found, validation
+from app.dev.github.base import Answer, StandInBase, json_answer, not_found, validation
+
+INVITATION_WINDOW = 24 * 3600.0
+OVER_CAP = "Over the organisation's invitation limit"
 
 
 class People(StandInBase):
@@ -61,6 +70,21 @@ class People(StandInBase):
             )
         if self.auto_accept_invitations:
             self.accept_invitation(login)
+
+    def count_invitation(self, login: str) -> None:
+        """Count the invitation a PUT for ``login`` creates (none for a member or someone
+        invited already); over ``invitation_cap`` within the window, GitHub's 422."""
+        with self.lock:
+            key = login.lower()
+            if key in self.org_members or key in self.invitations:
+                return
+            now = self.invitation_clock()
+            recent = [at for at in self.invitations_sent if at > now - INVITATION_WINDOW]
+            if len(recent) >= self.invitation_cap:
+                error = {"resource": "OrganizationInvitation", "code": "custom"}
+                error["message"] = OVER_CAP
+                raise Answer(json_answer(422, shapes.validation_error([error])))
+            self.invitations_sent = [*recent, now]
 
     def accept_invitation(self, login: str) -> None:
         """``login`` accepts their pending invitation (webhook member_added)."""
@@ -122,6 +146,7 @@ class People(StandInBase):
         role = (request.get_json(silent=True) or {}).get("role", "member")
         if role not in ("member", "admin"):
             raise validation("role", "invalid")
+        self.count_invitation(login)
         self.invite(login, role)
         return json_answer(200, self.org_membership(login))
 

@@ -50,6 +50,8 @@ class GitHubStandIn(AppAuth, People, Teams, OAuth):
         self.auto_accept_invitations = False
         self.lock = threading.RLock()
         self.users, self.org_members, self.invitations = {}, {}, {}
+        self.invitation_cap, self.invitation_clock = 50, time.time
+        self.invitations_sent = []
         self.teams = {}
         self.next_id = 1000
         self.tokens, self.revoked, self.jwts, self.jwt_rejections = {}, set(), [], []

@@ -86,6 +86,7 @@ class Teams(StandInBase):
             self.user(login, documented=False)
             key = login.lower()
             if key not in self.org_members:  # GitHub invites non-members to the organisation
+                self.count_invitation(login)  # type: ignore[attr-defined]
                 self.invite(login)  # type: ignore[attr-defined]
             new = key not in team.members
             team.members[key] = role
