@@ -18,7 +18,7 @@ from app.members.mentions import on_mention
 from app.services import ScheduledJob, Services
 from app.slack.commands.dispatch import dispatch
 from app.slack.commands.registry import REGISTRY, CommandGroup
-from app.teams import export_slash, slash
+from app.teams import export_slash, invitations, slash
 from app.teams import jobs as team_jobs
 from app.teams.webhooks import event_handlers, webhook_client
 
@@ -33,7 +33,12 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
 )
 REGISTRY.install(COMMAND_GROUPS)
 # The scheduled jobs (app.server.scheduler runs them once per instance, or across instances).
-SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (announcements.JOB, team_jobs.JOB, backup_job.JOB)
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
+    announcements.JOB,
+    team_jobs.JOB,
+    invitations.JOB,
+    backup_job.JOB,
+)
 
 __all__ = ["SlackEventHandler", "dispatch", "github_event_handlers"]
 

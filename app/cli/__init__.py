@@ -36,6 +36,10 @@ GROUPS: tuple[Group, ...] = (
         {"db": "migrate and inspect the database", "user": "manage members from the shell"},
     ),
     Group("app.cli.teams", {"teams": "the GitHub teams that give roles"}),
+    Group(
+        "app.cli.invitations",
+        {"invitations": "list the invitations waiting for GitHub's invitation cap"},
+    ),
     Group("app.dev.cli", {"dev": "try Rocket 2 locally: stand-in Slack and GitHub"}),
     Group("app.setup.cli", {"setup": "create the Slack app and the GitHub App"}),
     Group(

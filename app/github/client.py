@@ -29,6 +29,7 @@ from app.github.errors import (
     GitHubAuthError,
     GitHubDeadlineExceeded,
     GitHubError,
+    GitHubInvitationCapped,
     GitHubNotFound,
     GitHubRateLimited,
     GitHubTeamSynchronized,
@@ -425,17 +426,21 @@ class GitHubClient:
     def add_org_member(self, username: str) -> Membership:
         """Invite ``username`` to the organisation as a member (PUT memberships), unless they
         already belong or are invited; an existing owner is never demoted. Returns the
-        membership, whose ``user`` carries the GitHub id."""
+        membership, whose ``user`` carries the GitHub id. GitHubInvitationCapped when GitHub
+        refuses a new invitation (its invitation cap)."""
         existing = self.get_org_membership(username)
         if existing is not None and existing.user is not None:
             return existing
-        response = self._api(
-            "PUT",
-            f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
-            f"invite {username} to {self.org}",
-            json={"role": "member"},
-            documented=frozenset({403, 422}),
-        )
+        try:
+            response = self._api(
+                "PUT",
+                f"orgs/{_seg(self.org)}/memberships/{_seg(username)}",
+                f"invite {username} to {self.org}",
+                json={"role": "member"},
+                documented=frozenset({403, 422}),
+            )
+        except GitHubValidationError as exc:
+            raise GitHubInvitationCapped(exc.operation, exc.status, exc.detail) from None
         return Membership.from_json(response.json())
 
     def remove_org_member(self, username: str) -> None:
@@ -589,17 +594,23 @@ class GitHubClient:
 
     def add_team_member(self, slug: str, username: str, role: str = "member") -> Membership:
         """Add ``username`` to the team with ``role`` ('member' or 'maintainer'). This sets the
-        role: read get_team_membership first if a maintainer must not become a member."""
+        role: read get_team_membership first if a maintainer must not become a member.
+        GitHubInvitationCapped when the 422 refuses a non-member's invitation (the cap)."""
         if role not in ("member", "maintainer"):
             raise ValueError("role must be 'member' or 'maintainer'")
-        response = self._api(
-            "PUT",
-            f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
-            f"add {username} to team {slug}",
-            json={"role": role},
-            documented=frozenset({403, 422}),
-            forbidden=GitHubTeamSynchronized,
-        )
+        try:
+            response = self._api(
+                "PUT",
+                f"orgs/{_seg(self.org)}/teams/{_seg(slug)}/memberships/{_seg(username)}",
+                f"add {username} to team {slug}",
+                json={"role": role},
+                documented=frozenset({403, 422}),
+                forbidden=GitHubTeamSynchronized,
+            )
+        except GitHubValidationError as exc:
+            if self.get_org_membership(username) is not None:
+                raise
+            raise GitHubInvitationCapped(exc.operation, exc.status, exc.detail) from None
         return Membership.from_json(response.json())
 
     def remove_team_member(self, slug: str, username: str) -> None:

@@ -26,6 +26,11 @@ class GitHubValidationError(GitHubError):
     """422: GitHub refused the input (e.g. a team name already taken)."""
 
 
+class GitHubInvitationCapped(GitHubValidationError):
+    """422 on a PUT that would invite a non-member to the organisation: read as GitHub's cap on
+    invitations (50, or 500, within 24 hours; docs/decisions/0024-invitation-queue.md)."""
+
+
 class GitHubAuthError(GitHubError):
     """401/403: the App's credentials were refused or lack a permission."""
 

@@ -232,9 +232,9 @@ def edit(call: Call) -> replies.Message:
 
     # 2. GitHub first: nothing is stored unless GitHub accepted.
     account: GitHubUser | None = None
-    pending = False
+    pending, later = False, ""
     if args.github is not None:
-        account, pending = _invite(call, args.github)
+        account, pending, later = _invite(call, args.github)
 
     # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
     # the last other admin removed) while GitHub was being asked.
@@ -270,15 +270,16 @@ def edit(call: Call) -> replies.Message:
             account.login,
             account.id,
         )
-        service.after_link(
-            call.ctx, target, service.Linked(account, pending, previous, change), by=call.caller
-        )
+        linked = service.Linked(account, pending, previous, change, later)
+        service.after_link(call.ctx, target, linked, by=call.caller)
         names = ["GitHub", "GitHub id", *names]
         note = (
             " The link is not verified by GitHub: roles from GitHub wait until the member "
             "links the account themself with `/rocket user link`."
         )
-        if pending:
+        if later:
+            note += f" {later}"
+        elif pending:
             note += " GitHub sent an invitation to the organisation: it must be accepted."
     if change is not None:
         note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
@@ -347,10 +348,11 @@ def _check_admin_link(uow: UnitOfWork, caller: str) -> None:
         )
 
 
-def _invite(call: Call, login: str) -> tuple[GitHubUser, bool]:
-    """Invite ``login`` to the organisation through the App; (account, invitation pending)."""
+def _invite(call: Call, login: str) -> tuple[GitHubUser, bool, str]:
+    """Invite ``login`` to the organisation through the App; (account, invitation pending,
+    when a queued one is expected)."""
     try:
-        return service.invite(call.ctx.github, login)
+        return service.invite(call.ctx.github, call.ctx.store, login)
     except service.InviteFailed as failed:
         if failed.missing:
             raise CommandError(

@@ -308,3 +308,18 @@ class Invitation(Base):
     invited_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
+
+
+class QueuedInvitation(Base):
+    """An invitation GitHub's cap refused, waiting for the invitation job: the account, and the
+    team (with the role) it was for, or ``team_slug`` '' for the organisation alone."""
+
+    __tablename__ = "queued_invitations"
+
+    github_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    team_slug: Mapped[str] = mapped_column(String(sizes.NAME), primary_key=True)
+    login: Mapped[str] = mapped_column(String(sizes.GITHUB_LOGIN))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    queued_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )

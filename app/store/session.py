@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.store.engine import engine_from_config, make_engine
+from app.store.invitation_queue import InvitationQueueRepository
 from app.store.link_records import InvitationRepository, LinkRequestRepository
 from app.store.repository import (
     EventRepository,
@@ -44,6 +45,7 @@ class UnitOfWork:
     karma_gifts: KarmaGiftRepository
     link_requests: LinkRequestRepository
     invitations: InvitationRepository
+    invitation_queue: InvitationQueueRepository
 
     def flush(self) -> None:
         """Send pending changes to the database without committing."""
@@ -85,6 +87,7 @@ class Store:
                 karma_gifts=KarmaGiftRepository(session),
                 link_requests=LinkRequestRepository(session),
                 invitations=InvitationRepository(session),
+                invitation_queue=InvitationQueueRepository(session),
             )
 
     @contextmanager

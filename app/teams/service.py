@@ -26,11 +26,13 @@ from slack_sdk.errors import SlackClientError
 
 from app.github import (
     GitHubError,
+    GitHubInvitationCapped,
     GitHubRateLimited,
     GitHubTeam,
     GitHubTeamSynchronized,
     GitHubUnexpectedStatus,
     GitHubValidationError,
+    Membership,
 )
 from app.services import Services
 from app.slack.blocks import code, escape
@@ -38,6 +40,7 @@ from app.slack.commands import permissions
 from app.slack.commands.errors import CommandError, PermissionDenied
 from app.slack.pages import every_page
 from app.store import Permission, Team, UnitOfWork, User
+from app.teams.invitations import queue
 from app.teams.mirror import (
     RoleChange,
     is_special_name,
@@ -308,6 +311,9 @@ def _add_on_github(
         try:
             login = deps.github.get_user_by_id(github_id).login  # by id: the login may be stale
             membership = deps.github.add_team_member(gh_team.slug, login)
+        except GitHubInvitationCapped:
+            failures.append(f"{code(login)}: {queue(deps.store, github_id, login, gh_team.slug)}")
+            continue
         except GitHubError as exc:
             failures.append(f"GitHub did not add {code(login)}: {escape(exc.detail)}")
             continue
@@ -341,6 +347,10 @@ def team_add(deps: Services, caller: str, name: str, slack_id: str) -> TeamReply
         # Never turn a maintainer into a plain member; one in a child team only is not in (0022).
         if membership is None or not deps.github.is_direct_team_member(gh.slug, login):
             membership = deps.github.add_team_member(gh.slug, login)
+    except GitHubInvitationCapped:
+        assert user.github_id is not None
+        later = queue(deps.store, user.github_id, login, gh.slug)
+        return TeamReply(f"{mention(user.slack_id)} joins team *{escape(gh.name)}* later: {later}")
     except GitHubError as exc:
         raise _github_failed(f"add {code(login)} to {code(gh.name)}", exc) from None
     if membership.pending:
@@ -417,8 +427,12 @@ def team_lead(
             f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* "
             f"(still a member).{owner}"
         )
+    later = ""
     try:
         membership = deps.github.add_team_member(gh.slug, login, role="maintainer")
+    except GitHubInvitationCapped:
+        later = queue(deps.store, user.github_id, login, gh.slug, role="maintainer")
+        membership = Membership(state="pending", role="maintainer")
     except GitHubError as exc:
         raise _github_failed(f"make {code(login)} a maintainer of {code(gh.name)}", exc) from None
     github_id = user.github_id
@@ -434,6 +448,11 @@ def team_lead(
             return change
 
     change = once_more_on_conflict(store)
+    if later:
+        return TeamReply(
+            f"{mention(user.slack_id)} now leads team *{escape(gh.name)}* here, and becomes "
+            f"its maintainer on GitHub once invited and accepted. {later}"
+        )
     if membership.pending:  # GitHub: the role applies once the invitation is accepted
         return TeamReply(
             f"{mention(user.slack_id)} now leads team *{escape(gh.name)}* here; they are "

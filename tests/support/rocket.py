@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import itertools
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,7 @@ TABLES = (
     "karma_gifts",
     "link_requests",
     "invitations",
+    "queued_invitations",
 )
 _names = itertools.count(1)
 
@@ -184,6 +186,8 @@ class Rocket:
             ):
                 collection.clear()
             gh.emails_permission = True
+            gh.invitation_cap, gh.invitation_clock = 50, time.time
+            gh.invitations_sent.clear()
             gh.requests.clear()
             gh.bodies.clear()
             gh._failures.clear()

@@ -20,11 +20,18 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.github import GitHubClient, GitHubError, GitHubNotFound, GitHubUser
+from app.github import (
+    GitHubClient,
+    GitHubError,
+    GitHubInvitationCapped,
+    GitHubNotFound,
+    GitHubUser,
+)
 from app.members.linking.previous import retire_previous
 from app.outside import report_failure
 from app.slack.blocks import code, escape
-from app.store import AlreadyExists, Permission, UnitOfWork, User
+from app.store import AlreadyExists, Permission, Store, UnitOfWork, User
+from app.teams.invitations import queue
 from app.teams.mirror import RoleChange, pinned_team_id, reconcile
 from config import Config
 
@@ -76,6 +83,7 @@ class Linked:
     pending: bool
     previous: GitHubUser | None
     role_change: RoleChange | None = None
+    later: str = ""  # when the invitation GitHub's cap refused is expected (queued)
 
 
 def check_free(uow: UnitOfWork, account: GitHubUser, slack_id: str, *, proof: bool) -> None:
@@ -109,17 +117,20 @@ def _release_unverified(uow: UnitOfWork, account: GitHubUser, slack_id: str) -> 
     return released
 
 
-def invite(github: GitHubClient, login: str) -> tuple[GitHubUser, bool]:
-    """Invite ``login`` to the organisation through the App: (account, invitation pending).
+def invite(github: GitHubClient, store: Store, login: str) -> tuple[GitHubUser, bool, str]:
+    """Invite ``login`` to the organisation through the App: (account, invitation pending,
+    when a queued one is expected: "" unless GitHub's cap refused it and it was queued).
 
     InviteFailed when GitHub says no (or has no such account).
     """
     try:
         account = github.get_user(login)  # GitHub documents "no such account" here (404)
         membership = github.add_org_member(login)
+    except GitHubInvitationCapped:
+        return account, True, queue(store, account.id, account.login)
     except GitHubError as exc:
         raise InviteFailed(login, exc) from None
-    return membership.user or account, membership.pending
+    return membership.user or account, membership.pending, ""
 
 
 def record(
@@ -171,7 +182,7 @@ def complete_link(ctx: Services, proven: Proven, *, nonce: str | None) -> Linked
 
     ``nonce`` (the state's) is claimed in that unit of work, so a link works once.
     """
-    account_now, pending = invite(ctx.github, proven.account.login)
+    account_now, pending, later = invite(ctx.github, ctx.store, proven.account.login)
     if account_now.id != proven.account.id:  # the login changed hands between the two calls
         error = GitHubError("invite", None, "the account changed")
         raise InviteFailed(proven.account.login, error)
@@ -195,7 +206,7 @@ def complete_link(ctx: Services, proven: Proven, *, nonce: str | None) -> Linked
         proven.account.id,
         f" ({proven.how})" if proven.how else "",
     )
-    linked = Linked(proven.account, pending, previous, change)
+    linked = Linked(proven.account, pending, previous, change, later)
     after_link(ctx, proven.slack_id, linked, by=None)
     return linked
 
@@ -331,7 +342,9 @@ def tell_member(ctx: Services, slack_id: str, linked: Linked, *, by: str | None)
         change = linked.role_change
         if change is not None and change.promoted and not change.kept:
             text += f" Its GitHub teams make you {change.after.value} here."
-    if linked.pending:
+    if linked.later:
+        text += f" {linked.later}"
+    elif linked.pending:
         org = escape(ctx.config.github_org_name)
         text += f" GitHub sent an invitation to the {org} organisation: accept it."
     try:

@@ -1,0 +1,110 @@
+"""GitHub's cap on organisation invitations, through a real Gunicorn and the GitHub stand-in
+with a cap of 1: the invitation over it is queued, the member told when to expect it,
+`rocket2 invitations` lists it, and the scheduled job sends it once the stand-in's window
+clock has moved on a day, also after a restart (docs/decisions/0024-invitation-queue.md)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+from app.store import Permission
+from tests.support import rocket as rocket_support
+from tests.support.cli import rocket2
+from tests.support.gunicorn import wait_until
+
+rocket_module = rocket_support.rocket_module
+rocket = rocket_support.rocket
+
+DAY = 24 * 3600
+
+
+class WindowClock:
+    """The stand-in's invitation clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _club(rocket):  # type: ignore[no-untyped-def]
+    """Alice (admin) and two GitHub accounts outside the organisation with Slack records;
+    the stand-in takes one invitation per window."""
+    ids = rocket.github.seed_small_org()
+    rocket.add_user("U0ADMIN001", Permission.admin, github_username="alice", github_id=ids["alice"])
+    for n in (1, 2):
+        login = f"newbie{n}"
+        rocket.add_user(
+            f"U0NEW0000{n}", github_username=login, github_id=rocket.github.add_user(login)
+        )
+    assert rocket.command("team refresh", "U0ADMIN001")["text"].startswith("Mirrored")
+    clock = WindowClock()
+    rocket.github.invitation_cap, rocket.github.invitation_clock = 1, clock
+    return clock
+
+
+def _queue_newbie2(rocket) -> str:  # type: ignore[no-untyped-def]
+    first = rocket.command("team add design <@U0NEW00001|newbie1>", "U0ADMIN001")
+    assert "invited to the GitHub organisation" in first["text"]
+    second = rocket.command("team add design <@U0NEW00002|newbie2>", "U0ADMIN001")
+    assert "newbie2" not in rocket.github.invitations
+    return str(second["text"])
+
+
+def _run_jobs_now(server) -> None:  # type: ignore[no-untyped-def]
+    started = server.wait_for_output("scheduler started")[-1]
+    pid = re.search(r"pid=(\d+)", started)
+    assert pid
+    os.kill(int(pid.group(1)), signal.SIGUSR2)  # every scheduled job is due now
+
+
+def _listing(rocket, cwd: Path) -> str:  # type: ignore[no-untyped-def]
+    listed = rocket2("invitations", env=rocket.env, cwd=cwd)
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout
+
+
+def test_over_the_cap_is_queued_told_listed_then_sent_when_the_window_opens(rocket, tmp_path):
+    clock = _club(rocket)
+    told = _queue_newbie2(rocket)
+    assert "<@U0NEW00002> joins team *design* later" in told
+    assert "limit on organisation invitations" in told and "expected by" in told
+    listing = _listing(rocket, tmp_path)
+    assert "newbie2" in listing and "team design as member" in listing
+    assert "1 invitation(s) queued" in listing
+
+    clock.now += DAY + 1  # GitHub's 24 hours have passed
+    _run_jobs_now(rocket.server)
+    wait_until(lambda: "newbie2" in rocket.github.invitations, what="the queued invitation")
+    assert "newbie2" in rocket.github.team_logins("design")
+    wait_until(lambda: "0 invitation(s) queued" in _listing(rocket, tmp_path), what="the queue")
+
+
+def test_the_queue_survives_a_restart(rocket, tmp_path):
+    clock = _club(rocket)
+    _queue_newbie2(rocket)
+    rocket.server.stop()
+    rocket.server.start()
+    assert "newbie2" in _listing(rocket, tmp_path)
+    clock.now += DAY + 1
+    _run_jobs_now(rocket.server)
+    wait_until(lambda: "newbie2" in rocket.github.invitations, what="the queued invitation")
+    assert "0 invitation(s) queued" in _listing(rocket, tmp_path)
+
+
+def test_an_admin_link_over_the_cap_is_queued_and_said(rocket, tmp_path):
+    _club(rocket)
+    rocket.github.add_user("newbie3")
+    rocket.add_user("U0NEW00003")
+    rocket.command("team add design <@U0NEW00001|newbie1>", "U0ADMIN001")  # the window is full
+    reply = rocket.command("user edit --username <@U0NEW00003|n3> --github newbie3", "U0ADMIN001")
+    assert "limit on organisation invitations" in reply["text"], reply["text"]
+    assert "expected by" in reply["text"]
+    assert "newbie3" not in rocket.github.invitations
+    listing = _listing(rocket, tmp_path)
+    assert "newbie3" in listing and "the organisation" in listing
