@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,6 +85,27 @@ def schema_is_current(engine: Engine) -> bool:
         "error: the database schema is not current: run `rocket2 db upgrade` first", file=sys.stderr
     )
     return False
+
+
+def on_current_schema[T](
+    args: argparse.Namespace, action: str, work: Callable[[UnitOfWork], T]
+) -> tuple[int, T | None]:
+    """Load the config (``--env-file``), check the schema is current, and run ``work`` in one
+    unit of work: (0, its result), or (the exit status, None) after saying why on stderr."""
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_CONFIG_ERROR, None
+    engine = engine_from_config(config)
+    try:
+        if not schema_is_current(engine):
+            return EXIT_FAILED, None
+        with Store(engine).unit_of_work() as uow:
+            return 0, work(uow)
+    except SQLAlchemyError as exc:
+        print(_db_error(action, exc), file=sys.stderr)
+        return EXIT_FAILED, None
+    finally:
+        engine.dispose()
 
 
 def _describe(engine: Engine) -> str:
@@ -196,23 +218,18 @@ def cmd_promote(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    config = load_or_report(args)
-    if config is None:
-        return EXIT_CONFIG_ERROR
     permission = Permission(args.permission)
-    engine = engine_from_config(config)
-    try:
-        if not schema_is_current(engine):
-            return EXIT_FAILED
-        with Store(engine).unit_of_work() as uow:
-            user, created = uow.users.create_if_absent(slack_id)
-            previous = user.permission
-            uow.users.grant(slack_id, permission)
-    except SQLAlchemyError as exc:
-        print(_db_error("user promote", exc), file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        engine.dispose()
+
+    def grant(uow: UnitOfWork) -> tuple[bool, Permission]:
+        user, created = uow.users.create_if_absent(slack_id)
+        previous = user.permission
+        uow.users.grant(slack_id, permission)
+        return created, previous
+
+    status, done = on_current_schema(args, "user promote", grant)
+    if done is None:
+        return status
+    created, previous = done
     if created:
         print(f"{slack_id}: created with permission {permission.value}")
     else:

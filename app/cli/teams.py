@@ -5,17 +5,12 @@ or was never found, is resolved again: docs/decisions/0002-special-teams-pinned-
 from __future__ import annotations
 
 import argparse
-import sys
 
 from sqlalchemy import delete
-from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli.db import load_or_report, schema_is_current
-from app.store import SpecialTeam, Store
-from app.store.engine import engine_from_config
-
-EXIT_FAILED = 1
-EXIT_CONFIG_ERROR = 2
+from app.cli.db import on_current_schema
+from app.store import SpecialTeam
+from app.store.session import UnitOfWork
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,23 +26,15 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def cmd_repin(args: argparse.Namespace) -> int:
     """Delete every special team pin and say what was pinned before."""
-    config = load_or_report(args)
-    if config is None:
-        return EXIT_CONFIG_ERROR
-    engine = engine_from_config(config)
-    try:
-        if not schema_is_current(engine):
-            return EXIT_FAILED
-        with Store(engine).unit_of_work() as uow:
-            before = [
-                (p.role, p.configured_name, p.github_team_id) for p in uow.special_teams.all()
-            ]
-            uow.session.execute(delete(SpecialTeam))
-    except SQLAlchemyError as exc:
-        print(f"error: teams repin failed: {type(exc).__name__}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        engine.dispose()
+
+    def forget(uow: UnitOfWork) -> list[tuple[str, str, int | None]]:
+        pins = [(p.role, p.configured_name, p.github_team_id) for p in uow.special_teams.all()]
+        uow.session.execute(delete(SpecialTeam))
+        return pins
+
+    status, before = on_current_schema(args, "teams repin", forget)
+    if before is None:
+        return status
     for role, name, team_id in before:
         print(f"{role}: forgot the pin of {name!r} (GitHub team id {team_id or 'not found'})")
     if not before:
