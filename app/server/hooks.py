@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from app.server import instance
@@ -82,8 +83,9 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     The ``server`` lock is held shared first, for the master's life (its workers inherit it):
     `db restore` refuses while any server holds it, and a start waits (bounded) for a running
     restore. A schema already current is then found through the driver alone
-    (app.store.revision), with no SQLAlchemy. The engine is disposed afterwards, so no
-    connection is inherited by the forked workers.
+    (app.store.revision), with no SQLAlchemy. Otherwise Alembic runs in a forked child, so
+    the master (and every worker it forks) never carries Alembic, nor the ORM, nor the engine's
+    connections (decision 0034); the master waits for it and stops as it does.
     """
     from app.store.revision import driver_is_current, shipped_head
 
@@ -92,24 +94,22 @@ def migrate_or_exit(server: Any, config: Config) -> None:
     if driver_is_current(url):
         logging.getLogger("rocket2.store.migrate").info("database already at %s", shipped_head())
         return
+    if "server-lock" not in _services and url.startswith("sqlite"):
+        _share_server_lock_through_engine(config)  # a SQLite URL not read plainly above
+    _in_child(lambda: _migrate(config))
+
+
+def _migrate(config: Config) -> None:
+    """Restore an empty SQLite store from REPLICA_URL, then upgrade it (the forked child)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.backups.litestream import ReplicationError, restore_if_empty
-    from app.store.engine import engine_from_config
     from app.store.errors import store_cause
-    from app.store.filelock import SERVER_LOCK
-    from app.store.locks import share
     from app.store.migrate import MigrationLockTimeout, upgrade
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
-
+    engine = _engine_or_stop(config)
     try:
-        engine = engine_from_config(config)
-    except Exception as exc:
-        _stop(f"the database could not be opened: {store_cause(exc) or type(exc).__name__}")
-    try:
-        if "server-lock" not in _services:  # a SQLite URL not read plainly above
-            _services["server-lock"] = share(engine, SERVER_LOCK, START_LOCK_TIMEOUT)
         restore_if_empty(config, engine)
         # Bounded well inside Heroku's 60 s to bind $PORT (its release phase migrates first,
         # so this finds the schema current at once there).
@@ -124,6 +124,58 @@ def migrate_or_exit(server: Any, config: Config) -> None:
         _stop(f"the database file could not be used: {store_cause(exc) or type(exc).__name__}")
     finally:
         engine.dispose()
+
+
+def _engine_or_stop(config: Config) -> Any:
+    from app.store.engine import engine_from_config
+    from app.store.errors import store_cause
+
+    try:
+        return engine_from_config(config)
+    except Exception as exc:
+        _stop(f"the database could not be opened: {store_cause(exc) or type(exc).__name__}")
+
+
+def _share_server_lock_through_engine(config: Config) -> None:
+    """Hold the ``server`` lock of a SQLite URL with options, found through SQLAlchemy."""
+    from app.store.filelock import SERVER_LOCK, LockTimeout
+    from app.store.locks import share
+
+    engine = _engine_or_stop(config)
+    try:
+        _services["server-lock"] = share(engine, SERVER_LOCK, START_LOCK_TIMEOUT)
+    except LockTimeout:
+        _stop("another instance held the migration lock, or a `db restore` ran, for too long")
+    except OSError as exc:
+        from app.store.errors import store_cause
+
+        _stop(f"the database file could not be used: {store_cause(exc) or type(exc).__name__}")
+    finally:
+        engine.dispose()
+
+
+def _in_child(work: Callable[[], None]) -> None:
+    """Run ``work`` in a forked child and wait; exit as the child did when it failed."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into Gunicorn
+        code = 0
+        try:
+            work()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            log.exception("the database migration failed")
+            code = EXIT_DATABASE_ERROR
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(code if code > 0 else EXIT_DATABASE_ERROR)
 
 
 def _share_server_lock(url: str) -> None:

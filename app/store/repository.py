@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,7 +51,11 @@ TEAM_FIELDS = frozenset({"github_team_name", "slug", "displayname", "platform", 
 def _insert(session: Session, table: Any) -> Any:
     """A dialect-specific INSERT that supports ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # only the dialect in use is imported
+
         return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(table)
 
 
