@@ -28,7 +28,8 @@ import httpx
 
 from bench import deploy
 from bench.local_apis import LocalSlack
-from bench.stack import REPO, Gunicorn, Kind, Stack
+from bench.runtime import server_python
+from bench.stack import REPO, Gunicorn, Kind, Stack, run_servers_with
 from bench.wrk import WrkResult, run_wrk
 from tests.support.gunicorn import wait_until
 from tests.support.keys import pem_pkcs1, rsa_key, valid_env
@@ -175,6 +176,7 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
     replies to a response_url that takes REPLY_DELAY; the peers answer in the ack."""
     env = config_env(slack)
     results: dict[tuple[Kind, int], list[WrkResult]] = {}
+    cpu_ms: dict[tuple[Kind, int], list[float]] = {}  # the server's CPU per ack, during the run
     replies: dict[int, list[str]] = {}
     for kind in KINDS:
         with Stack(kind, env, workdir / f"cmd-{kind}") as stack:
@@ -193,7 +195,7 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
                     slack.reset()
                     before, busy_before = stack.acks_logged(), busy_acks(stack)
                     body, headers = signed_command(env, slack)
-                    started = time.monotonic()
+                    started, cpu = time.monotonic(), stack.gunicorn.cpu_seconds()
                     result = bounded_wrk(
                         stack.https_url + "/slack/commands",
                         clients,
@@ -203,6 +205,8 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
                         headers=headers,
                     )
                     results[kind, clients] = [*results.get((kind, clients), []), result]
+                    spent = (stack.gunicorn.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
+                    cpu_ms[kind, clients] = [*cpu_ms.get((kind, clients), []), spent]
                     if kind == "rocket2":
                         acks = settled(stack.acks_logged) - before
                         busy = busy_acks(stack) - busy_before  # "busy" in the ack: no reply
@@ -217,8 +221,8 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
                         replies.setdefault(clients, []).append(f"{shown}, {last}")
     rows = [
         "| clients | kind | acks per run | ack p50 ms | ack p99 ms | max ms | acks > 3 s "
-        "| errors | replies arrived / acks, last after (each run) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| errors | server CPU ms per ack | replies arrived / acks, last after (each run) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     ratios = [
         "| clients | Rocket 2 p99 / bare Flask p99 | Rocket 2 p99 / Bolt peer p99 |",
@@ -235,6 +239,7 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
                 f"| {Figure(tuple(r.p50_ms for r in runs)).show()} | {p99[kind].show()} "
                 f"| {max(r.max_ms for r in runs):.1f} | {slow} "
                 f"| {sum(r.error_count for r in runs)} "
+                f"| {Figure(tuple(cpu_ms[kind, clients])).show(2)} "
                 f"| {'; '.join(replies[clients]) if kind == 'rocket2' else IN_ACK} |"
             )
         to_bare = p99["rocket2"].median / p99["baseline"].median
@@ -642,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         LocalSlack(REPLY_DELAY) as slack,
     ):
         workdir = Path(tmp)
+        run_servers_with(server_python(workdir))
         for title, run in (
             ("GET / through nginx (TLS)", lambda: scenario_get(scale, workdir, slack)),
             (
@@ -688,7 +694,9 @@ def write_report(
         "",
         "Three kinds, each under the same Gunicorn settings (`gunicorn.conf.py`; the peers copy "
         "its values without its hooks) behind the same real nginx (the repository's "
-        "`nginx.conf`, TLS, substituted as in the tests): Rocket 2; the **Bolt peer** "
+        "`nginx.conf`, TLS, substituted as in the tests), on the production image's packages "
+        "(uv.lock without the dev extras, plus slack-bolt for the peer: `bench/runtime.py`): "
+        "Rocket 2; the **Bolt peer** "
         "(`bench/bolt_peer.py`), the "
         "minimal app a user would write instead (Bolt's Flask adapter, one `/rocket` command "
         "answering help in its ack, SQLAlchemy on SQLite); and **bare Flask** "

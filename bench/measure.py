@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -55,3 +56,17 @@ def pss_kib(pid: int) -> int:
 def tree_pss_mib(pid: int) -> float:
     """PSS of the master plus every descendant, in MiB (what the tree really costs)."""
     return sum(pss_kib(p) for p in tree_pids(pid)) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time one process has used so far, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of the master plus every descendant, in seconds."""
+    return sum(cpu_seconds(p) for p in tree_pids(pid))

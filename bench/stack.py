@@ -20,7 +20,7 @@ from typing import Literal
 
 import httpx
 
-from bench.measure import rss_kib, tree_pids, tree_pss_mib, tree_rss_mib
+from bench.measure import rss_kib, tree_cpu_seconds, tree_pids, tree_pss_mib, tree_rss_mib
 from tests.support.gunicorn import REPO, free_port, server_env, terminate, wait_until
 from tests.support.nginx import NGINX_CONF, NginxServer
 
@@ -46,11 +46,19 @@ def procfile_web_command() -> list[str]:
     raise RuntimeError("Procfile has no web: line")
 
 
+_server_python = [sys.executable]
+
+
+def run_servers_with(python: Path) -> None:
+    """Start every later server with ``python`` (bench.runtime.server_python)."""
+    _server_python[:] = [str(python)]
+
+
 def gunicorn_argv(kind: Kind) -> list[str]:
-    """argv that starts Gunicorn for ``kind`` with this interpreter's Gunicorn."""
+    """argv that starts Gunicorn for ``kind`` with the servers' interpreter's Gunicorn."""
     argv = procfile_web_command()
     assert argv[0] == "gunicorn"
-    argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
+    argv = [*_server_python, "-m", "gunicorn", *argv[1:]]
     return [str(CONF[kind]) if a == "gunicorn.conf.py" else a for a in argv]
 
 
@@ -108,6 +116,11 @@ class Gunicorn:
         assert self.proc is not None
         workers = [pid for pid in tree_pids(self.proc.pid) if pid != self.proc.pid]
         return rss_kib(self.proc.pid) / 1024, sum(rss_kib(pid) for pid in workers) / 1024
+
+    def cpu_seconds(self) -> float:
+        """CPU time the master and its workers have used so far."""
+        assert self.proc is not None
+        return tree_cpu_seconds(self.proc.pid)
 
     def pss_mib(self) -> float:
         """PSS of the master and its workers (shared pages counted once)."""

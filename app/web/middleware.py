@@ -23,6 +23,7 @@ TRUSTED_PEER = "rocket2.trusted_peer"
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_KNOWN_PEERS = 1024  # peer addresses whose trust is remembered (direct clients beyond: checked)
 
 
 class TrustedProxyFix:
@@ -40,11 +41,21 @@ class TrustedProxyFix:
         self._fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=0)
         self._any = allowed.strip() == "*"
         self._networks: list[Network] = [] if self._any else list(_networks(allowed.split(",")))
+        self._known: dict[str | None, bool] = {}
 
     def trusted(self, remote_addr: str | None) -> bool:
-        """Whether a request from ``remote_addr`` may set X-Forwarded-*."""
+        """Whether a request from ``remote_addr`` may set X-Forwarded-* (each address's answer
+        is kept: behind a proxy, every request comes from the same few)."""
         if self._any:
             return True
+        known = self._known.get(remote_addr)
+        if known is None:
+            known = self._in_networks(remote_addr)
+            if len(self._known) < _KNOWN_PEERS:
+                self._known[remote_addr] = known
+        return known
+
+    def _in_networks(self, remote_addr: str | None) -> bool:
         try:
             address = ipaddress.ip_address(remote_addr or "")
         except ValueError:

@@ -4,9 +4,12 @@ JSON logs."""
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import httpx
 
+from app.web.middleware import RequestIds
 from tests.support.gunicorn import secrets_of, wait_until
 
 
@@ -75,3 +78,20 @@ def test_json_logs_one_object_per_line(gunicorn_server, env):
     access = [r for r in records if r["logger"] == "gunicorn.access"]
     assert any("json-req-1" in r["message"] for r in access)
     server.assert_no_secrets(secrets_of(env))
+
+
+def test_generated_request_ids_are_unique_and_a_forked_child_has_its_own():
+    ids = RequestIds()
+    made = [ids.new() for _ in range(1000)]
+    assert len(set(made)) == 1000
+    assert all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first id, then leave at once
+        os.write(writer, ids.new().encode())
+        os._exit(0)
+    os.close(writer)
+    child = os.read(reader, 64).decode()
+    os.waitpid(pid, 0)
+    os.close(reader)
+    assert len(child) == 32 and child[:16] != made[0][:16] and child not in made
