@@ -252,6 +252,7 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
                 f"bolt_p99_{clients}": p99["bolt"].median,
                 f"ack_ratio_{clients}": to_bare,
                 f"ack_ratio_bolt_{clients}": to_bolt,
+                **{f"cpu_{k}_{clients}": Figure(tuple(cpu_ms[k, clients])).median for k in KINDS},
             }
         )
     SUMMARY.setdefault("lost", 0)
@@ -727,7 +728,10 @@ def analysis() -> list[str]:
                 f"**Signed ack p99 at {clients} clients** ({s[f'ack_p99_{clients}']:.1f} ms, "
                 f"{s[f'ack_ratio_{clients}']:.2f}× bare Flask's {s[f'bare_p99_{clients}']:.1f} "
                 f"ms; the Bolt peer's is {s[f'bolt_p99_{clients}']:.1f} ms, so Rocket 2 is "
-                f"{s[f'ack_ratio_bolt_{clients}']:.2f}× the app a user would write). " + ACK_WHY,
+                f"{s[f'ack_ratio_bolt_{clients}']:.2f}× the app a user would write). The server "
+                f"spent {s[f'cpu_rocket2_{clients}']:.2f} ms of CPU per ack against bare Flask's "
+                f"{s[f'cpu_baseline_{clients}']:.2f} and the Bolt peer's "
+                f"{s[f'cpu_bolt_{clients}']:.2f}. " + ACK_WHY,
                 "",
             ]
     if s["cold_ratio"] > 1.5:
@@ -752,16 +756,14 @@ def analysis() -> list[str]:
 
 
 ACK_WHY = (
-    "Bare Flask answers an empty 200 without reading the body: no signature check, no parsing, "
-    "no listener. Rocket 2 pays for HMAC-SHA256 over the body, one parse into its checked "
-    "shapes and the workspace gate (slack-sdk's verifier, no Bolt); the Bolt peer for the "
-    "same HMAC plus Bolt's middleware chain and listener matching. Rocket 2 also runs every "
-    "command after its ack and posts the reply from the listener threads of the same process, "
-    "here 1,000 replies per run, and those threads share the GIL with the request threads: "
-    "that work is the gap. The Bolt peer posts nothing, but Bolt's default runs the listener "
-    "in a thread and polls for its ack every 10 ms, which is the peer's p50 at one client "
-    "(Rocket 2 acks in the request thread). The 100 ms stalls that full garbage collections "
-    "of the loaded app caused are gone (the worker freezes its start-up objects)."
+    "With every client waiting, the worker's one interpreter is busy the whole run, so an ack "
+    "waits behind the others' CPU: p99 follows the CPU per ack (the column above, which counts "
+    "the server's processes during the run, Rocket 2's replies sent meanwhile included). Bare "
+    "Flask answers an empty 200 without reading the body. Rocket 2 checks the HMAC-SHA256 "
+    "signature, parses the form once into its checked shape, applies the workspace gate, "
+    "queues the work with its restart notice and sets its security headers and request id; "
+    "the Bolt peer does the same check plus Bolt's middleware chain, and waits for its "
+    "listener thread's ack (Bolt polls every 10 ms). Decision 0034 prices each part."
 )
 COLD_WHY = (
     "Both pay for Python, Gunicorn, Flask and SQLAlchemy (the peer also for Bolt); Rocket 2 "
@@ -771,12 +773,13 @@ COLD_WHY = (
     "once a command can be answered, so no earlier readiness is claimed."
 )
 RSS_WHY = (
-    "Each kind here starts on an empty database, so Rocket 2's master migrates it first and "
-    "carries Alembic and SQLAlchemy from then on; a restart against a current schema reads "
-    "the revision through the driver and imports neither (the second instance above, and "
-    "the master's imports). RSS counts the pages the worker shares with the master twice "
-    "(PSS once). The worker carries what the peer does not: the GitHub client and key, httpx, "
-    "the scheduler and every feature (the import table above prices the libraries)."
+    "The master migrates an empty database in a forked child (decision 0034), so it carries "
+    "neither Alembic nor the ORM. RSS counts the pages the worker shares with the master "
+    "twice (PSS once). The worker carries what the peer does not: the GitHub client and key, "
+    "httpx, the scheduler and every feature (the import table above prices the libraries), "
+    "and it grows while up to 1,000 acknowledged commands wait for their reply (about 7 KiB "
+    "each) and httpx's finished requests wait for the cyclic garbage collector; the freed "
+    "memory stays with the process."
 )
 
 
