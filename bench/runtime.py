@@ -5,8 +5,8 @@ optional ones when they are installed: httpx its command line (rich, pygments, c
 httpcore trio (through selenium). The production image (``uv sync --no-dev``) has none of
 them, so measuring Rocket 2's memory in the development venv would count about 7 MiB that no
 deployment loads. ``server_python`` builds a venv from uv.lock without the dev extras, plus the
-one package the peer needs (slack-bolt, at the version the development venv has), and all three
-kinds run there.
+one package the peer needs (slack-bolt, at the version the development venv has), its bytecode
+compiled as the image compiles it, and all three kinds run there.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ def server_python(workdir: Path) -> Path:
     _uv("venv", "--python", sys.executable, str(venv))
     python = venv / "bin" / "python"
     bolt = f"slack-bolt=={importlib.metadata.version('slack-bolt')}"
-    _uv("pip", "install", "--python", str(python), "-r", str(requirements), bolt)
+    _uv(
+        "pip",
+        "install",
+        "--compile-bytecode",
+        "--python",
+        str(python),
+        "-r",
+        str(requirements),
+        bolt,
+    )
     _built[workdir] = python
     return python
