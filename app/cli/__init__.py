@@ -38,7 +38,7 @@ GROUPS: tuple[Group, ...] = (
     Group("app.cli.teams", {"teams": "the GitHub teams that give roles"}),
     Group(
         "app.cli.invitations",
-        {"invitations": "list the invitations waiting for GitHub's invitation cap"},
+        {"invitations": "the invitations GitHub's cap holds back: list, retry, drop"},
     ),
     Group("app.dev.cli", {"dev": "try Rocket 2 locally: stand-in Slack and GitHub"}),
     Group("app.setup.cli", {"setup": "create the Slack app and the GitHub App"}),
