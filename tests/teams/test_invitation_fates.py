@@ -87,8 +87,9 @@ def test_a_gone_account_or_team_is_dropped_and_a_renamed_one_followed(fake_githu
     run, left = send_queued(store, github)
     assert (run.sent, left) == (1, 0)
     assert "renamed2" in fake_github.invitations
-    assert any("`deleted1` to the organisation" in n and "no longer exists" in n for n in run.notices)
-    assert any("`newbie1` to team `backend`" in n and "no longer exists" in n for n in run.notices)
+    notices = " ".join(run.notices)
+    assert "dropped the invitation of `deleted1` to the organisation: the GitHub account" in notices
+    assert "dropped the invitation of `newbie1` to team `backend`: team backend no" in notices
 
 
 def test_expected_by_counts_the_windows_ahead():
