@@ -258,7 +258,7 @@ def test_cmd_serves_and_turns_healthy_by_its_own_healthcheck(
 
 
 def test_config_check_in_the_image_accepts_the_env_file(image: Image, container_env) -> None:
-    """`docker run --env-file .env IMAGE rocket2 config check`, as docs/operators/deploying.md suggests."""
+    """`docker run --env-file .env IMAGE rocket2 config check`, as docs/operators suggest."""
     result = subprocess.run(
         [str(image.venv / "bin" / "rocket2"), "config", "check"],
         cwd=image.workdir,
