@@ -128,6 +128,9 @@ def _packed(lines: Iterable[str], limit: int) -> Iterator[str]:
 
 def _escaped_pieces(line: str, room: int) -> Iterator[str]:
     """``line`` escaped, in pieces of at most ``room`` characters (never inside an escape)."""
+    if len(escaped := escape(line)) <= room:
+        yield escaped
+        return
     piece, size = "", 0
     for char in line:
         out = escape(char)
