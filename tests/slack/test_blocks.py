@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
 
+from app.dev.blocks import render
 from app.slack import blocks
 
 MAX_BLOCKS = 50  # "You can include up to 50 blocks in each message"
@@ -96,6 +97,7 @@ def test_a_list_past_fifty_blocks_says_how_many_were_not_shown():
     assert last["elements"][0]["text"] == f"…and {hidden} more blocks not shown."
     listed = "\n".join(b["text"]["text"] for b in shown[1:]).splitlines()
     assert listed == lines[: len(listed)]  # in order, whole lines, none cut
+    assert render(reply).endswith(f"…and {hidden} more blocks not shown.")  # the playground
 
 
 def test_over_long_texts_are_cut_at_slacks_limits_with_an_ellipsis():
