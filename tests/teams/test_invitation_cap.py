@@ -121,7 +121,7 @@ def test_an_admin_link_over_the_cap_is_queued_and_said(rocket, tmp_path):
 
 
 def _club_with_outsider(rocket) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Alice (admin); Otto, with a GitHub account outside the organisation."""
+    """Alice (admin); U0OUT00001, whose GitHub account (outsider) is outside the organisation."""
     ids = rocket.github.seed_small_org()
     rocket.add_user("U0ADMIN001", Permission.admin, github_username="alice", github_id=ids["alice"])
     rocket.add_user("U0OUT00001", github_username="outsider", github_id=ids["outsider"])
