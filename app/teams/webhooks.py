@@ -32,6 +32,7 @@ from app.github.payloads import (
 from app.github.webhooks import DeliveryOutcome, Router
 from app.services import Services
 from app.store import Store, UnitOfWork
+from app.teams import pending_leads
 from app.teams.mirror import (
     RoleChange,
     create_default_team,
@@ -209,13 +210,14 @@ def member_added(
             return DUPLICATE
         log.info("GitHub: %s is not an active member (GitHub says so now); nothing added", login)
         return PROCESSED
-    team, active = joined
+    team, active, led = joined
 
     def add(uow: UnitOfWork) -> None:
         local, _ = mirror_team(uow, team.id, team.name, team.slug)
         if active:
             uow.teams.add_member(team.id, event.user.id)
             on_join(uow, services.config, local, event.user.id)
+        pending_leads.mirror(uow, services.config, led, event.user.id)
 
     if not _once(services.store, delivery, add)[0]:
         return DUPLICATE
@@ -225,9 +227,10 @@ def member_added(
 
 def _join_default_team(
     services: Services, user: Account, budget: Budget
-) -> tuple[GitHubTeam, bool] | None:
-    """On GitHub: the default team and whether ``user`` is an active member of it now (added
-    if not in it yet); None when GitHub says ``user`` is not an active organisation member."""
+) -> tuple[GitHubTeam, bool, list[GitHubTeam]] | None:
+    """On GitHub: the default team, whether ``user`` is an active member of it now (added if
+    not in it yet) and the teams they were recorded leading (app.teams.pending_leads) where
+    they are now; None when GitHub says ``user`` is not an active organisation member."""
     github = services.github
     with _asking_github(github, budget) as deadline:
         # GitHub first: a replayed old body (or a login that changed hands since) must not add
@@ -243,7 +246,8 @@ def _join_default_team(
         if existing is None:
             budget.check(deadline)
             active = not github.add_team_member(team.slug, user.login).pending
-    return team, active
+        led = pending_leads.confirm(github, services.store, user.id, user.login)
+    return team, active, led
 
 
 def _default_team(services: Services, budget: Budget, deadline: float) -> GitHubTeam:
