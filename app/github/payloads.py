@@ -18,7 +18,6 @@ from app import sizes
 from app.payload_shapes import NO_CONTROL, Id, Malformed, Str, check
 
 __all__ = [
-    "EVENTS",
     "Account",
     "DeletedTeam",
     "Envelope",
@@ -143,7 +142,6 @@ _BY_ACTION: dict[tuple[str, str], type[Envelope]] = {
     ("team", "deleted"): TeamChange,
 }
 _MEMBERSHIP_ACTIONS = frozenset({"added", "removed"})
-EVENTS = frozenset({event for event, _action in _BY_ACTION} | {"membership"})
 
 
 def decode(event: str, payload: Any) -> Envelope:
