@@ -66,8 +66,11 @@ class People(StandInBase):
                 return
             self.invitations[key] = role
             user = self.simple_user(login)
+            invitation = shapes.organization_invitation(
+                self.url, user["id"], user, role, self.sender()
+            )
             self.emit(
-                "organization", {"action": "member_invited", "invitation": user, "user": user}
+                "organization", {"action": "member_invited", "invitation": invitation, "user": user}
             )
         if self.auto_accept_invitations:
             self.accept_invitation(login)
@@ -97,7 +100,7 @@ class People(StandInBase):
             if role is None:
                 return
             self.org_members[login.lower()] = role
-            membership = {"state": "active", "role": role, "user": self.simple_user(login)}
+            membership = self.membership_of(login, role)
             self.emit("organization", {"action": "member_added", "membership": membership})
 
     def remove_org_member(self, login: str) -> None:
@@ -109,8 +112,12 @@ class People(StandInBase):
             role = self.org_members.pop(key, None) or self.invitations.pop(key)
             for team in self.teams.values():
                 team.members.pop(key, None)
-            membership = {"state": "active", "role": role, "user": self.simple_user(login)}
+            membership = self.membership_of(login, role)
             self.emit("organization", {"action": "member_removed", "membership": membership})
+
+    def membership_of(self, login: str, role: str) -> dict[str, Any]:
+        """``login``'s active ``org-membership`` as a webhook carries it."""
+        return shapes.org_membership(self.url, self.org, self.simple_user(login), role, "active")
 
     # ---- serving ------------------------------------------------------------------------
 

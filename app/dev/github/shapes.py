@@ -166,6 +166,26 @@ def org_membership(
     }
 
 
+def organization_invitation(
+    api: str, invitation_id: int, user: dict[str, Any], role: str, inviter: dict[str, Any]
+) -> dict[str, Any]:
+    """An ``organization-invitation`` for the account ``user`` (a simple-user)."""
+    return {
+        "id": invitation_id,
+        "node_id": f"OI_{invitation_id}",
+        "login": user["login"],
+        "email": None,
+        "role": "direct_member" if role == "member" else role,
+        "created_at": STAMP,
+        "failed_at": None,
+        "failed_reason": None,
+        "inviter": inviter,
+        "team_count": 0,
+        "invitation_teams_url": f"{api}/organizations/{ORG_ID}/invitations/{invitation_id}/teams",
+        "invitation_source": "member",
+    }
+
+
 def installation(api: str, org: str, app_id: int, installation_id: int) -> dict[str, Any]:
     """An ``installation`` (the App's installation on the organisation)."""
     account = {**simple_user(api, org, ORG_ID), "type": "Organization"}
