@@ -52,7 +52,7 @@ class StandIns:
         own = standins_url(config)
         webhook_url = rocket_url(config) + config.github_webhook_endpt
         self.webhooks = WebhookSender(webhook_url, config.github_webhook_secret.reveal())
-        self.slack = SlackStandIn(
+        self.slack = SlackStandIn.playground(
             data_dir,
             token=config.slack_api_token.reveal(),
             signing_secret=config.slack_signing_secret.reveal(),
