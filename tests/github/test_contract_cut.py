@@ -86,7 +86,15 @@ def test_the_checks_exceptions_are_these_and_no_more() -> None:
     assert {
         "/login/oauth/authorize",
         "/login/oauth/access_token",
+        "/organizations/{org}/settings/apps/new",
+        "/organizations/{org}/settings/apps/new/create",
+        "/apps/{app_slug}/installations/new",
     } == contract.GITHUB_OUTSIDE_DESCRIPTION
+    assert {
+        "/apps.manifest.validate",
+        "/apps.manifest.create",
+        "/apps.manifest.update",
+    } == contract.SLACK_OUTSIDE_DESCRIPTION
     assert {401} == contract.GITHUB_ANY_OPERATION_STATUSES
     assert {"slack"} == contract.VERB_FREE_SERVICES
 

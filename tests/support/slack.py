@@ -53,7 +53,6 @@ def signed_headers(
 
 TEAM_ID = "T0001"  # the club's workspace in tests (tests.support.keys sets SLACK_TEAM_ID)
 _triggers = itertools.count(1)
-_stamps = itertools.count(1)
 
 
 def command_body(
