@@ -170,13 +170,19 @@ def stop_playground(playground: Playground) -> int:
         except subprocess.TimeoutExpired:
             os.killpg(playground.proc.pid, signal.SIGKILL)
             playground.proc.wait()
-    if playground.exchanges.exists():
-        broken = contract.check_recorded(playground.exchanges)
-        assert not broken, (
-            f"{len(broken)} contract violation(s) in the playground's exchanges "
-            f"({playground.exchanges}):\n" + "\n".join(dict.fromkeys(broken))
-        )
+    check_exchanges(playground.exchanges)
     return int(playground.proc.returncode)
+
+
+def check_exchanges(recorded: Path) -> None:
+    """Hold every exchange the stand-ins recorded in ``recorded`` (if any) to Slack's and
+    GitHub's descriptions; fail on any violation, naming the exchange and the rule."""
+    if recorded.exists():
+        broken = contract.check_recorded(recorded)
+        assert not broken, (
+            f"{len(broken)} contract violation(s) in the stand-ins' exchanges ({recorded}):\n"
+            + "\n".join(dict.fromkeys(broken))
+        )
 
 
 @pytest.fixture(scope="module")
