@@ -141,3 +141,36 @@ def test_the_check_catches_each_kind_of_violation() -> None:
     assert op is not None
     _, ephemeral = _exchange("POST", "/chat.postEphemeral", 200, {"ok": True, "ts": "1.1"})
     assert any("message_ts" in v for v in contract.response_violations(slack, op, ephemeral))
+
+
+def test_a_recorded_exchange_is_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The playground's record (app.dev.recording's lines) goes through the same check."""
+    line = {
+        "service": "slack",
+        "method": "POST",
+        "path": "/chat.postEphemeral",
+        "query": "",
+        "headers": {"Authorization": "Bearer [redacted]", "Content-Type": "application/json"},
+        "body": json.dumps({"channel": "C0DEVGEN01", "user": "U0DEVYOU01", "text": "hi"}),
+        "status": 200,
+        "answer_headers": {"Content-Type": "application/json"},
+        "answer": json.dumps({"ok": True, "ts": "1700000000.000001"}),
+        "outside": False,
+    }
+    unknown = {
+        **line,
+        "service": "github",
+        "method": "GET",
+        "path": "/orgs/elsewhere/installation",
+        "body": "",
+        "status": 404,
+        "answer": json.dumps({"message": "Not Found"}),
+        "outside": True,
+    }
+    recorded = tmp_path / "exchanges.jsonl"
+    recorded.write_text(json.dumps(line) + "\n" + json.dumps(unknown) + "\n")
+    ledger = contract.Ledger()
+    found = contract.check_recorded(recorded, ledger)
+    assert found and all("chat.postEphemeral" in v for v in found), found
+    assert any("message_ts" in v for v in found)
+    assert (ledger.exchanges, ledger.outside) == (2, 1)

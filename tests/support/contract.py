@@ -394,9 +394,10 @@ def description(service: str) -> Description:
     return _loaded[service]
 
 
-def check_recorded(path: Path) -> list[str]:
+def check_recorded(path: Path, ledger: Ledger | None = None) -> list[str]:
     """Check every exchange the playground's stand-ins recorded in ``path`` (JSON lines, see
-    app.dev.recording) into PLAYGROUND; their violations."""
+    app.dev.recording) into ``ledger`` (default PLAYGROUND); their violations."""
+    ledger = PLAYGROUND if ledger is None else ledger
     from werkzeug.test import EnvironBuilder
 
     found: list[str] = []
@@ -416,7 +417,5 @@ def check_recorded(path: Path) -> list[str]:
         answer = Response(seen["answer"], status=seen["status"], headers=seen["answer_headers"])
         desc = description(seen["service"])
         outside = seen["outside"]
-        found += check(
-            desc, request, answer, injected=outside, path=seen["path"], ledger=PLAYGROUND
-        )
+        found += check(desc, request, answer, injected=outside, path=seen["path"], ledger=ledger)
     return found
