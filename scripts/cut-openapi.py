@@ -19,7 +19,8 @@ from typing import Any
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openapi"
 
 # Every GitHub REST operation Rocket 2 (app/github/client.py, app/members/linking/oauth.py,
-# app/setup, app/doctor) calls or its stand-ins serve. tests/github/test_contract_cut.py holds the client to this list.
+# app/setup, app/doctor) calls or its stand-ins serve. tests/github/test_contract_cut.py
+# holds the client to this list.
 GITHUB_OPERATIONS = (
     ("get", "/orgs/{org}/installation"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
