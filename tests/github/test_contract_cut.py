@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.support import contract
 
 ROOT = Path(__file__).resolve().parents[2]
-GITHUB_CALLERS = ("app/github/client.py", "app/members/linking/oauth.py")
+GITHUB_CALLERS = ("app/github/client.py", "app/members/linking/oauth.py", "app/github/apps.py")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 SLACK_SDK_CALL = re.compile(r"\.(auth_test|chat_[a-zA-Z]+|conversations_[a-z]+|users_[a-z]+)\(")
 
@@ -34,8 +34,8 @@ def github_calls() -> set[tuple[str, str]]:
                 continue
             verb = node.func.attr
             args = node.args
-            if verb == "_pages" and args and (path := _template(args[0])):
-                calls.add(("get", path))
+            if verb in ("_pages", "_get") and args and (path := _template(args[0])):
+                calls.add(("get", path.split("?", 1)[0]))
             elif verb == "_delete_with_token" and args and (path := _template(args[0])):
                 calls.add(("delete", path))
             elif verb in ("_api", "_send", "request", "_call"):
