@@ -1,4 +1,4 @@
-"""What a GitHub webhook handler is: ``handler(payload, X-GitHub-Delivery) -> Outcome``.
+"""What a GitHub webhook handler is: ``handler(payload, X-GitHub-Delivery) -> DeliveryOutcome``.
 
 The endpoint (app.web.github) answers PROCESSED and DUPLICATE with 200 and IGNORED with 202.
 A handler raising KeyError/TypeError/ValueError means the payload can never be handled (400);
@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 
-class Outcome(StrEnum):
+class DeliveryOutcome(StrEnum):
     """What became of one delivery."""
 
     PROCESSED = "processed"  # mirrored, or nothing to change
@@ -20,4 +20,4 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # an action not handled, or another organisation's event
 
 
-WebhookHandler = Callable[[dict[str, Any], str], Outcome]
+WebhookHandler = Callable[[dict[str, Any], str], DeliveryOutcome]

@@ -1,6 +1,6 @@
 """GitHub webhook handlers for ``organization``, ``team`` and ``membership`` (checked shapes).
 
-Each takes ``(payload, X-GitHub-Delivery)`` and returns an ``Outcome``. Exactly once: the
+Each takes ``(payload, X-GitHub-Delivery)`` and returns an ``DeliveryOutcome``. Exactly once: the
 delivery id is claimed in the same unit of work as the change. A delivery is a hint: before it
 grants or removes a role or deletes a record, GitHub is asked again, within ``BUDGET_SECONDS``
 (else WebhookBudgetExceeded → 503); no unit of work is open during a GitHub call. Two
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
-from app.github.webhooks import Outcome, WebhookHandler
+from app.github.webhooks import DeliveryOutcome, WebhookHandler
 from app.store import Store, UnitOfWork
 from app.teams.mirror import (
     RoleChange,
@@ -34,7 +34,11 @@ from config import Config
 
 log = logging.getLogger("rocket2.teams.webhooks")
 
-PROCESSED, DUPLICATE, IGNORED = Outcome.PROCESSED, Outcome.DUPLICATE, Outcome.IGNORED
+PROCESSED, DUPLICATE, IGNORED = (
+    DeliveryOutcome.PROCESSED,
+    DeliveryOutcome.DUPLICATE,
+    DeliveryOutcome.IGNORED,
+)
 SOURCE = "github"
 BUDGET_SECONDS = 4.0
 WEBHOOK_TIMEOUT_SECONDS = 2.0
@@ -104,7 +108,7 @@ class TeamWebhooks:
 
     # ---- organization ---------------------------------------------------------------------
 
-    def organization(self, payload: dict[str, Any], delivery: str) -> Outcome:
+    def organization(self, payload: dict[str, Any], delivery: str) -> DeliveryOutcome:
         """member_added → into the default team (GitHub, then here); member_removed → delete
         the member's record, drop them from every team and recompute every role the special
         teams give; member_invited → log only."""
@@ -128,7 +132,7 @@ class TeamWebhooks:
             return self._member_removed(delivery, github_id, login)
         return self._member_added(delivery, github_id, login)
 
-    def _member_removed(self, delivery: str, github_id: int, login: str) -> Outcome:
+    def _member_removed(self, delivery: str, github_id: int, login: str) -> DeliveryOutcome:
         with self.store.unit_of_work() as uow:
             if uow.events.seen(SOURCE, delivery):
                 return DUPLICATE
@@ -181,7 +185,7 @@ class TeamWebhooks:
         except GitHubDeadlineExceeded as exc:
             raise WebhookBudgetExceeded(exc.operation) from None
 
-    def _member_added(self, delivery: str, github_id: int, login: str) -> Outcome:
+    def _member_added(self, delivery: str, github_id: int, login: str) -> DeliveryOutcome:
         with self.store.unit_of_work() as uow:
             if uow.events.seen(SOURCE, delivery):
                 return DUPLICATE
@@ -221,7 +225,7 @@ class TeamWebhooks:
         log.info("GitHub: %s joined the organisation; added to team %s", login, team.name)
         return PROCESSED
 
-    def _not_a_member(self, delivery: str, login: str) -> Outcome:
+    def _not_a_member(self, delivery: str, login: str) -> DeliveryOutcome:
         if not self._once(delivery, lambda uow: None)[0]:
             return DUPLICATE
         log.info("GitHub: %s is not an active member (GitHub says so now); nothing added", login)
@@ -261,7 +265,7 @@ class TeamWebhooks:
 
     # ---- team -----------------------------------------------------------------------------
 
-    def team(self, payload: dict[str, Any], delivery: str) -> Outcome:
+    def team(self, payload: dict[str, Any], delivery: str) -> DeliveryOutcome:
         """created/edited → store or rename the team; deleted → delete it."""
         _require_delivery(delivery)
         action = payload.get("action")
@@ -282,7 +286,7 @@ class TeamWebhooks:
 
     # ---- membership -----------------------------------------------------------------------
 
-    def membership(self, payload: dict[str, Any], delivery: str) -> Outcome:
+    def membership(self, payload: dict[str, Any], delivery: str) -> DeliveryOutcome:
         """added/removed → update the team's members (its leads are untouched), creating the
         team from the payload if we did not know it. For a pinned special team, GitHub's
         answer now (not the action) says whether they are in it; joining promotes a verified

@@ -7,8 +7,8 @@ it is the deduplication key, and it reaches the logs). Then the event is routed 
 X-GitHub-Event (never by the payload's ``action``): ping → 200, an event without a handler
 → 202, JSON that is not an object → 400, a payload not shaped as its handler reads it
 (app.github.payloads) → 400 naming the field, never its value.
-A handler (app.github.webhooks) gets ``(payload, X-GitHub-Delivery)`` and returns an Outcome:
-IGNORED → 202, PROCESSED and DUPLICATE → 200.
+A handler (app.github.webhooks) takes ``(payload, X-GitHub-Delivery)`` and returns a
+DeliveryOutcome: IGNORED → 202, PROCESSED and DUPLICATE → 200.
 
 What each failure status means: 400, the delivery can never succeed (do not redeliver it);
 503, GitHub or the database could not be reached now (redelivering it can succeed); 500, a
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, jsonify, request
 
 from app.github import payloads as webhook_payloads
-from app.github.webhooks import Outcome, WebhookHandler
+from app.github.webhooks import DeliveryOutcome, WebhookHandler
 from app.logs import REQUEST_ID
 from app.outside import is_outside_failure, report_failure
 from app.payload_shapes import Malformed
@@ -110,7 +110,7 @@ def create_blueprint(path: str, secret: bytes, handlers: Mapping[str, WebhookHan
             ref = REQUEST_ID.get() or "-"
             log.exception("github %s delivery %s failed (ref %s)", event, delivery, ref)
             return _reply(500, error=f"Rocket 2 failed on this delivery (reference {ref})")
-        if outcome is Outcome.IGNORED:
+        if outcome is DeliveryOutcome.IGNORED:
             return _reply(202, status=str(outcome), event=event)
         return _reply(200, status=str(outcome), event=event)
 

@@ -41,6 +41,7 @@ from app.slack.commands.errors import CommandError, PermissionDenied
 from app.slack.pages import every_page
 from app.store import Permission, Team, UnitOfWork, User
 from app.teams.invitations import queue
+from app.teams.messages import TeamReply, mention
 from app.teams.mirror import (
     RoleChange,
     is_special_name,
@@ -51,7 +52,6 @@ from app.teams.mirror import (
     once_more_on_conflict,
 )
 from app.teams.refresh import refresh
-from app.teams.replies import TeamReply, mention
 
 log = logging.getLogger("rocket2.teams")
 
