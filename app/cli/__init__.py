@@ -46,7 +46,7 @@ GROUPS: tuple[Group, ...] = (
     Group("app.cli.teams", {"teams": "the GitHub teams that give roles"}),
     Group(
         "app.cli.invitations",
-        {"invitations": "list the invitations waiting for GitHub's invitation cap"},
+        {"invitations": "the invitations GitHub's cap holds back: list, retry, drop"},
     ),
     Group(
         "app.dev.cli",

@@ -19,6 +19,7 @@ from typing import Any
 from app.github import GitHubClient, GitHubDeadlineExceeded, GitHubTeam
 from app.github.webhooks import DeliveryOutcome, WebhookHandler
 from app.store import Store, UnitOfWork
+from app.teams import pending_leads
 from app.teams.mirror import (
     RoleChange,
     create_default_team,
@@ -211,6 +212,7 @@ class TeamWebhooks:
                 if existing is None:
                     self._within(deadline)
                     active = not self.github.add_team_member(team.slug, login).pending
+                led = pending_leads.confirm(self.github, self.store, github_id, login)
         except GitHubDeadlineExceeded as exc:
             raise WebhookBudgetExceeded(exc.operation) from None
 
@@ -219,6 +221,7 @@ class TeamWebhooks:
             if active:
                 uow.teams.add_member(team.id, github_id)
                 on_join(uow, self.config, local, github_id)
+            pending_leads.mirror(uow, self.config, led, github_id)
 
         if not self._once(delivery, add)[0]:
             return DUPLICATE

@@ -100,6 +100,7 @@ class StandInBase:
     invitation_cap: int  # invitations per INVITATION_WINDOW (GitHub: 50, or 500)
     invitation_clock: Callable[[], float]  # the cap's own clock (tokens keep ``clock``)
     invitations_sent: list[float]  # invitation_clock() of each invitation in the window
+    blocked: set[str]  # lower logins the organisation blocked: their invitation is refused
     teams: dict[int, Team]
     next_id: int
     events: Callable[[str, dict[str, Any]], None]

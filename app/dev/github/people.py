@@ -9,7 +9,8 @@ GitHub caps the invitations an organisation creates at 50 within 24 hours (500 w
 paid): ``invitation_cap`` within ``INVITATION_WINDOW`` of ``invitation_clock`` (its own
 clock, so a test moves the window without expiring tokens). A PUT that would create
 one more is answered with the description's 422 ("Validation failed, or the endpoint has been
-spammed"); the invitation is not made."""
+spammed"); the invitation is not made. An account in ``blocked`` (the organisation blocked it)
+gets the same 422 whatever the count: the description tells the two apart by nothing."""
 
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ class People(StandInBase):
             key = login.lower()
             if key in self.org_members or key in self.invitations:
                 return
+            if key in self.blocked:
+                error = {"resource": "OrganizationInvitation", "code": "custom"}
+                raise Answer(json_answer(422, shapes.validation_error([error])))
             now = self.invitation_clock()
             recent = [at for at in self.invitations_sent if at > now - INVITATION_WINDOW]
             if len(recent) >= self.invitation_cap:
