@@ -20,8 +20,9 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openapi"
 
-# Every GitHub REST operation Rocket 2 (app/github/client.py, app/members/linking/oauth.py)
-# or its stand-in serves. tests/github/test_contract_cut.py holds the client to this list.
+# Every GitHub REST operation Rocket 2 (app/github/client.py, app/members/linking/oauth.py,
+# app/setup, app/doctor) calls or its stand-ins serve. tests/github/test_contract_cut.py
+# holds the client to this list.
 GITHUB_OPERATIONS = (
     ("get", "/orgs/{org}/installation"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
@@ -45,6 +46,12 @@ GITHUB_OPERATIONS = (
     ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
     ("put", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
     ("delete", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+    # The set-up stand-in (app/dev/github_apps.py): `rocket2 setup github` and doctor's calls.
+    ("post", "/app-manifests/{code}/conversions"),
+    ("get", "/app"),
+    ("get", "/app/hook/config"),
+    ("get", "/app/hook/deliveries"),
+    ("get", "/orgs/{org}"),
 )
 
 # Every Slack Web API method Rocket 2 calls (through slack_sdk) or its stand-in serves.

@@ -103,6 +103,11 @@ def team_organization(api: str, org: str) -> dict[str, Any]:
     }
 
 
+def organization_full(api: str, org: str) -> dict[str, Any]:
+    """An ``organization-full`` (``GET /orgs/{org}``): the fields a team's organisation has."""
+    return team_organization(api, org)
+
+
 def team_simple(api: str, org: str, team: dict[str, Any]) -> dict[str, Any]:
     """A ``team-simple`` (a team's ``parent``): ``team`` has id, name, slug, description,
     privacy."""
