@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Flask
 
 from app import features, sizes
+from app.github.webhooks import webhook_client
 from app.services import attach, make_services
 from app.slack.authorize import BotAuthorization
 from app.slack.client import slack_client
@@ -35,11 +38,13 @@ def create_app(config: Config) -> Flask:
     app.extensions["rocket2.slack_authorization"] = authorization
     events = features.slack_event_handlers(services)
     app.register_blueprint(slack.create_blueprint(services, authorization, events))
+    webhook_services = replace(services, github=webhook_client(config))
     app.register_blueprint(
         github.create_blueprint(
             config.github_webhook_endpt,
             config.github_webhook_secret.reveal().encode(),
-            features.github_event_handlers(services),
+            features.WEBHOOKS,
+            webhook_services,
         )
     )
     app.register_blueprint(linking.create_blueprint(services))

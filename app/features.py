@@ -12,7 +12,7 @@ from typing import Any
 
 from app import announcements
 from app.backups import job as backup_job
-from app.github.webhooks import WebhookHandler
+from app.github.webhooks import Router
 from app.members import karma, onboarding, user
 from app.members.mentions import on_mention
 from app.services import ScheduledJob, Services
@@ -20,7 +20,7 @@ from app.slack.commands.dispatch import dispatch
 from app.slack.commands.registry import REGISTRY, CommandGroup
 from app.teams import export_slash, invitations, slash
 from app.teams import jobs as team_jobs
-from app.teams.webhooks import event_handlers, webhook_client
+from app.teams import webhooks as team_webhooks
 
 SlackEventHandler = Callable[[dict[str, Any], str], None]
 
@@ -40,7 +40,11 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     backup_job.JOB,
 )
 
-__all__ = ["SlackEventHandler", "dispatch", "github_event_handlers"]
+# The GitHub webhook handlers (app.web.github routes a delivery to them with the services
+# whose GitHub client is the webhook one).
+WEBHOOKS: Router[Services] = Router(team_webhooks.router)
+
+__all__ = ["WEBHOOKS", "SlackEventHandler", "dispatch"]
 
 
 def slack_event_handlers(ctx: Services) -> Mapping[str, SlackEventHandler]:
@@ -49,8 +53,3 @@ def slack_event_handlers(ctx: Services) -> Mapping[str, SlackEventHandler]:
         "app_mention": lambda event, event_id: on_mention(ctx, event, event_id),
         "team_join": lambda event, event_id: onboarding.on_team_join(ctx, event, event_id),
     }
-
-
-def github_event_handlers(ctx: Services) -> Mapping[str, WebhookHandler]:
-    """X-GitHub-Event → handler: organization, team and membership (app.teams.webhooks)."""
-    return event_handlers(ctx.store, webhook_client(ctx.config), ctx.config)

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
-class SlashCommand:
+class SlashCommandDeclaration:
     """A slash command as a Slack app declares it."""
 
     command: str
@@ -26,7 +26,7 @@ class SlashCommand:
 class SlackNeeds:
     """The Slack app: its command, its events and the bot token's scopes."""
 
-    command: SlashCommand
+    command: SlashCommandDeclaration
     events_path: str
     bot_events: tuple[str, ...]
     bot_scopes: tuple[str, ...]
@@ -45,7 +45,7 @@ class GitHubNeeds:
 
 
 SLACK = SlackNeeds(
-    command=SlashCommand(
+    command=SlashCommandDeclaration(
         command="/rocket",
         path="/slack/commands",
         description="The club's members and teams",

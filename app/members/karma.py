@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from app.slack import blocks as replies
+from app.slack import blocks
 from app.slack.commands import converters as fields
 from app.slack.commands.errors import CommandError
 from app.slack.commands.parsing import CommandParser, slack_user
@@ -35,7 +35,7 @@ def _view_args(parser: CommandParser) -> None:
 
 
 @group.command("view", "show someone's karma", _view_args)
-def view(call: Call) -> replies.Message:
+def view(call: Call) -> blocks.Message:
     """Show a member's karma."""
     target = call.args.user or call.caller
     with call.ctx.store.unit_of_work() as uow:
@@ -43,8 +43,8 @@ def view(call: Call) -> replies.Message:
         if user is None:
             raise CommandError(f"<@{target}> has no member record, so no karma yet.")
         karma = user.karma
-    return replies.message(
-        f"<@{target}> has {karma} karma", [replies.section(f"<@{target}> has *{karma}* karma.")]
+    return blocks.message(
+        f"<@{target}> has {karma} karma", [blocks.section(f"<@{target}> has *{karma}* karma.")]
     )
 
 
@@ -54,7 +54,7 @@ def _set_args(parser: CommandParser) -> None:
 
 
 @group.command("set", "set someone's karma (admins)", _set_args)
-def set_karma(call: Call) -> replies.Message:
+def set_karma(call: Call) -> blocks.Message:
     """Set a member's karma to N."""
     target, value = call.args.user, call.args.karma
     with call.ctx.store.unit_of_work() as uow:
@@ -62,7 +62,7 @@ def set_karma(call: Call) -> replies.Message:
         if uow.users.get(target) is None:
             raise CommandError(f"<@{target}> has no member record.")
         uow.users.set_karma(target, value)
-    return replies.ok(f"<@{target}> now has {value} karma.")
+    return blocks.ok(f"<@{target}> now has {value} karma.")
 
 
 def _reset_args(parser: CommandParser) -> None:
@@ -72,15 +72,15 @@ def _reset_args(parser: CommandParser) -> None:
 
 
 @group.command("reset", "reset everyone's karma to 1 (admins)", _reset_args)
-def reset(call: Call) -> replies.Message:
+def reset(call: Call) -> blocks.Message:
     """Reset every member's karma to the default."""
     with call.ctx.store.unit_of_work() as uow:
         require(uow, call.caller, Permission.admin, "reset karma")
         changed = uow.users.reset_all_karma()
-    return replies.ok(f"Karma reset to {DEFAULT_KARMA} for everyone ({changed} changed).")
+    return blocks.ok(f"Karma reset to {DEFAULT_KARMA} for everyone ({changed} changed).")
 
 
-def plus_one(ctx: Services, caller: str, target: str, claim: str = "") -> replies.Message:
+def plus_one(ctx: Services, caller: str, target: str, claim: str = "") -> blocks.Message:
     """`/rocket @user ++`: one karma point for ``target``, never for yourself.
 
     ``claim`` (the command's ``trigger:…`` id or the mention's event id) is claimed in the
@@ -103,7 +103,7 @@ def plus_one(ctx: Services, caller: str, target: str, claim: str = "") -> replie
             )
         uow.karma_gifts.record(caller, target)
         karma = uow.users.add_karma(target)
-    return replies.ok(f"You gave <@{target}> a karma point: they have {karma} now.")
+    return blocks.ok(f"You gave <@{target}> a karma point: they have {karma} now.")
 
 
 def _is_plus_one(words: list[str]) -> bool:
@@ -111,6 +111,6 @@ def _is_plus_one(words: list[str]) -> bool:
 
 
 @group.shortcut("karma ++", _is_plus_one)
-def plus_one_typed(ctx: Services, caller: str, words: list[str], claim: str) -> replies.Message:
+def plus_one_typed(ctx: Services, caller: str, words: list[str], claim: str) -> blocks.Message:
     """`/rocket @user ++` (and `@bot @user ++`)."""
     return plus_one(ctx, caller, words[0].lstrip("@"), claim=claim)

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from app import sizes
 from app.logs import log_id
 from app.outside import report_failure
-from app.slack import blocks as replies
+from app.slack import blocks
 from app.slack.ids import SLACK_USER_ID
 
 if TYPE_CHECKING:
@@ -78,10 +78,10 @@ def on_team_join(ctx: Services, event: dict[str, Any], event_id: str) -> None:
     send_welcome(ctx, slack_id)
 
 
-def welcome_message(slack_id: str, org: str) -> replies.Message:
+def welcome_message(slack_id: str, org: str) -> blocks.Message:
     """The onboarding DM."""
-    text = WELCOME.format(user=slack_id, org=replies.escape(org))
-    return replies.message(text, [replies.header(WELCOME_TITLE), replies.section(text)])
+    text = WELCOME.format(user=slack_id, org=blocks.escape(org))
+    return blocks.message(text, [blocks.header(WELCOME_TITLE), blocks.section(text)])
 
 
 def send_welcome(ctx: Services, slack_id: str) -> bool:

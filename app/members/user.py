@@ -15,10 +15,10 @@ from typing import Any
 
 from app import sizes
 from app.github import GitHubError, GitHubUser
-from app.members.linking import factor, service
+from app.members.linking import factor, links
 from app.members.linking.oauth import link_url
 from app.members.linking.state import TTL_SECONDS, StateSigner
-from app.slack import blocks as replies
+from app.slack import blocks
 from app.slack.commands import converters as fields
 from app.slack.commands.errors import CommandError
 from app.slack.commands.parsing import CommandParser, slack_user
@@ -53,7 +53,7 @@ def _add_args(parser: CommandParser) -> None:
 
 
 @group.command("add", "create your member record", _add_args)
-def add(call: Call) -> replies.Message:
+def add(call: Call) -> blocks.Message:
     """Create the caller's blank record; with -f, replace an existing one."""
     with call.ctx.store.unit_of_work() as uow:
         existing = uow.users.get(call.caller)
@@ -65,7 +65,7 @@ def add(call: Call) -> replies.Message:
             )
         if existing is None:
             uow.users.create_if_absent(call.caller)
-            return replies.ok(
+            return blocks.ok(
                 "Your member record is created. Next: `/rocket user link` to link your GitHub "
                 "account and join the GitHub organisation."
             )
@@ -78,7 +78,7 @@ def add(call: Call) -> replies.Message:
         change = reconcile(uow, call.ctx.config, user)
         now = user.permission.value
     ended = f" Your GitHub link is cleared, so {change.describe()}." if change else ""
-    return replies.ok(
+    return blocks.ok(
         f"Your member record was replaced with a blank one (permission {now}, karma back "
         f"to 1).{ended}"
     )
@@ -98,7 +98,7 @@ def _view_args(parser: CommandParser) -> None:
 
 
 @group.command("view", "show a member (you, unless you name someone)", _view_args)
-def view(call: Call) -> replies.Message:
+def view(call: Call) -> blocks.Message:
     """Show one member's record, optionally with their teams. The e-mail is shown only to the
     member themself, team leads and admins (docs/decisions/0004-who-sees-an-email.md)."""
     args = call.args
@@ -138,7 +138,7 @@ def _permission(user: User) -> str:
 
 
 def _wanted(wanted: str) -> str:
-    return wanted if wanted.startswith("<@") else replies.escape(wanted)
+    return wanted if wanted.startswith("<@") else blocks.escape(wanted)
 
 
 def user_card(
@@ -148,9 +148,9 @@ def user_card(
     leads: list[Team] | None = None,
     *,
     show_email: bool = True,
-) -> replies.Message:
+) -> blocks.Message:
     """A member's record as Block Kit; without ``show_email`` the e-mail says "hidden"."""
-    e = replies.escape
+    e = blocks.escape
     github = (
         f"<https://github.com/{e(user.github_username)}|{e(user.github_username)}>"
         if user.github_username
@@ -166,20 +166,19 @@ def user_card(
         ("Permission", _permission(user)),
         ("Karma", str(user.karma)),
     ]
-    blocks = [replies.fields_section(card)]
+    photo = user.image_url if user.image_url.startswith("https://") else None
+    parts = [blocks.fields_section(card, image_url=photo)]
     if user.biography:
-        blocks.append(replies.section(f"*Biography*\n{e(user.biography)}"))
-    if user.image_url.startswith("https://"):
-        blocks[0]["accessory"] = {"type": "image", "image_url": user.image_url, "alt_text": "photo"}
+        parts.append(blocks.section(f"*Biography*\n{e(user.biography)}"))
     if inspect:
         if user.github_id is None:
-            blocks.append(replies.context("No GitHub account linked, so no teams."))
+            parts.append(blocks.context("No GitHub account linked, so no teams."))
         else:
             names = ", ".join(e(t.github_team_name) for t in member_of or []) or "none"
             led = ", ".join(e(t.github_team_name) for t in leads or []) or "none"
-            blocks.append(replies.section(f"*Teams*: {names}\n*Leads*: {led}"))
+            parts.append(blocks.section(f"*Teams*: {names}\n*Leads*: {led}"))
     text = f"Member <@{user.slack_id}>: {e(user.name) or 'no name'}, karma {user.karma}"
-    return replies.message(text, blocks)
+    return blocks.message(text, parts)
 
 
 # ---- edit --------------------------------------------------------------------------------
@@ -206,7 +205,7 @@ def _edit_args(parser: CommandParser) -> None:
 
 
 @group.command("edit", "update a member record (yours, or anyone's for admins)", _edit_args)
-def edit(call: Call) -> replies.Message:
+def edit(call: Call) -> blocks.Message:
     """Update fields; an admin's --github asks GitHub first, then stores the account."""
     args = call.args
     target = args.username or call.caller
@@ -247,10 +246,10 @@ def edit(call: Call) -> replies.Message:
         if account is not None:
             _check_admin_link(uow, call.caller)
             try:
-                previous = service.record(uow, target, account, verified=False)
-            except service.AccountTaken:
+                previous = links.record(uow, target, account, verified=False)
+            except links.AccountTaken:
                 raise CommandError(
-                    f"The GitHub account {replies.code(account.login)} is already linked to "
+                    f"The GitHub account {blocks.code(account.login)} is already linked to "
                     "another member; nothing was changed here."
                 ) from None
         if changes:
@@ -270,8 +269,8 @@ def edit(call: Call) -> replies.Message:
             account.login,
             account.id,
         )
-        linked = service.Linked(account, pending, previous, change, later)
-        service.after_link(call.ctx, target, linked, by=call.caller)
+        linked = links.Linked(account, pending, previous, change, later)
+        links.after_link(call.ctx, target, linked, by=call.caller)
         names = ["GitHub", "GitHub id", *names]
         note = (
             " The link is not verified by GitHub: roles from GitHub wait until the member "
@@ -284,7 +283,7 @@ def edit(call: Call) -> replies.Message:
     if change is not None:
         note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
     whose = "Your record" if target == call.caller else f"<@{target}>'s record"
-    return replies.ok(f"{whose} is updated: {', '.join(names)}.{note}")
+    return blocks.ok(f"{whose} is updated: {', '.join(names)}.{note}")
 
 
 def _dest(option: str) -> str:
@@ -334,7 +333,7 @@ def _github_not_taken(uow: UnitOfWork, login: str, target: str) -> None:
     owner = uow.users.by_github_username(login)
     if owner is not None and owner.slack_id != target:
         raise CommandError(
-            f"The GitHub account {replies.code(login)} is already linked to <@{owner.slack_id}>."
+            f"The GitHub account {blocks.code(login)} is already linked to <@{owner.slack_id}>."
         )
 
 
@@ -352,33 +351,32 @@ def _invite(call: Call, login: str) -> tuple[GitHubUser, bool, str]:
     """Invite ``login`` to the organisation through the App; (account, invitation pending,
     when a queued one is expected)."""
     try:
-        return service.invite(call.ctx.github, call.ctx.store, login)
-    except service.InviteFailed as failed:
+        return links.invite(call.ctx.github, call.ctx.store, login)
+    except links.InviteFailed as failed:
         if failed.missing:
             raise CommandError(
-                f"GitHub has no user {replies.code(login)}: check the spelling. "
-                "Nothing was changed."
+                f"GitHub has no user {blocks.code(login)}: check the spelling. Nothing was changed."
             ) from None
         raise CommandError(
-            f"GitHub could not add {replies.code(login)} to the organisation "
+            f"GitHub could not add {blocks.code(login)} to the organisation "
             f"({_reason(failed.error)}). Nothing was changed; please try again later."
         ) from None
 
 
 def _reason(exc: GitHubError) -> str:
     status = f"HTTP {exc.status}" if exc.status is not None else "no answer"
-    return f"{status}: {replies.escape(exc.detail[:120])}" if exc.detail else status
+    return f"{status}: {blocks.escape(exc.detail[:120])}" if exc.detail else status
 
 
 # ---- link --------------------------------------------------------------------------------
 
 
 @group.command("link", "link your GitHub account: GitHub confirms it is yours")
-def link(call: Call) -> replies.Message:
+def link(call: Call) -> blocks.Message:
     """An ephemeral, one-time link to GitHub's authorization page, bound to the caller."""
     config = call.ctx.config
     if not config.linking_enabled:
-        return replies.message(
+        return blocks.message(
             "GitHub account linking is off in this workspace. An admin can link your account "
             "for you (`/rocket user edit --username @you --github LOGIN`)."
         )
@@ -388,11 +386,11 @@ def link(call: Call) -> replies.Message:
     url = link_url(config, state)
     minutes = TTL_SECONDS // 60
     text = (
-        f"Link your GitHub account: <{replies.escape(url)}|open GitHub and approve Rocket 2>. "
+        f"Link your GitHub account: <{blocks.escape(url)}|open GitHub and approve Rocket 2>. "
         f"GitHub then tells Rocket 2 which account is yours. The link is yours alone, works "
         f"once and expires in {minutes} minutes."
     )
-    return replies.message(text, [replies.section(f":link: {text}")])
+    return blocks.message(text, [blocks.section(f":link: {text}")])
 
 
 # ---- approve -----------------------------------------------------------------------------
@@ -406,7 +404,7 @@ def _approve_args(parser: CommandParser) -> None:
 
 
 @group.command("approve", "approve a member's GitHub link that waits for an admin", _approve_args)
-def approve(call: Call) -> replies.Message:
+def approve(call: Call) -> blocks.Message:
     """Complete a proven link that gives power and waits for an admin (admins only)."""
     target, login = call.args.user, call.args.login
     with call.ctx.store.unit_of_work() as uow:
@@ -415,27 +413,27 @@ def approve(call: Call) -> replies.Message:
         linked = factor.approve_link(call.ctx, call.caller, target, login)
     except factor.NoRequest:
         raise CommandError(
-            f"No link of {replies.code(login)} waits for <@{target}> (requests last a day). "
+            f"No link of {blocks.code(login)} waits for <@{target}> (requests last a day). "
             "Nothing was changed."
         ) from None
-    except service.AccountTaken:
+    except links.AccountTaken:
         raise CommandError(
-            f"The GitHub account {replies.code(login)} is linked to another member with "
+            f"The GitHub account {blocks.code(login)} is linked to another member with "
             "GitHub's proof; nothing was changed."
         ) from None
-    except service.InviteFailed as failed:
+    except links.InviteFailed as failed:
         raise CommandError(
-            f"GitHub could not be asked about {replies.code(login)} ({_reason(failed.error)}). "
+            f"GitHub could not be asked about {blocks.code(login)} ({_reason(failed.error)}). "
             "Nothing was changed; please try again later."
         ) from None
-    except service.NoticeFailed:
+    except links.NoticeFailed:
         raise CommandError(
             "The notification channel could not be told, so nothing was linked; try again."
         ) from None
     change = linked.role_change
     said = f" They are {change.describe()}." if change is not None else ""
-    return replies.ok(
-        f"<@{target}> is linked to the GitHub account {replies.code(login)}, approved by you.{said}"
+    return blocks.ok(
+        f"<@{target}> is linked to the GitHub account {blocks.code(login)}, approved by you.{said}"
     )
 
 
@@ -447,7 +445,7 @@ def _delete_args(parser: CommandParser) -> None:
 
 
 @group.command("delete", "remove a member record (admins)", _delete_args)
-def delete(call: Call) -> replies.Message:
+def delete(call: Call) -> blocks.Message:
     """Delete someone's record."""
     target = call.args.user
     with call.ctx.store.unit_of_work() as uow:
@@ -458,4 +456,4 @@ def delete(call: Call) -> replies.Message:
             raise CommandError(f"<@{target}> has no member record.")
         _keep_an_admin(uow, target, Permission.member)
         uow.users.delete(target)
-    return replies.ok(f"<@{target}>'s member record is deleted.")
+    return blocks.ok(f"<@{target}>'s member record is deleted.")

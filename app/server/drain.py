@@ -40,7 +40,7 @@ NOTICE_MARGIN = 3.0
 EXIT_MARGIN = 0.5
 TICK = 0.1  # how often the drain thread looks again while nothing finished
 
-Outcome = Literal["noticed", "failed", "answered", "logged"]
+ReplyFate = Literal["noticed", "failed", "answered", "logged"]
 State = Literal["queued", "running", "done", "abandoned"]
 
 
@@ -57,7 +57,7 @@ class Job:
     label: str
     kind: Literal["command", "event"]
     work: Callable[[], None]
-    give_up: Callable[[bool], Outcome]
+    give_up: Callable[[bool], ReplyFate]
     state: State = "queued"
     started_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -268,7 +268,7 @@ def _give_up(jobs: list[Job], why: str) -> None:
     )
 
 
-def _safe_give_up(job: Job) -> Outcome:
+def _safe_give_up(job: Job) -> ReplyFate:
     try:
         return job.give_up(job.state == "running")
     except Exception as exc:

@@ -7,7 +7,7 @@ database only when GitHub said yes; a change made on GitHub arrives as a webhook
 - app.teams.refresh: ``refresh(store, github, config)`` pages through every GitHub list and
   makes the database match (idempotent: a second run changes nothing);
 - app.teams.webhooks: handlers for the ``organization``, ``team`` and ``membership`` events;
-- app.teams.service / app.teams.export: the logic of ``/rocket team …`` and ``export emails``;
+- app.teams.operations / app.teams.export: the logic of ``/rocket team …`` and ``export emails``;
 - app.teams.jobs: the scheduled refresh.
 """
 

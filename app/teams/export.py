@@ -14,8 +14,8 @@ from typing import NamedTuple
 from app.services import Services
 from app.slack.blocks import escape
 from app.store import User
-from app.teams.replies import TeamReply, mention
-from app.teams.service import find_team, require_lead
+from app.teams.messages import TeamReply, mention
+from app.teams.operations import find_team, require_lead
 
 PIECE_LIMIT = 2900  # characters of one piece (a section block holds 3000)
 MAX_PIECES = 12

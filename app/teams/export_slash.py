@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.slack import blocks as replies
+from app.slack import blocks
 from app.slack.commands.parsing import CommandParser
 from app.slack.commands.registry import Call, CommandGroup
 from app.teams.export import export_emails
@@ -16,6 +16,6 @@ def _emails_args(parser: CommandParser) -> None:
 
 
 @group.command("emails", "members' e-mail addresses (leads)", _emails_args)
-def emails(call: Call) -> replies.Message:
+def emails(call: Call) -> blocks.Message:
     """Comma list of addresses, plus who has none, within Slack's limits."""
     return run(lambda: export_emails(call.ctx, call.caller, call.args.team))

@@ -1,7 +1,7 @@
 """`/rocket team list|view|create|add|remove|lead|edit|delete|refresh`: teams mirrored with GitHub.
 
-The logic, permissions and GitHub-first ordering live in app.teams.service (tested directly);
-this module only declares the arguments and turns the answers into Block Kit replies.
+The logic, permissions and GitHub-first ordering live in app.teams.operations (tested directly);
+this module only declares the arguments and turns the answers into Block Kit blocks.
 """
 
 from __future__ import annotations
@@ -9,24 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app import sizes
-from app.slack import blocks as replies
+from app.slack import blocks
 from app.slack.commands import converters as fields
 from app.slack.commands.parsing import CommandParser, slack_user
 from app.slack.commands.registry import Call, CommandGroup
-from app.teams import service as logic
-from app.teams.replies import TeamReply
+from app.teams import operations
+from app.teams.messages import TeamReply
 
 group = CommandGroup("team", "teams, mirrored with GitHub")
 
 
-def to_message(reply: TeamReply) -> replies.Message:
+def to_message(reply: TeamReply) -> blocks.Message:
     """A TeamReply as an ephemeral Block Kit message."""
-    return replies.message(
-        reply.text, [replies.section(reply.text), *replies.lines_blocks(reply.lines)]
+    return blocks.message(
+        reply.text, [blocks.section(reply.text), *blocks.lines_blocks(reply.lines)]
     )
 
 
-def run(action: Callable[[], TeamReply]) -> replies.Message:
+def run(action: Callable[[], TeamReply]) -> blocks.Message:
     """Run the logic and answer with its TeamReply (its refusals reach the dispatcher as is)."""
     return to_message(action())
 
@@ -41,15 +41,15 @@ def _team_user_args(parser: CommandParser) -> None:
 
 
 @group.command("list", "list the teams")
-def list_(call: Call) -> replies.Message:
+def list_(call: Call) -> blocks.Message:
     """Every team."""
-    return run(lambda: logic.team_list(call.ctx))
+    return run(lambda: operations.team_list(call.ctx))
 
 
 @group.command("view", "show a team with its members and leads", _team_arg)
-def view(call: Call) -> replies.Message:
+def view(call: Call) -> blocks.Message:
     """One team."""
-    return run(lambda: logic.team_view(call.ctx, call.args.team))
+    return run(lambda: operations.team_view(call.ctx, call.args.team))
 
 
 def _local_fields(parser: CommandParser) -> None:
@@ -72,11 +72,11 @@ def _create_args(parser: CommandParser) -> None:
 
 
 @group.command("create", "create a team on GitHub (leads with a GitHub account)", _create_args)
-def create(call: Call) -> replies.Message:
+def create(call: Call) -> blocks.Message:
     """A new GitHub team."""
     a = call.args
     return run(
-        lambda: logic.team_create(
+        lambda: operations.team_create(
             call.ctx,
             call.caller,
             a.name,
@@ -89,15 +89,17 @@ def create(call: Call) -> replies.Message:
 
 
 @group.command("add", "add a member to a team (lead of the team)", _team_user_args)
-def add(call: Call) -> replies.Message:
+def add(call: Call) -> blocks.Message:
     """Add on GitHub, then here."""
-    return run(lambda: logic.team_add(call.ctx, call.caller, call.args.team, call.args.user))
+    return run(lambda: operations.team_add(call.ctx, call.caller, call.args.team, call.args.user))
 
 
 @group.command("remove", "remove a member from a team (lead of the team)", _team_user_args)
-def remove(call: Call) -> replies.Message:
+def remove(call: Call) -> blocks.Message:
     """Remove on GitHub, then here."""
-    return run(lambda: logic.team_remove(call.ctx, call.caller, call.args.team, call.args.user))
+    return run(
+        lambda: operations.team_remove(call.ctx, call.caller, call.args.team, call.args.user)
+    )
 
 
 def _lead_args(parser: CommandParser) -> None:
@@ -106,10 +108,10 @@ def _lead_args(parser: CommandParser) -> None:
 
 
 @group.command("lead", "set or unset a team lead (lead of the team)", _lead_args)
-def lead(call: Call) -> replies.Message:
+def lead(call: Call) -> blocks.Message:
     """Make someone a lead (a maintainer on GitHub), or not."""
     a = call.args
-    return run(lambda: logic.team_lead(call.ctx, call.caller, a.team, a.user, remove=a.remove))
+    return run(lambda: operations.team_lead(call.ctx, call.caller, a.team, a.user, remove=a.remove))
 
 
 def _edit_args(parser: CommandParser) -> None:
@@ -119,11 +121,11 @@ def _edit_args(parser: CommandParser) -> None:
 
 
 @group.command("edit", "edit a team (lead of the team)", _edit_args)
-def edit(call: Call) -> replies.Message:
+def edit(call: Call) -> blocks.Message:
     """Local fields, and the GitHub name with --github."""
     a = call.args
     return run(
-        lambda: logic.team_edit(
+        lambda: operations.team_edit(
             call.ctx,
             call.caller,
             a.team,
@@ -135,12 +137,12 @@ def edit(call: Call) -> replies.Message:
 
 
 @group.command("delete", "delete a team on GitHub and here (lead of the team)", _team_arg)
-def delete(call: Call) -> replies.Message:
+def delete(call: Call) -> blocks.Message:
     """Delete on GitHub, then here."""
-    return run(lambda: logic.team_delete(call.ctx, call.caller, call.args.team))
+    return run(lambda: operations.team_delete(call.ctx, call.caller, call.args.team))
 
 
 @group.command("refresh", "mirror every team from GitHub (leads)")
-def refresh(call: Call) -> replies.Message:
+def refresh(call: Call) -> blocks.Message:
     """The same refresh as the scheduled one."""
-    return run(lambda: logic.team_refresh(call.ctx, call.caller))
+    return run(lambda: operations.team_refresh(call.ctx, call.caller))

@@ -24,9 +24,7 @@ from flask import Blueprint, Response, request
 from app.github import GitHubUser
 from app.members.linking import CALLBACK_PATH
 from app.members.linking.factor import Waiting, confirm_link
-from app.members.linking.member import SlackMember, matches, slack_member
-from app.members.linking.oauth import Identity, OAuthRefused, OAuthUnavailable, WebFlow
-from app.members.linking.service import (
+from app.members.linking.links import (
     AccountTaken,
     InviteFailed,
     LinkUsed,
@@ -36,6 +34,8 @@ from app.members.linking.service import (
     holders,
     powers,
 )
+from app.members.linking.member import SlackMember, matches, slack_member
+from app.members.linking.oauth import Identity, OAuthRefused, OAuthUnavailable, WebFlow
 from app.members.linking.state import (
     ConfirmationSigner,
     LinkState,

@@ -6,7 +6,7 @@ the workspace gate (app.slack.workspace) runs. 200: handled, or chosen to ignore
 request that can never be handled, naming the field; 503 (events only): not handled now
 (backlog full, worker stopping, workspace not known yet), so Slack retries. No input produces
 a 500. A command is acknowledged in the request thread and its work runs in a bounded
-executor, replying through app.slack.replies; an event is acknowledged, then handled once per
+executor, replying through app.slack.reply_client; an event is acknowledged, then handled once per
 instance (a marker) and once across instances (the store claim of its event id). Work after
 an ack never fails silently: one warning line for an outside failure, a traceback and a
 reference for a bug.
@@ -32,13 +32,13 @@ from app.logs import REQUEST_ID, log_id
 from app.outside import is_outside_failure, report_failure
 from app.payload_shapes import Malformed
 from app.server import instance
-from app.server.drain import Job, Outcome, TrackedExecutor
+from app.server.drain import Job, ReplyFate, TrackedExecutor
 from app.services import Services
 from app.slack import payloads as slack_payloads
 from app.slack.authorize import BotAuthorization
 from app.slack.blocks import escape
 from app.slack.payloads import Reading, SlashCommand
-from app.slack.replies import ReplyClient, ReplySlot
+from app.slack.reply_client import ReplyClient, ReplySlot
 from app.slack.workspace import Refusal, WorkspaceGate
 
 log = logging.getLogger("rocket2.slack")
@@ -124,9 +124,9 @@ class SlackEdge:
         self.authorization = authorization
         self.events = events
         self.executor = BoundedExecutor(LISTENER_THREADS, LISTENER_QUEUE)
-        self.replies = ReplyClient(config.slack_response_url_origins)
+        self.reply_client = ReplyClient(config.slack_response_url_origins)
         # A draining worker's replies end before it is killed.
-        self.executor.stop_by = self.replies.stop_by
+        self.executor.stop_by = self.reply_client.stop_by
         self.gate = WorkspaceGate(config.slack_team_id, lambda: authorization.team_id)
 
     def on_command(self, command: SlashCommand) -> Response:
@@ -152,8 +152,8 @@ class SlackEdge:
             Job(
                 command.label,
                 "command",
-                lambda: _run_command(self.ctx, command, self.replies, slot),
-                lambda running: _restart_notice(command, self.replies, slot),
+                lambda: _run_command(self.ctx, command, self.reply_client, slot),
+                lambda running: _restart_notice(command, self.reply_client, slot),
             )
         )
         return _text("")
@@ -208,7 +208,7 @@ SLOW_DOWN_TEXT = "GitHub asked Rocket 2 to slow down; the rest follows in {secon
 
 
 def _run_command(
-    ctx: Services, command: SlashCommand, replies: ReplyClient, slot: ReplySlot
+    ctx: Services, command: SlashCommand, reply_client: ReplyClient, slot: ReplySlot
 ) -> None:
     """The work after a command's ack: dispatch it and reply through response_url, unless the
     restart notice took the reply first."""
@@ -217,7 +217,7 @@ def _run_command(
     def slowed_down(seconds: float) -> None:  # GitHub's rate limit: say why the rest waits
         text = SLOW_DOWN_TEXT.format(seconds=max(1, round(seconds)))
         try:
-            replies.post(command.response_url, {"text": text, "response_type": "ephemeral"})
+            reply_client.post(command.response_url, {"text": text, "response_type": "ephemeral"})
         except Exception as exc:
             report_failure("reply to response_url", exc)
 
@@ -234,7 +234,7 @@ def _run_command(
         log.info("%s finished after its restart notice; its result is not sent", command.label)
         return
     try:
-        replies.post(
+        reply_client.post(
             command.response_url,
             {
                 "text": message.get("text", ""),
@@ -248,13 +248,13 @@ def _run_command(
     log.info("slack command answered in %d ms", (time.monotonic() - started) * 1000)
 
 
-def _restart_notice(command: SlashCommand, replies: ReplyClient, slot: ReplySlot) -> Outcome:
+def _restart_notice(command: SlashCommand, reply_client: ReplyClient, slot: ReplySlot) -> ReplyFate:
     """Tell the user the command was not done (unless its result already went out)."""
     if not slot.take():
         return "answered"
     text = RESTARTED_TEXT.format(command=escape(command.shown))
     try:
-        replies.post(command.response_url, {"text": text, "response_type": "ephemeral"})
+        reply_client.post(command.response_url, {"text": text, "response_type": "ephemeral"})
     except Exception as exc:
         log.warning("restart notice for %s not sent (%s)", command.label, exc)
         return "failed"
@@ -271,7 +271,7 @@ def _trigger_claim(trigger_id: str) -> str:
     return f"trigger:{trigger_id}"
 
 
-def _event_not_handled(event_type: str, event_id: str, running: bool) -> Outcome:
+def _event_not_handled(event_type: str, event_id: str, running: bool) -> ReplyFate:
     """An acked event the worker stops before handling: Slack will not send it again."""
     log.error(
         "slack event %s %s was acknowledged but %s when this worker stopped; Slack will not "

@@ -25,7 +25,7 @@ KINDS = ("get", "healthz", "command", "webhook")
 
 
 @dataclass
-class Outcome:
+class Sample:
     """One request of the loop: when it started (monotonic), what it was, what came back."""
 
     started: float
@@ -42,10 +42,10 @@ class Summary:
     success after the last failure, in ms; 0 when nothing failed)."""
 
     sent: int
-    failed: list[Outcome]
+    failed: list[Sample]
     outage_ms: float
     acked_replies: list[str]  # response_url paths of commands acked with an empty body
-    answered_in_ack: list[Outcome]  # commands whose ack carried the reply (e.g. "restarting")
+    answered_in_ack: list[Sample]  # commands whose ack carried the reply (e.g. "restarting")
 
     def describe(self) -> str:
         """One line for reports and failure messages."""
@@ -70,7 +70,7 @@ class ClientLoop:
     interval: float = 0.02
     max_seconds: float = 240.0
     max_requests: int = 12_000
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[Sample] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -117,7 +117,7 @@ class ClientLoop:
                 self.outcomes.append(self._one(client, KINDS[n % len(KINDS)]))
                 self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
-    def _one(self, client: httpx.Client, kind: str) -> Outcome:
+    def _one(self, client: httpx.Client, kind: str) -> Sample:
         started = time.monotonic()
         url = f"https://127.0.0.1:{self.https_port}"
         headers = {"Host": self.domain}
@@ -157,7 +157,7 @@ class ClientLoop:
                     extensions=extensions,
                 )
         except httpx.HTTPError as exc:
-            return Outcome(started, kind, 599, f"{type(exc).__name__}: {exc}", reply_path)
+            return Sample(started, kind, 599, f"{type(exc).__name__}: {exc}", reply_path)
         status = response.status_code
         # A 200 from anything but the app (say a container on the app's old address) fails too.
         expected = {"get": "🚀", "healthz": '"ok"', "command": "", "webhook": "pong"}[kind]
@@ -165,4 +165,4 @@ class ClientLoop:
             status = 590
         detail = "" if status == 200 else response.text[:200]
         ack_text = response.text.strip() if kind == "command" and status == 200 else ""
-        return Outcome(started, kind, status, detail, reply_path, ack_text)
+        return Sample(started, kind, status, detail, reply_path, ack_text)

@@ -1,4 +1,4 @@
-"""The team command logic (app.teams.service / app.teams.export) called directly with a real
+"""The team command logic (app.teams.operations / app.teams.export) called directly with a real
 store (SQLite and PostgreSQL) and the fake GitHub: happy paths, permission refusals, GitHub
 failures after which nothing changes locally, promotion and demotion, Slack size limits."""
 
@@ -19,7 +19,7 @@ from werkzeug import Request, Response
 from app.services import Services
 from app.slack.commands.errors import CommandError, PermissionDenied
 from app.store import AlreadyExists, Permission
-from app.teams import service as tc
+from app.teams import operations as tc
 from app.teams.export import (
     MAX_PIECES,
     PIECE_LIMIT,

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.github import GitHubError, GitHubUser
-from app.members.linking.service import (
+from app.members.linking.links import (
     InviteFailed,
     Linked,
     LinkUsed,

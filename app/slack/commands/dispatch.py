@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.github import GitHubError
 from app.logs import REQUEST_ID, log_id
-from app.slack import blocks as replies
-from app.slack.commands import help as help_replies
+from app.slack import blocks
+from app.slack.commands import help as command_help
 from app.slack.commands.errors import CommandError, PermissionDenied, UsageError
 from app.slack.commands.parsing import split
 from app.slack.commands.registry import Call, Command, find_group, find_shortcut
@@ -47,7 +47,7 @@ GENERIC_ERROR = (
 )
 
 
-class Outcome(StrEnum):
+class CommandOutcome(StrEnum):
     """How a command ended, as the log line names it."""
 
     OK = "ok"
@@ -57,10 +57,10 @@ class Outcome(StrEnum):
     ERROR = "error"
 
 
-Routed = tuple[replies.Message, Outcome]
+Routed = tuple[blocks.Message, CommandOutcome]
 
 
-def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> replies.Message:
+def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> blocks.Message:
     """Run one `/rocket TEXT` from ``user_id`` and return the reply (never raises).
 
     ``claim`` names this delivery in the store (``trigger:…`` for a slash command, the event
@@ -74,13 +74,13 @@ def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> replies
         label = _label(words)
         reply, outcome = _route(words, user_id, ctx, claim)
     except UsageError as exc:
-        reply, outcome = replies.error(str(exc)), Outcome.USAGE
+        reply, outcome = blocks.error(str(exc)), CommandOutcome.USAGE
     except Exception as exc:
         ref = REQUEST_ID.get() or uuid.uuid4().hex
         log.exception("command %s failed (ref %s)", label, ref)  # one line: app.logs
         cause = outage_cause(exc) if isinstance(exc, SQLAlchemyError) else None
         text = STORE_ERROR.format(cause=cause, ref=ref) if cause else GENERIC_ERROR.format(ref=ref)
-        reply, outcome = replies.error(text), Outcome.ERROR
+        reply, outcome = blocks.error(text), CommandOutcome.ERROR
     log.info(
         "command %s by %s: %s in %d ms",
         label,
@@ -109,46 +109,46 @@ def _route(words: list[str], user_id: str, ctx: Services, claim: str) -> Routed:
     if not words or words[0].lower() in HELP_WORDS:
         found = find_group(words[1]) if len(words) > 1 else None
         if found is not None:
-            return help_replies.group_message(found), Outcome.OK
-        return help_replies.command_list_message(), Outcome.OK
+            return command_help.group_message(found), CommandOutcome.OK
+        return command_help.command_list_message(), CommandOutcome.OK
     shortcut = find_shortcut(words)
     if shortcut is not None:
         return _guarded(lambda: shortcut.handler(ctx, user_id, words, claim))
     group = find_group(words[0])
     if group is None:
-        return help_replies.command_list_message(unknown=words[0]), Outcome.OK
+        return command_help.command_list_message(unknown=words[0]), CommandOutcome.OK
     if len(words) == 1 or words[1].lower() in HELP_WORDS:
-        return help_replies.group_message(group), Outcome.OK
+        return command_help.group_message(group), CommandOutcome.OK
     command = group.get(words[1])
     if command is None:
-        return help_replies.group_message(group, unknown=words[1]), Outcome.OK
+        return command_help.group_message(group, unknown=words[1]), CommandOutcome.OK
     return _run(command, words[2:], user_id, ctx)
 
 
 def _run(command: Command, words: list[str], user_id: str, ctx: Services) -> Routed:
     if any(w in ("-h", "--help") for w in words):
-        return help_replies.command_message(command), Outcome.OK
+        return command_help.command_message(command), CommandOutcome.OK
     try:
         args = command.parser().parse(words)
     except UsageError as exc:
-        return help_replies.command_message(command, str(exc)), Outcome.USAGE
+        return command_help.command_message(command, str(exc)), CommandOutcome.USAGE
     call = Call(ctx=ctx, caller=user_id, args=args, command=command)
     return _guarded(lambda: command.handler(call))
 
 
-def _guarded(run: Callable[[], replies.Message]) -> Routed:
-    """Run a handler, turning the errors a user can act on into replies."""
+def _guarded(run: Callable[[], blocks.Message]) -> Routed:
+    """Run a handler, turning the errors a user can act on into blocks."""
     try:
-        return run(), Outcome.OK
+        return run(), CommandOutcome.OK
     except PermissionDenied as exc:
-        return replies.error(f":no_entry: {exc}"), Outcome.REFUSED
+        return blocks.error(f":no_entry: {exc}"), CommandOutcome.REFUSED
     except UsageError:
         raise
     except CommandError as exc:
-        return replies.error(str(exc)), Outcome.REFUSED
+        return blocks.error(str(exc)), CommandOutcome.REFUSED
     except NotFound as exc:
-        return replies.error(f"Not found: {replies.escape(str(exc))}."), Outcome.REFUSED
+        return blocks.error(f"Not found: {blocks.escape(str(exc))}."), CommandOutcome.REFUSED
     except GitHubError as exc:
         log.warning("GitHub call failed: %s", exc)
-        text = f"GitHub did not do it: {replies.escape(str(exc))}. Nothing was changed here."
-        return replies.error(text), Outcome.GITHUB
+        text = f"GitHub did not do it: {blocks.escape(str(exc))}. Nothing was changed here."
+        return blocks.error(text), CommandOutcome.GITHUB

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from argparse import SUPPRESS, Action
 
-from app.slack import blocks as replies
+from app.slack import blocks
 from app.slack.commands.registry import Command, CommandGroup, groups
 
 TITLE = "Rocket 2 commands"
@@ -27,35 +27,35 @@ def command_lines() -> list[str]:
     return lines
 
 
-def command_list_message(unknown: str | None = None) -> replies.Message:
+def command_list_message(unknown: str | None = None) -> blocks.Message:
     """Every command, as an ephemeral message; ``unknown`` names a command we did not know."""
-    intro = f"I don't know the command {replies.code(unknown)}. " if unknown else ""
+    intro = f"I don't know the command {blocks.code(unknown)}. " if unknown else ""
     intro += "Here is what I can do:"
     lines = command_lines()
-    blocks = [replies.header(TITLE), replies.section(intro)]
-    blocks += replies.lines_blocks(lines)
-    blocks.append(replies.context(MORE))
-    return replies.message(f"{TITLE}: {intro}\n" + "\n".join(lines), blocks)
+    parts = [blocks.header(TITLE), blocks.section(intro)]
+    parts += blocks.lines_blocks(lines)
+    parts.append(blocks.context(MORE))
+    return blocks.message(f"{TITLE}: {intro}\n" + "\n".join(lines), parts)
 
 
-def group_message(group: CommandGroup, unknown: str | None = None) -> replies.Message:
+def group_message(group: CommandGroup, unknown: str | None = None) -> blocks.Message:
     """The commands of one group; ``unknown`` names a sub-command we did not know."""
-    intro = f"`{group.name}` has no command {replies.code(unknown)}. " if unknown else ""
+    intro = f"`{group.name}` has no command {blocks.code(unknown)}. " if unknown else ""
     intro += f"`/rocket {group.name}`: {group.summary}"
     lines = [f"`{c.usage()}` — {c.summary}" for c in group.commands.values()]
-    blocks = [replies.section(intro), *replies.lines_blocks(lines), replies.context(MORE)]
-    return replies.message(intro + "\n" + "\n".join(lines), blocks)
+    parts = [blocks.section(intro), *blocks.lines_blocks(lines), blocks.context(MORE)]
+    return blocks.message(intro + "\n" + "\n".join(lines), parts)
 
 
-def command_message(command: Command, problem: str | None = None) -> replies.Message:
+def command_message(command: Command, problem: str | None = None) -> blocks.Message:
     """One command's help; with ``problem``, it explains what was wrong with the arguments."""
     help_text = command.help()
     if problem is None:
-        blocks = [replies.section(f"`{command.prog}`: {command.summary}")]
-        blocks += replies.code_blocks(help_text)
-        return replies.message(f"{command.prog}: {command.summary}\n{help_text}", blocks)
-    text = f"`{command.prog}`: {replies.escape(problem)}"
-    return replies.error(text, help_text)
+        parts = [blocks.section(f"`{command.prog}`: {command.summary}")]
+        parts += blocks.code_blocks(help_text)
+        return blocks.message(f"{command.prog}: {command.summary}\n{help_text}", parts)
+    text = f"`{command.prog}`: {blocks.escape(problem)}"
+    return blocks.error(text, help_text)
 
 
 def markdown_reference() -> str:

@@ -3,7 +3,7 @@
 A feature is one module that defines ``group = CommandGroup(...)`` and its commands::
 
     from app.slack.commands.registry import Call, CommandGroup
-    from app.slack import blocks as replies
+    from app.slack import blocks
 
     group = CommandGroup("team", "teams mirrored with GitHub")
 
@@ -11,9 +11,9 @@ A feature is one module that defines ``group = CommandGroup(...)`` and its comma
         parser.add_argument("team", metavar="TEAM", help="team name")
 
     @group.command("view", "show a team with its members and leads", _view_args)
-    def view(call: Call) -> replies.Message:
+    def view(call: Call) -> blocks.Message:
         ...  # call.ctx (store, github, slack, config), call.caller, call.args
-        return replies.ok("…")
+        return blocks.ok("…")
 
 and is listed once in app.features (``install``), or added later with ``register(group)``.
 A group may also register a shortcut, a command typed without its group word (``@user ++``).
