@@ -2,8 +2,9 @@
 
 Master: load the config (when gunicorn.conf.py is executed, at start and on every HUP),
 refuse to start on a bad one (``on_starting``, before any socket or worker exists), bring the
-database schema up to date (``migrate.upgrade``: one SELECT when it is current, else Alembic
-under the store's cross-instance lock, so two instances starting at once migrate once; a
+database schema up to date (``migrate.upgrade``: one SELECT when it is current, else Alembic,
+in a forked child, under the store's cross-instance lock, so two instances starting at once
+migrate once; a
 database failure stops the start with a clear message; before that, hold the ``server`` lock
 shared (before even the driver's look at the schema) and restore an absent SQLite file from
 REPLICA_URL, app.backups.litestream), create the instance runtime directory, and remove it
