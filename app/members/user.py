@@ -18,6 +18,7 @@ from app.github import GitHubError, GitHubUser
 from app.members.linking import factor, links
 from app.members.linking.oauth import link_url
 from app.members.linking.state import TTL_SECONDS, StateSigner
+from app.services import Services
 from app.slack import blocks
 from app.slack.commands import converters as fields
 from app.slack.commands.errors import CommandError
@@ -53,9 +54,9 @@ def _add_args(parser: CommandParser) -> None:
 
 
 @group.command("add", "create your member record", _add_args)
-def add(call: Call) -> blocks.Message:
+def add(services: Services, call: Call) -> blocks.Message:
     """Create the caller's blank record; with -f, replace an existing one."""
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         existing = uow.users.get(call.caller)
         if existing is not None and not call.args.force:
             raise CommandError(
@@ -75,7 +76,7 @@ def add(call: Call) -> blocks.Message:
             granted_permission=existing.granted_permission,
         )
         user = uow.users.require(call.caller)
-        change = reconcile(uow, call.ctx.config, user)
+        change = reconcile(uow, services.config, user)
         now = user.permission.value
     ended = f" Your GitHub link is cleared, so {change.describe()}." if change else ""
     return blocks.ok(
@@ -98,11 +99,11 @@ def _view_args(parser: CommandParser) -> None:
 
 
 @group.command("view", "show a member (you, unless you name someone)", _view_args)
-def view(call: Call) -> blocks.Message:
+def view(services: Services, call: Call) -> blocks.Message:
     """Show one member's record, optionally with their teams. The e-mail is shown only to the
     member themself, team leads and admins (docs/decisions/0004-who-sees-an-email.md)."""
     args = call.args
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         sees_emails = permission_of(uow, call.caller) >= Permission.team_lead
         if args.github:
             user, wanted = uow.users.by_github_username(args.github), f"GitHub user {args.github}"
@@ -206,7 +207,7 @@ def _edit_args(parser: CommandParser) -> None:
 
 
 @group.command("edit", "update a member record (yours, or anyone's for admins)", _edit_args)
-def edit(call: Call) -> blocks.Message:
+def edit(services: Services, call: Call) -> blocks.Message:
     """Update fields; an admin's --github asks GitHub first, then stores the account."""
     args = call.args
     target = args.username or call.caller
@@ -224,7 +225,7 @@ def edit(call: Call) -> blocks.Message:
         )
 
     # 1. Read and check (short unit of work, nothing written): refuse early, before GitHub.
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         _check_edit(uow, call.caller, target, args.permission)
         if args.github is not None:
             _check_admin_link(uow, call.caller)
@@ -234,13 +235,13 @@ def edit(call: Call) -> blocks.Message:
     account: GitHubUser | None = None
     pending, later = False, ""
     if args.github is not None:
-        account, pending, later = _invite(call, args.github)
+        account, pending, later = _invite(services, call, args.github)
 
     # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
     # the last other admin removed) while GitHub was being asked.
     previous = None
     change: RoleChange | None = None
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         _check_edit(uow, call.caller, target, args.permission)
         if target == call.caller:
             uow.users.create_if_absent(target)
@@ -258,7 +259,7 @@ def edit(call: Call) -> blocks.Message:
         if account is not None or args.permission is not None:
             if pending and account is not None:
                 uow.invitations.record(account.id, account.login)
-            change = reconcile(uow, call.ctx.config, uow.users.require(target))
+            change = reconcile(uow, services.config, uow.users.require(target))
 
     names = [_label(name) for name in changes if name != "granted_permission"]
     note = ""
@@ -271,7 +272,7 @@ def edit(call: Call) -> blocks.Message:
             account.id,
         )
         linked = links.Linked(account, pending, previous, change, later)
-        links.after_link(call.ctx, target, linked, by=call.caller)
+        links.after_link(services, target, linked, by=call.caller)
         names = ["GitHub", "GitHub id", *names]
         note = (
             " The link is not verified by GitHub: roles from GitHub wait until the member "
@@ -348,11 +349,11 @@ def _check_admin_link(uow: UnitOfWork, caller: str) -> None:
         )
 
 
-def _invite(call: Call, login: str) -> tuple[GitHubUser, bool, str]:
+def _invite(services: Services, call: Call, login: str) -> tuple[GitHubUser, bool, str]:
     """Invite ``login`` to the organisation through the App; (account, invitation pending,
     when a queued one is expected)."""
     try:
-        return links.invite(call.ctx.github, call.ctx.store, login)
+        return links.invite(services.github, services.store, login)
     except links.InviteFailed as failed:
         if failed.missing:
             raise CommandError(
@@ -373,9 +374,9 @@ def _reason(exc: GitHubError) -> str:
 
 
 @group.command("link", "link your GitHub account: GitHub confirms it is yours")
-def link(call: Call) -> blocks.Message:
+def link(services: Services, call: Call) -> blocks.Message:
     """An ephemeral, one-time link to GitHub's authorization page, bound to the caller."""
-    config = call.ctx.config
+    config = services.config
     if not config.linking_enabled:
         return blocks.message(
             "GitHub account linking is off in this workspace. An admin can link your account "
@@ -405,13 +406,13 @@ def _approve_args(parser: CommandParser) -> None:
 
 
 @group.command("approve", "approve a member's GitHub link that waits for an admin", _approve_args)
-def approve(call: Call) -> blocks.Message:
+def approve(services: Services, call: Call) -> blocks.Message:
     """Complete a proven link that gives power and waits for an admin (admins only)."""
     target, login = call.args.user, call.args.login
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         require(uow, call.caller, Permission.admin, "approve GitHub links")
     try:
-        linked = factor.approve_link(call.ctx, call.caller, target, login)
+        linked = factor.approve_link(services, call.caller, target, login)
     except factor.NoRequest:
         raise CommandError(
             f"No link of {blocks.code(login)} waits for <@{target}> (requests last a day). "
@@ -446,10 +447,10 @@ def _delete_args(parser: CommandParser) -> None:
 
 
 @group.command("delete", "remove a member record (admins)", _delete_args)
-def delete(call: Call) -> blocks.Message:
+def delete(services: Services, call: Call) -> blocks.Message:
     """Delete someone's record."""
     target = call.args.user
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         uow.users.lock_admins()
         require(uow, call.caller, Permission.admin, "delete member records")
         user = uow.users.get(target)

@@ -2,10 +2,10 @@
 member, and sent by the ``invitation-queue`` job when GitHub takes them again
 (docs/decisions/0024-invitation-queue.md).
 
-The job runs every INVITATION_INTERVAL in each instance's scheduler; ``once_per_slot`` makes
-one instance send per slot. It sends the oldest first and stops at the first one the cap still
-refuses. A queued invitation leaves the queue only in the unit of work after GitHub took it, so
-a restart or a crash in between sends it (again: the PUT is idempotent) on the next run.
+The job runs every INVITATION_INTERVAL; the scheduler runs it once per slot across instances.
+It sends the oldest first and stops at the first one the cap still refuses. A queued invitation
+leaves the queue only in the unit of work after GitHub took it, so a restart or a crash in
+between sends it (again: the PUT is idempotent) on the next run.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app.feature import ScheduledJob
 from app.github import GitHubClient, GitHubError, GitHubInvitationCapped
-from app.outside import report_failure
-from app.services import ScheduledJob
+from app.services import Services
 from app.store import QueuedInvitation, Store
-from app.store.locks import once_per_slot
-from config import Config
 
 log = logging.getLogger("rocket2.teams.invitations")
 
@@ -67,23 +65,9 @@ def send_queued(store: Store, github: GitHubClient) -> tuple[int, int]:
     return sent, len(waiting) - sent
 
 
-def scheduled_send(config: Config, now: datetime | None = None) -> tuple[int, int] | None:
-    """One run of the job: (sent, left), or None if skipped (another instance) or failed."""
-    store = Store.from_config(config)
-    github = GitHubClient.from_config(config)
-    slot = f"{INVITATION_JOB}:{(now or datetime.now(UTC)):%Y-%m-%dT%H:%M}"
-    try:
-        with once_per_slot(store, INVITATION_JOB, slot) as skip:
-            if skip:
-                log.info("invitation queue: %s %s; skipped", slot, skip)
-                return None
-            sent, left = send_queued(store, github)
-    except Exception as exc:  # a failure must not kill the scheduler
-        report_failure("invitation queue", exc)
-        return None
-    finally:
-        github.close()
-        store.dispose()
+def run_queue(services: Services, now: datetime) -> tuple[int, int]:
+    """One run of the job (the scheduler runs it once per slot): (sent, left)."""
+    sent, left = send_queued(services.store, services.github)
     log.info("invitation queue done: %d sent, %d waiting", sent, left)
     return sent, left
 
@@ -98,5 +82,5 @@ JOB = ScheduledJob(
     INVITATION_JOB,
     "invitation queue",
     lambda config: IntervalTrigger(seconds=INVITATION_INTERVAL.total_seconds()),
-    lambda config, slack, store: scheduled_send(config),
+    run_queue,
 )
