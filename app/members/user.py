@@ -211,18 +211,7 @@ def edit(services: Services, call: Call) -> blocks.Message:
     """Update fields; an admin's --github asks GitHub first, then stores the account."""
     args = call.args
     target = args.username or call.caller
-    changes: dict[str, Any] = {
-        model_field: getattr(args, _dest(option))
-        for option, model_field, _label, _convert in EDITABLE
-        if getattr(args, _dest(option)) is not None
-    }
-    if args.permission is not None:
-        changes["permission"] = changes["granted_permission"] = args.permission
-    if not changes and args.github is None:
-        raise CommandError(
-            "Nothing to change: give at least one of --name, --email, --pos, --github, "
-            "--major, --bio or --permission."
-        )
+    changes = _requested_changes(args)
 
     # 1. Read and check (short unit of work, nothing written): refuse early, before GitHub.
     with services.store.unit_of_work() as uow:
@@ -237,12 +226,53 @@ def edit(services: Services, call: Call) -> blocks.Message:
     if args.github is not None:
         account, pending, later = _invite(services, call, args.github)
 
-    # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
-    # the last other admin removed) while GitHub was being asked.
-    previous = None
+    # 3. Store.
+    previous, change = _store_edit(services, call, target, changes, account, pending)
+
+    names = [_label(name) for name in changes if name != "granted_permission"]
+    note = ""
+    if account is not None:
+        linked = links.Linked(account, pending, previous, change, later)
+        note = _admin_linked(services, call.caller, target, linked)
+        names = ["GitHub", "GitHub id", *names]
+    if change is not None:
+        note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
+    whose = "Your record" if target == call.caller else f"<@{target}>'s record"
+    return blocks.ok(f"{whose} is updated: {', '.join(names)}.{note}")
+
+
+def _requested_changes(args: Any) -> dict[str, Any]:
+    """The fields ``user edit`` was asked to change; CommandError when there is none."""
+    changes: dict[str, Any] = {
+        model_field: getattr(args, _dest(option))
+        for option, model_field, _label, _convert in EDITABLE
+        if getattr(args, _dest(option)) is not None
+    }
+    if args.permission is not None:
+        changes["permission"] = changes["granted_permission"] = args.permission
+    if not changes and args.github is None:
+        raise CommandError(
+            "Nothing to change: give at least one of --name, --email, --pos, --github, "
+            "--major, --bio or --permission."
+        )
+    return changes
+
+
+def _store_edit(
+    services: Services,
+    call: Call,
+    target: str,
+    changes: dict[str, Any],
+    account: GitHubUser | None,
+    pending: bool,
+) -> tuple[GitHubUser | None, RoleChange | None]:
+    """Store an edit: (the account ``target`` was linked to before, the role change). The
+    checks run again in this unit of work: an admin may have been demoted (or the last other
+    admin removed) while GitHub was being asked."""
+    previous: GitHubUser | None = None
     change: RoleChange | None = None
     with services.store.unit_of_work() as uow:
-        _check_edit(uow, call.caller, target, args.permission)
+        _check_edit(uow, call.caller, target, call.args.permission)
         if target == call.caller:
             uow.users.create_if_absent(target)
         if account is not None:
@@ -256,36 +286,33 @@ def edit(services: Services, call: Call) -> blocks.Message:
                 ) from None
         if changes:
             uow.users.update(target, **changes)
-        if account is not None or args.permission is not None:
+        if account is not None or call.args.permission is not None:
             if pending and account is not None:
                 uow.invitations.record(account.id, account.login)
             change = reconcile(uow, services.config, uow.users.require(target))
+    return previous, change
 
-    names = [_label(name) for name in changes if name != "granted_permission"]
-    note = ""
-    if account is not None:
-        log.info(
-            "admin %s linked %s to GitHub account %s (id %d), not verified by GitHub",
-            call.caller,
-            target,
-            account.login,
-            account.id,
-        )
-        linked = links.Linked(account, pending, previous, change, later)
-        links.after_link(services, target, linked, by=call.caller)
-        names = ["GitHub", "GitHub id", *names]
-        note = (
-            " The link is not verified by GitHub: roles from GitHub wait until the member "
-            "links the account themself with `/rocket user link`."
-        )
-        if later:
-            note += f" {later}"
-        elif pending:
-            note += " GitHub sent an invitation to the organisation: it must be accepted."
-    if change is not None:
-        note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
-    whose = "Your record" if target == call.caller else f"<@{target}>'s record"
-    return blocks.ok(f"{whose} is updated: {', '.join(names)}.{note}")
+
+def _admin_linked(services: Services, admin: str, target: str, linked: links.Linked) -> str:
+    """After an admin's --github: log it, tell whom it concerns; the reply's note."""
+    account = linked.account
+    log.info(
+        "admin %s linked %s to GitHub account %s (id %d), not verified by GitHub",
+        admin,
+        target,
+        account.login,
+        account.id,
+    )
+    links.after_link(services, target, linked, by=admin)
+    note = (
+        " The link is not verified by GitHub: roles from GitHub wait until the member "
+        "links the account themself with `/rocket user link`."
+    )
+    if linked.later:
+        note += f" {linked.later}"
+    elif linked.pending:
+        note += " GitHub sent an invitation to the organisation: it must be accepted."
+    return note
 
 
 def _dest(option: str) -> str:

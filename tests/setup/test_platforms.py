@@ -84,7 +84,7 @@ def test_every_slack_method_called_has_its_scopes_declared():
 
 
 def test_every_slack_event_handled_is_declared_with_its_scope():
-    handled = set(features.slack_event_handlers(None))  # type: ignore[arg-type]
+    handled = set(features.slack_events())
     assert handled == set(SLACK.bot_events)
     assert {SLACK_EVENT_SCOPES[e] for e in handled} <= set(SLACK.bot_scopes)
     assert "commands" in SLACK.bot_scopes  # the slash command itself
@@ -92,10 +92,11 @@ def test_every_slack_event_handled_is_declared_with_its_scope():
 
 def test_every_github_event_handled_is_declared_with_its_permission(key_pem):
     config = load_config(valid_env(key_pem))
-    from app.services import make_services
     from app.slack.client import slack_client
 
-    handled = set(features.github_event_handlers(make_services(config, slack_client(config))))
+    handled = set(
+        features.github_event_handlers(features.build_services(config, slack_client(config)))
+    )
     assert handled == set(GITHUB.events)
     for event in handled:
         assert grants(GITHUB.permissions.get(GITHUB_EVENT_PERMISSION[event]), "read"), event
