@@ -71,5 +71,6 @@ JOB = ScheduledJob(
     lambda config: weekly_trigger(config.scheduler_timezone),
     run_random_channel,
     slot=RunSlot.DAY,
+    hold_lock=False,
 )
 FEATURE = Feature(name="announcements", jobs=(JOB,))

@@ -51,7 +51,7 @@ class RunSlot(StrEnum):
 class ScheduledJob:
     """A job: ``trigger(config)`` says when (None: off in this config), ``run(services, now)``
     does it (``now``: the run's time, UTC). ``lock`` names the cross-instance lock held while
-    it runs (default: its id)."""
+    it runs (default: its id); with ``hold_lock`` False the slot's claim alone guards it."""
 
     id: str
     name: str
@@ -59,11 +59,12 @@ class ScheduledJob:
     run: Callable[[Services, datetime], object]
     slot: RunSlot = RunSlot.MINUTE
     lock: str = ""
+    hold_lock: bool = True
 
     @property
-    def lock_name(self) -> str:
-        """The cross-instance lock a run holds."""
-        return self.lock or self.id
+    def lock_name(self) -> str | None:
+        """The cross-instance lock a run holds, or None (the claim alone)."""
+        return (self.lock or self.id) if self.hold_lock else None
 
 
 WebhookHandlers = Callable[[Services], Mapping[str, WebhookHandler]]

@@ -107,7 +107,7 @@ def test_scheduled_refresh_skips_while_another_instance_runs_it(job_config, stor
     fake, config = job_config
     other = make_engine(database_url)  # another instance's connection / file handle
     try:
-        with try_hold(other, JOB.lock_name) as held:
+        with try_hold(other, "team-refresh") as held:
             assert held
             assert scheduled_refresh(config) is None
             assert snapshot(store) == {} and fake.count("GET", r"/orgs/.*/teams") == 0
