@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Flask
 
 from app import features, sizes
 from app.feature import Feature
+from app.github.webhooks import webhook_client
 from app.services import attach
 from app.slack.authorize import BotAuthorization
 from app.slack.client import slack_client
@@ -37,11 +40,13 @@ def create_app(config: Config, with_features: tuple[Feature, ...] = features.FEA
     app.extensions["rocket2.slack_authorization"] = authorization
     events = features.slack_events(with_features)
     app.register_blueprint(slack.create_blueprint(services, authorization, events))
+    webhook_services = replace(services, github=webhook_client(config))
     app.register_blueprint(
         github.create_blueprint(
             config.github_webhook_endpt,
             config.github_webhook_secret.reveal().encode(),
-            features.github_event_handlers(services, with_features),
+            features.webhook_router(with_features),
+            webhook_services,
         )
     )
     app.register_blueprint(linking.create_blueprint(services))

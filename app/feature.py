@@ -6,6 +6,8 @@ Every handler takes the ``Services`` bundle plus its typed payload:
 
 - a command ``handler(services, call)`` (app.slack.commands.registry.Call);
 - a Slack event ``handler(services, event, event_id)``: ``event`` is the checked Struct;
+- a webhook ``handler(services, event, delivery)`` on the feature's ``Router``
+  (app.github.webhooks): ``event`` is the checked Struct of its action;
 - a job ``run(services, now)``; the scheduler (app.server.scheduler) runs it once per ``slot``
   and reports its failure.
 
@@ -14,7 +16,7 @@ app.features lists the features; everything else is built from that list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -23,7 +25,7 @@ from typing import Any
 from apscheduler.triggers.base import BaseTrigger
 from msgspec import Struct
 
-from app.github.webhooks import WebhookHandler
+from app.github.webhooks import Router
 from app.services import Services
 from app.slack.commands.registry import CommandGroup
 from config import Config
@@ -67,9 +69,6 @@ class ScheduledJob:
         return (self.lock or self.id) if self.hold_lock else None
 
 
-WebhookHandlers = Callable[[Services], Mapping[str, WebhookHandler]]
-
-
 @dataclass(frozen=True)
 class Feature:
     """What one feature package plugs into Rocket 2 (all optional but its name)."""
@@ -77,6 +76,6 @@ class Feature:
     name: str
     command_groups: tuple[CommandGroup, ...] = ()
     slack_events: tuple[SlackEvent[Any], ...] = ()
-    webhooks: WebhookHandlers | None = None
+    webhooks: Router[Services] | None = None
     jobs: tuple[ScheduledJob, ...] = ()
     tables: tuple[str, ...] = field(default=())

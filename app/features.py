@@ -7,7 +7,6 @@ webhook table, the scheduled jobs and the tables are all built from the list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,7 +15,7 @@ from app import announcements
 from app.backups import feature as backups
 from app.feature import Feature, ScheduledJob, SlackEvent
 from app.github import GitHubClient
-from app.github.webhooks import WebhookHandler
+from app.github.webhooks import Router
 from app.members import feature as members
 from app.services import Services, make_services
 from app.slack.commands.dispatch import Commands
@@ -62,19 +61,10 @@ def slack_events(features: tuple[Feature, ...] = FEATURES) -> dict[str, SlackEve
     return events
 
 
-def github_event_handlers(
-    services: Services, features: tuple[Feature, ...] = FEATURES
-) -> Mapping[str, WebhookHandler]:
-    """X-GitHub-Event → handler, from every feature's webhooks; an event handled twice is a
+def webhook_router(features: tuple[Feature, ...] = FEATURES) -> Router[Services]:
+    """Every feature's webhook router in one; an event and action handled twice is a
     ValueError."""
-    handlers: dict[str, WebhookHandler] = {}
-    for feature in features:
-        mapping = feature.webhooks(services) if feature.webhooks is not None else {}
-        for event, handler in mapping.items():
-            if event in handlers:
-                raise ValueError(f"GitHub event {event} is handled twice")
-            handlers[event] = handler
-    return handlers
+    return Router(*(feature.webhooks for feature in features if feature.webhooks is not None))
 
 
 def scheduled_jobs(features: tuple[Feature, ...] = FEATURES) -> tuple[ScheduledJob, ...]:

@@ -4,7 +4,9 @@
 
 Writes ``tests/data/openapi/github.json`` and ``slack.json``: each operation Rocket 2 calls
 (listed below) with every definition it references, transitively, and nothing else; the
-descriptions' examples are left out. PROVENANCE (written beside them) names each source.
+descriptions' examples are left out. ``github-webhooks.json``: the same GitHub description's
+schemas of the webhook deliveries Rocket 2 handles, with what they reference. PROVENANCE
+(written beside them) names each source.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openapi"
 
-# Every GitHub REST operation Rocket 2 (app/github/client.py, app/members/linking/oauth.py)
-# or its stand-in serves. tests/github/test_contract_cut.py holds the client to this list.
+# Every GitHub REST operation Rocket 2 (app/github/client.py, app/members/linking/oauth.py,
+# app/setup, app/doctor) calls or its stand-ins serve. tests/github/test_contract_cut.py
+# holds the client to this list.
 GITHUB_OPERATIONS = (
     ("get", "/orgs/{org}/installation"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
@@ -43,6 +46,12 @@ GITHUB_OPERATIONS = (
     ("get", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
     ("put", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
     ("delete", "/orgs/{org}/teams/{team_slug}/memberships/{username}"),
+    # The set-up stand-in (app/dev/github_apps.py): `rocket2 setup github` and doctor's calls.
+    ("post", "/app-manifests/{code}/conversions"),
+    ("get", "/app"),
+    ("get", "/app/hook/config"),
+    ("get", "/app/hook/deliveries"),
+    ("get", "/orgs/{org}"),
 )
 
 # Every Slack Web API method Rocket 2 calls (through slack_sdk) or its stand-in serves.
@@ -54,6 +63,19 @@ SLACK_METHODS = (
     "conversations.members",
     "conversations.open",
     "users.info",
+)
+
+# The schemas (components/schemas) of every webhook delivery Rocket 2 handles (app.features
+# WEBHOOKS) or its stand-in sends. tests/github/test_webhook_payloads_documented.py holds them.
+GITHUB_WEBHOOK_SCHEMAS = (
+    "webhook-organization-member-added",
+    "webhook-organization-member-invited",
+    "webhook-organization-member-removed",
+    "webhook-team-created",
+    "webhook-team-edited",
+    "webhook-team-deleted",
+    "webhook-membership-added",
+    "webhook-membership-removed",
 )
 
 DROPPED_KEYS = ("example", "examples")
@@ -95,7 +117,20 @@ def cut(document: dict[str, Any], operations: dict[str, list[str]], keep: tuple[
         item = document["paths"][path]
         shared = {k: v for k, v in item.items() if k == "parameters"}
         out["paths"][path] = {**shared, **{m: item[m] for m in methods}}
-    out = _without_examples(out)
+    return _with_references(document, _without_examples(out))
+
+
+def cut_schemas(document: dict[str, Any], names: tuple[str, ...], keep: tuple[str, ...]) -> Any:
+    """``document`` with only the schemas ``names`` and what they reference."""
+    out: dict[str, Any] = {k: document[k] for k in keep if k in document}
+    out["paths"] = {}
+    schemas = document["components"]["schemas"]
+    out["components"] = {"schemas": {name: schemas[name] for name in names}}
+    return _with_references(document, _without_examples(out))
+
+
+def _with_references(document: dict[str, Any], out: dict[str, Any]) -> Any:
+    """``out`` with every definition of ``document`` it references, transitively."""
     pending, seen = _refs(out), set()
     while pending:
         ref = pending.pop()
@@ -152,11 +187,13 @@ def main() -> None:
     github, meta = _github_source(args.github)
     kept = ("openapi", "info", "servers")
     github_cut = cut(github, _grouped(GITHUB_OPERATIONS), kept)
+    webhooks_cut = cut_schemas(github, GITHUB_WEBHOOK_SCHEMAS, kept)
     raw_slack = args.slack.read_bytes()
     slack = json.loads(raw_slack)
     kept = ("swagger", "info", "basePath", "host", "schemes")
     slack_cut = cut(slack, _slack_methods(slack), kept)
-    for name, data in (("github.json", github_cut), ("slack.json", slack_cut)):
+    cuts = (("github.json", github_cut), ("github-webhooks.json", webhooks_cut))
+    for name, data in (*cuts, ("slack.json", slack_cut)):
         (OUT / name).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
 
     source = args.slack_source or args.slack.name
@@ -173,6 +210,8 @@ def _provenance(meta: dict[str, str], slack_source: str, raw_slack: bytes) -> st
         "  copyright: (c) 2020 Octokit contributors (MIT); the description itself: GitHub",
         f"  licence: {meta['licence']}; sha256 of the source file: {meta['sha256']}",
         f"  operations: {sum(len(m) for m in _grouped(GITHUB_OPERATIONS).values())}",
+        "github-webhooks.json: the same file's schemas of the webhook deliveries Rocket 2 handles",
+        f"  schemas: {len(GITHUB_WEBHOOK_SCHEMAS)} (scripts/cut-openapi.py GITHUB_WEBHOOK_SCHEMAS)",
         "slack.json: Slack's Web API specification (OpenAPI 2.0)",
         f"  source: {slack_source}",
         "  copyright: (c) 2017 SlackAPI",

@@ -3,7 +3,7 @@
 # Writes a throwaway ./.env if there is none (fresh RSA key, random secrets, Slack and GitHub
 # pointed at the local stand-ins on 127.0.0.1:5001, or $DEV_STANDINS_PORT), starts the stand-ins
 # (`rocket2 dev standins`, state in data/dev/), then the real server: gunicorn -c gunicorn.conf.py.
-# Ctrl-C or TERM stops both.
+# Ctrl-C or TERM stops both. $DEV_STANDINS_RECORD=FILE: the stand-ins record their exchanges there.
 #   --env-only   only write the .env (if missing) and exit
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,7 +16,7 @@ fi
 if [ "${1:-}" = "--env-only" ]; then
   exit 0
 fi
-"$PY" -m app.cli dev standins &
+"$PY" -m app.cli dev standins ${DEV_STANDINS_RECORD:+--record "$DEV_STANDINS_RECORD"} &
 standins=$!
 "$PY" -m gunicorn -c "$REPO/gunicorn.conf.py" &
 server=$!

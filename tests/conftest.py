@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.contract import LEDGER
+from tests.support.contract import LEDGER, PLAYGROUND
 from tests.support.gunicorn import GunicornServer, free_port, server_env
 from tests.support.keys import pem_pkcs1, rsa_key, valid_env
 
@@ -83,4 +83,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"contract check: {LEDGER.exchanges} exchanges over {len(LEDGER.operations)} "
             f"operations, {len(LEDGER.violations)} violations ({LEDGER.outside} answers "
             "outside the description on purpose: fault injection, unknown names)"
+        )
+    seen = PLAYGROUND
+    if seen.exchanges:
+        terminalreporter.write_line(
+            f"contract check (playground): {seen.exchanges} exchanges over "
+            f"{len(seen.operations)} operations, {len(seen.violations)} violations "
+            f"({seen.outside} answers outside the description on purpose: unknown names)"
         )

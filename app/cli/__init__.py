@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import os
 import sys
@@ -18,6 +19,13 @@ class Group:
 
     module: str
     helps: dict[str, str]
+    absent: str = ""  # if an install may lack the module: how to get it, in one line
+
+
+PLAYGROUND_ABSENT = (
+    "the playground is not part of an installed Rocket 2 (the wheel and the Docker image "
+    "leave it out); run it from a checkout of the repository: make install && make run"
+)
 
 
 # The subcommands, in the order `rocket2 --help` lists them. Adding one: a module with
@@ -38,9 +46,13 @@ GROUPS: tuple[Group, ...] = (
     Group("app.cli.teams", {"teams": "the GitHub teams that give roles"}),
     Group(
         "app.cli.invitations",
-        {"invitations": "list the invitations waiting for GitHub's invitation cap"},
+        {"invitations": "the invitations GitHub's cap holds back: list, retry, drop"},
     ),
-    Group("app.dev.cli", {"dev": "try Rocket 2 locally: stand-in Slack and GitHub"}),
+    Group(
+        "app.dev.cli",
+        {"dev": "try Rocket 2 locally: stand-in Slack and GitHub"},
+        absent=PLAYGROUND_ABSENT,
+    ),
     Group("app.setup.cli", {"setup": "create the Slack app and the GitHub App"}),
     Group(
         "app.doctor.cli",
@@ -55,12 +67,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rocket2", description="Rocket 2 operator commands.")
     sub = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
-        if command is None or command in group.helps:
+        installed = _installed(group)
+        if installed and (command is None or command in group.helps):
             importlib.import_module(group.module).add_commands(sub)
         else:
             for name, help_text in group.helps.items():
-                sub.add_parser(name, help=help_text, add_help=False)
+                shown = help_text if installed else f"(not installed) {help_text}"
+                sub.add_parser(name, help=shown, add_help=False)
     return parser
+
+
+def _installed(group: Group) -> bool:
+    """Whether ``group``'s module is there; only a group that may be absent is looked up."""
+    if not group.absent:
+        return True
+    try:
+        return importlib.util.find_spec(group.module) is not None
+    except ModuleNotFoundError:  # a parent package is missing too
+        return False
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,7 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     words = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command(words) or "").parse_args(words)
+    command = _command(words)
+    missing = next((g for g in GROUPS if command in g.helps and not _installed(g)), None)
+    if missing is not None:
+        print(f"rocket2 {command}: {missing.absent}", file=sys.stderr)
+        return 2
+    args = build_parser(command or "").parse_args(words)
     status: int = args.func(args)
     return status
 

@@ -1,6 +1,6 @@
 """`rocket2 dev …`: the stand-ins, and Slack's side of a command or an event, from a shell.
 
-    rocket2 dev standins                       serve the local Slack and GitHub (make run does)
+    rocket2 dev standins [--record FILE]       serve the local Slack and GitHub (make run does)
     rocket2 dev send "/rocket help" [--as ada] a signed slash command; prints the reply
     rocket2 dev event team_join --name "Ada"   someone joins; prints the welcome DM
     rocket2 dev event app_mention --text "karma view" [--as ada]
@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +34,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     sub = dev.add_subparsers(dest="dev_command", required=True)
 
     standins = sub.add_parser("standins", help="serve the local Slack and GitHub stand-ins")
+    standins.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        help="append every Slack and GitHub exchange to this JSON-lines file",
+    )
     standins.set_defaults(func=cmd_standins)
 
     send = sub.add_parser("send", help="send a slash command as Slack would; print the reply")
@@ -58,7 +65,7 @@ def cmd_standins(args: argparse.Namespace) -> int:
     """Serve the stand-ins (foreground)."""
     from app.dev.server import serve
 
-    serve(_config(args))
+    serve(_config(args), record=args.record)
     return 0
 
 

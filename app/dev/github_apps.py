@@ -32,6 +32,7 @@ from app.dev.github import GitHubStandIn, shapes, slugify
 from app.dev.github.app_auth import MAX_JWT_LIFETIME
 from app.dev.github.base import Answer, json_answer
 from app.dev.http import json_response
+from app.dev.recording import OUTSIDE
 from app.dev.state import JsonState
 from app.dev.webhooks import WebhookSender
 from app.platforms import GITHUB
@@ -164,11 +165,12 @@ class GitHubAppsStandIn:
                 response: Response = endpoint(request, **args)
             return response
         except Answer as refused:
+            request.environ[OUTSIDE] = refused.outside
             return refused.response
 
-    def _org_or_404(self, org: str) -> None:
+    def _org_or_404(self, org: str, documented: bool = True) -> None:
         if org.lower() != self.github.org.lower():
-            raise Refused(404, "Not Found")
+            raise Answer(json_answer(404, shapes.error("Not Found", 404)), outside=not documented)
 
     # ---- the web pages (GITHUB_OAUTH_URL) ---------------------------------------------------
 
@@ -224,6 +226,7 @@ class GitHubAppsStandIn:
             events=list(manifest.get("default_events") or []),
         )
         record["callback_urls"] = list(manifest.get("callback_urls") or [])
+        record["url"] = str(manifest.get("url") or "")  # the manifest's homepage (external_url)
         code = secrets.token_hex(20)
         self.state.data["apps"][str(app_id)] = record
         self.state.data["codes"][code] = {
@@ -283,7 +286,9 @@ class GitHubAppsStandIn:
         return json_response(body, 201)
 
     def _app_json(self, app: dict[str, Any]) -> dict[str, Any]:
-        owner = {"login": self.github.org, "id": 9001, "type": "Organization"}
+        owner = {**shapes.simple_user(self.github.url, self.github.org, shapes.ORG_ID)}
+        owner["type"] = "Organization"
+        html_url = f"{self.web_base}/apps/{app['slug']}"
         return {
             "id": app["id"],
             "slug": app["slug"],
@@ -292,8 +297,8 @@ class GitHubAppsStandIn:
             "owner": owner,
             "name": app["name"],
             "description": "",
-            "external_url": "",
-            "html_url": f"{self.web_base}/apps/{app['slug']}",
+            "external_url": app.get("url") or html_url,
+            "html_url": html_url,
             "created_at": _stamp(app["created_at"]),
             "updated_at": _stamp(app["created_at"]),
             "permissions": {"metadata": "read", **app["permissions"]},
@@ -363,24 +368,18 @@ class GitHubAppsStandIn:
 
     def _installation(self, request: Request, org: str) -> Response:
         app = self._authenticated_app(request)
-        self._org_or_404(org)
+        self._org_or_404(org, documented=False)
         installation = app["installation"]
-        if installation is None:
-            raise Refused(404, "Not Found")
-        account = {"login": self.github.org, "id": 9001, "type": "Organization"}
+        if installation is None:  # GitHub's answer; its description lists 200 only
+            raise Answer(json_answer(404, shapes.error("Not Found", 404)), outside=True)
         body = {
-            "id": installation["id"],
-            "account": account,
-            "app_id": app["id"],
+            **shapes.installation(self.github.url, self.github.org, app["id"], installation["id"]),
             "app_slug": app["slug"],
-            "target_id": 9001,
-            "target_type": "Organization",
             "repository_selection": "all",
             "permissions": {"metadata": "read", **installation["permissions"]},
             "events": installation["events"],
             "created_at": _stamp(app["created_at"]),
             "updated_at": _stamp(app["created_at"]),
-            "suspended_at": None,
         }
         return json_response(body)
 
@@ -396,9 +395,7 @@ class GitHubAppsStandIn:
 
     def _get_org(self, request: Request, org: str) -> Response:
         self._org_or_404(org)
-        return json_response(
-            {"login": self.github.org, "id": 9001, "type": "Organization", "node_id": "O_9001"}
-        )
+        return json_response(shapes.organization_full(self.github.url, self.github.org))
 
     # ---- the playground's controls (/dev/api/github/app) -------------------------------------
 

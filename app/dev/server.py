@@ -2,6 +2,7 @@
 
 ``/`` is the page; ``/api/<method>`` Slack's Web API; ``/respond/<id>`` response_urls;
 ``/github/…`` GitHub's REST API; ``/dev/api/…`` what the page and `rocket2 dev …` ask for.
+With ``record``, every Slack and GitHub exchange is appended to a file (app.dev.recording).
 The ``/dev/api/`` writes take JSON only, from a loopback Host, so another web site open in the
 same browser cannot drive them (a cross-site JSON POST needs a preflight nobody answers).
 """
@@ -21,6 +22,7 @@ from app.dev.github import Answer, GitHubStandIn
 from app.dev.github.standin import playground_seed
 from app.dev.github_apps import GitHubAppsStandIn, public_pem
 from app.dev.http import json_response
+from app.dev.recording import OUTSIDE, ExchangeLog
 from app.dev.slack import EMAIL_DOMAIN, SlackStandIn
 from app.dev.slack_manifest import SlackManifestStandIn
 from app.dev.state import DEFAULT_DIR, JsonState
@@ -48,11 +50,14 @@ PLAYGROUND_EMAILS = (("you-on-github", "you"), ("ada-lovelace", "ada"), ("grace-
 class StandIns:
     """The Slack and GitHub stand-ins behind one WSGI application."""
 
-    def __init__(self, config: Config, data_dir: Path = DEFAULT_DIR) -> None:
+    def __init__(
+        self, config: Config, data_dir: Path = DEFAULT_DIR, record: Path | None = None
+    ) -> None:
         own = standins_url(config)
+        self.record = ExchangeLog(record) if record is not None else None
         webhook_url = rocket_url(config) + config.github_webhook_endpt
         self.webhooks = WebhookSender(webhook_url, config.github_webhook_secret.reveal())
-        self.slack = SlackStandIn(
+        self.slack = SlackStandIn.playground(
             data_dir,
             token=config.slack_api_token.reveal(),
             signing_secret=config.slack_signing_secret.reveal(),
@@ -103,7 +108,12 @@ class StandIns:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         """The WSGI entry point."""
         request = Request(environ)
-        return self.route(request)(environ, start_response)
+        if self.record is not None:
+            request.get_data(cache=True)  # kept for the record, whatever the handler reads
+        response = self.route(request)
+        if self.record is not None:
+            self.record.write(request, response)
+        return response(environ, start_response)
 
     def route(self, request: Request) -> Response:
         """Dispatch by path prefix."""
@@ -117,7 +127,8 @@ class StandIns:
         if path.startswith("/github/"):
             if self.github_apps.claims(request, path[len("/github") :]):
                 return self.github_apps.handle(request, path[len("/github") :])
-            response, _ = self.github.handle(request, path[len("/github") :])
+            response, outside = self.github.handle(request, path[len("/github") :])
+            request.environ[OUTSIDE] = outside
             if request.method != "GET":
                 self.save_github()
             return response
@@ -207,15 +218,16 @@ class StandIns:
         return json_response({"error": "not found"}, 404)
 
 
-def serve(config: Config, data_dir: Path = DEFAULT_DIR) -> None:
-    """Serve the stand-ins until interrupted; refuses any address but loopback."""
+def serve(config: Config, data_dir: Path = DEFAULT_DIR, record: Path | None = None) -> None:
+    """Serve the stand-ins until interrupted; refuses any address but loopback. ``record``:
+    append every Slack and GitHub exchange to this file (app.dev.recording)."""
     parts = urlsplit(config.slack_api_url)
     host, port = parts.hostname or "", parts.port or 80
     if not is_loopback_host(host) or not development_mode(config):
         raise SystemExit(
             "dev stand-ins: SLACK_API_URL and GITHUB_API_URL must both be on loopback; refusing"
         )
-    app = StandIns(config, data_dir)
+    app = StandIns(config, data_dir, record)
     server = make_server(host, port, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"dev stand-ins (Slack and GitHub) on {standins_url(config)}/", flush=True)

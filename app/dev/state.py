@@ -35,3 +35,14 @@ class JsonState:
             temporary = self.path.with_suffix(".tmp")
             temporary.write_text(json.dumps(self.data, indent=1, sort_keys=True), "utf-8")
             os.replace(temporary, self.path)
+
+
+class MemoryState:
+    """A dict kept in memory only (a test's stand-in): the same ``data``, ``lock``, ``save``."""
+
+    def __init__(self, seed: Callable[[], dict[str, Any]]) -> None:
+        self.lock = threading.RLock()
+        self.data: dict[str, Any] = seed()
+
+    def save(self) -> None:
+        """Nothing to write."""

@@ -1,11 +1,11 @@
-"""The shapes of the GitHub webhook deliveries Rocket 2 handles, checked before a handler.
+"""The GitHub webhook deliveries Rocket 2 handles, decoded into checked, typed values.
 
-``check(event, payload)`` checks what the handlers read for ``organization``, ``team`` and
-``membership`` (types, ids within 64 bits, names within the store's columns, no control
-characters); other events and actions are left to their handler (which ignores them). It
-raises ``Malformed`` naming the field, never the value (the endpoint answers 400).
-Field lists follow GitHub's webhook payload reference (docs.github.com, "Webhook events and
-payloads").
+``decode(event, payload)`` returns the Struct for the event's action (``MemberChange``,
+``MemberInvited``, ``TeamChange``, ``MembershipChange``) with every field a handler reads
+checked (types, ids within 64 bits, names within the store's columns, no control characters);
+any other event or action decodes to its ``Envelope``. A payload not so shaped raises
+``Malformed`` naming the field, never the value. Field lists follow GitHub's webhook payload
+reference (docs.github.com, "Webhook events and payloads").
 """
 
 from __future__ import annotations
@@ -15,94 +15,154 @@ from typing import Annotated, Any
 from msgspec import Meta, Struct
 
 from app import sizes
-from app.payload_shapes import NO_CONTROL, Id, Malformed, Str
-from app.payload_shapes import check as _check
+from app.payload_shapes import NO_CONTROL, Id, Malformed, Str, check
 
-__all__ = ["EVENTS", "Malformed", "check"]
+__all__ = [
+    "Account",
+    "DeletedTeam",
+    "Envelope",
+    "Malformed",
+    "MemberChange",
+    "MemberInvited",
+    "MembershipChange",
+    "Team",
+    "TeamChange",
+    "decode",
+]
 
 Login = Annotated[str, Meta(min_length=1, max_length=sizes.GITHUB_LOGIN, pattern=NO_CONTROL)]
 TeamName = Annotated[str, Meta(min_length=1, max_length=sizes.NAME, pattern=NO_CONTROL)]
 
 
-class _Org(Struct):
+class Organization(Struct, frozen=True):
+    """The organisation a delivery is about."""
+
     login: Login | None = None
 
 
-class _Envelope(Struct):
-    """What every delivery of a handled event may carry and a handler reads first."""
+class Envelope(Struct, frozen=True):
+    """What every delivery may carry and a router reads first: its action and organisation."""
 
     action: Str | None = None
-    organization: _Org | None = None
-    scope: Str | None = None
+    organization: Organization | None = None
+
+    def org_login(self) -> str | None:
+        """The organisation's login, if the delivery names one."""
+        return self.organization.login if self.organization is not None else None
 
 
-class _Account(Struct):
+class Account(Struct, frozen=True):
+    """A GitHub user a handler acts on."""
+
     id: Id
     login: Login
 
 
-class _Named(Struct):
+class Named(Struct, frozen=True):
+    """A user or invitation of which only the login is read (and may be absent)."""
+
     login: Login | None = None
 
 
-class _OrgMembership(Struct):
-    user: _Account
+class _OrgMembership(Struct, frozen=True):
+    user: Account
 
 
-class _OrgMemberChange(Struct):
+class MemberChange(Envelope, frozen=True, kw_only=True):
+    """organization member_added / member_removed: whose organisation membership changed."""
+
     membership: _OrgMembership
 
+    @property
+    def user(self) -> Account:
+        """Whose membership changed."""
+        return self.membership.user
 
-class _OrgInvite(Struct):
-    user: _Named | None = None
-    invitation: _Named | None = None
+
+class MemberInvited(Envelope, frozen=True, kw_only=True):
+    """organization member_invited: who was invited (GitHub names a user or an invitation)."""
+
+    user: Named | None = None
+    invitation: Named | None = None
+
+    def invitee(self) -> str | None:
+        """The invited login, if the delivery names one."""
+        for named in (self.user, self.invitation):
+            if named is not None and named.login:
+                return named.login
+        return None
 
 
-class _Team(Struct):
+class Team(Struct, frozen=True):
+    """A team as GitHub names it (the slug may be absent: then derived from the name)."""
+
     id: Id
     name: TeamName
     slug: TeamName | None = None
 
 
-class _TeamRef(Struct):
-    """A membership's team, which may be a deleted one (then only its id counts)."""
+class DeletedTeam(Struct, frozen=True):
+    """A membership's team that GitHub has deleted since: only its id counts."""
 
+    id: Id
+
+
+class _TeamRef(Struct, frozen=True):
     id: Id
     deleted: bool | None = None
 
 
-class _TeamChange(Struct):
-    team: _Team
+class TeamChange(Envelope, frozen=True, kw_only=True):
+    """team created / edited / deleted."""
+
+    team: Team
 
 
-class _MembershipChange(Struct):
-    member: _Account | None
+class _MembershipWire(Envelope, frozen=True, kw_only=True):
+    scope: Str | None = "team"  # GitHub's only scope; absent reads as it
+    member: Account | None
     team: _TeamRef
 
 
-_BY_ACTION: dict[tuple[str, str], type[Struct]] = {
-    ("organization", "member_added"): _OrgMemberChange,
-    ("organization", "member_removed"): _OrgMemberChange,
-    ("organization", "member_invited"): _OrgInvite,
-    ("team", "created"): _TeamChange,
-    ("team", "edited"): _TeamChange,
-    ("team", "deleted"): _TeamChange,
-    ("membership", "added"): _MembershipChange,
-    ("membership", "removed"): _MembershipChange,
+class MembershipChange(Envelope, frozen=True, kw_only=True):
+    """membership added / removed: ``member`` (None when GitHub names none) and ``team``,
+    a DeletedTeam when GitHub deleted it since; ``scope`` is "team" in GitHub's reference."""
+
+    scope: str | None
+    member: Account | None
+    team: Team | DeletedTeam
+
+
+_BY_ACTION: dict[tuple[str, str], type[Envelope]] = {
+    ("organization", "member_added"): MemberChange,
+    ("organization", "member_removed"): MemberChange,
+    ("organization", "member_invited"): MemberInvited,
+    ("team", "created"): TeamChange,
+    ("team", "edited"): TeamChange,
+    ("team", "deleted"): TeamChange,
 }
-EVENTS = frozenset(event for event, _action in _BY_ACTION)
+_MEMBERSHIP_ACTIONS = frozenset({"added", "removed"})
 
 
-def check(event: str, payload: dict[str, Any]) -> None:
-    """Raise Malformed if ``payload`` of ``event`` is not shaped as its handler reads it."""
-    if event not in EVENTS:
-        return
-    envelope = _check(payload, _Envelope)
-    shape = _BY_ACTION.get((event, envelope.action or ""))
-    if shape is None:
-        return
-    _check(payload, shape)
-    if event == "membership":
-        team = payload["team"]
-        if not team.get("deleted"):
-            _check(team, _Team, prefix="$.team")
+def decode(event: str, payload: Any) -> Envelope:
+    """``payload`` (parsed JSON) of ``event`` as its checked Struct; Malformed if not shaped."""
+    envelope = check(payload, Envelope)
+    action = envelope.action or ""
+    if event == "membership" and action in _MEMBERSHIP_ACTIONS:
+        return _membership(payload)
+    shape = _BY_ACTION.get((event, action))
+    return envelope if shape is None else check(payload, shape)
+
+
+def _membership(payload: dict[str, Any]) -> MembershipChange:
+    wire = check(payload, _MembershipWire)
+    team: Team | DeletedTeam = DeletedTeam(wire.team.id)
+    if not wire.team.deleted:
+        team = check(payload["team"], Team, prefix="$.team")
+    return MembershipChange(
+        action=wire.action,
+        organization=wire.organization,
+        scope=wire.scope,
+        member=wire.member,
+        team=team,
+    )

@@ -167,11 +167,10 @@ def user_card(
         ("Permission", _permission(user)),
         ("Karma", str(user.karma)),
     ]
-    parts = [blocks.fields_section(card)]
+    photo = user.image_url if user.image_url.startswith("https://") else None
+    parts = [blocks.fields_section(card, image_url=photo)]
     if user.biography:
         parts.append(blocks.section(f"*Biography*\n{e(user.biography)}"))
-    if user.image_url.startswith("https://"):
-        parts[0]["accessory"] = {"type": "image", "image_url": user.image_url, "alt_text": "photo"}
     if inspect:
         if user.github_id is None:
             parts.append(blocks.context("No GitHub account linked, so no teams."))

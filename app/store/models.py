@@ -312,7 +312,10 @@ class Invitation(Base):
 
 class QueuedInvitation(Base):
     """An invitation GitHub's cap refused, waiting for the invitation job: the account, and the
-    team (with the role) it was for, or ``team_slug`` '' for the organisation alone."""
+    team (with the role) it was for, or ``team_slug`` '' for the organisation alone. The job's
+    refusals are counted (``attempts``, ``last_error``, ``first_refused_at``); a row GitHub
+    refuses for good, or for too long, is ``parked_at`` (kept, no longer sent, ``last_error``
+    says why) until an operator retries or drops it."""
 
     __tablename__ = "queued_invitations"
 
@@ -323,3 +326,7 @@ class QueuedInvitation(Base):
     queued_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    first_refused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -242,15 +242,18 @@ def team_create(
     leader = _may_create(deps, caller, name, lead)
     people = _github_accounts(deps, _channel_members(deps, channel) if channel else [caller])
     lead_login = _login_now(deps, leader)  # stored logins may be stale: GitHub's, by id
+    in_org = _active_member(deps, lead_login)  # GitHub: maintainers must be org members
     try:
         gh_team = deps.github.create_team(
-            name, description=displayname or "", maintainers=(lead_login,)
+            name, description=displayname or "", maintainers=(lead_login,) if in_org else ()
         )
     except GitHubValidationError as exc:
         raise _github_failed(f"create team {code(name)} (is the name taken?)", exc) from None
     except GitHubError as exc:
         raise _github_failed(f"create team {code(name)}", exc) from None
-    added, failures = _add_on_github(deps, gh_team, people, leader.github_id)
+    lead_note = "" if in_org else _invite_lead(deps, gh_team, leader, lead_login)
+    people = [(login, gid) for login, gid in people if in_org or gid != leader.github_id]
+    added, failures = _add_on_github(deps, gh_team, people, leader.github_id if in_org else None)
 
     def store() -> list[RoleChange | None]:
         with deps.store.unit_of_work() as uow:
@@ -267,9 +270,40 @@ def team_create(
     changes = once_more_on_conflict(store)
     text = (
         f"Created team *{escape(gh_team.name)}* on GitHub with {len(added)} member(s); lead "
-        f"{mention(leader.slack_id)}.{_changes(changes)}"
+        f"{mention(leader.slack_id)}.{lead_note}{_changes(changes)}"
     )
     return TeamReply(text, tuple(failures))
+
+
+def _active_member(deps: Services, login: str) -> bool:
+    """Whether ``login`` is an active member of the organisation (not merely invited)."""
+    try:
+        membership = deps.github.get_org_membership(login)
+    except GitHubError as exc:
+        raise _github_failed(f"read {code(login)}'s membership of the organisation", exc) from None
+    return membership is not None and not membership.pending
+
+
+def _invite_lead(deps: Services, gh_team: GitHubTeam, leader: User, login: str) -> str:
+    """Make the lead outside the organisation the new team's maintainer on GitHub, which
+    invites them (or queues the invitation over the cap); what the reply adds."""
+    assert leader.github_id is not None
+    try:
+        membership = deps.github.add_team_member(gh_team.slug, login, role="maintainer")
+    except GitHubInvitationCapped:
+        later = queue(deps.store, leader.github_id, login, gh_team.slug, role="maintainer")
+        return (
+            " They are not yet in the GitHub organisation, so they become the team's "
+            f"maintainer on GitHub once invited and they accept. {later}"
+        )
+    except GitHubError as exc:
+        return f" GitHub did not make {code(login)} its maintainer: {escape(exc.detail)}"
+    if not membership.pending:
+        return ""
+    return (
+        " They are invited to the GitHub organisation and become the team's maintainer on "
+        "GitHub when they accept the invitation."
+    )
 
 
 def _may_create(deps: Services, caller: str, name: str, lead: str | None) -> User:

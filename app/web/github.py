@@ -4,11 +4,11 @@ Order matters: the raw body (at most MAX_CONTENT_LENGTH, else 413) is checked ag
 X-Hub-Signature-256 — HMAC-SHA256 with GITHUB_WEBHOOK_SECRET, compared in constant time —
 before anything is parsed; X-GitHub-Delivery must be a GUID, as GitHub sends it (else 400:
 it is the deduplication key, and it reaches the logs). Then the event is routed by
-X-GitHub-Event (never by the payload's ``action``): ping → 200, an event without a handler
-→ 202, JSON that is not an object → 400, a payload not shaped as its handler reads it
-(app.github.payloads) → 400 naming the field, never its value.
-A handler (app.github.webhooks) takes ``(payload, X-GitHub-Delivery)`` and returns a
-DeliveryOutcome: IGNORED → 202, PROCESSED and DUPLICATE → 200.
+X-GitHub-Event: ping → 200, an event no handler is registered for → 202, JSON that is not an
+object → 400, a payload not shaped as its event and action are (app.github.payloads.decode)
+→ 400 naming the field, never its value. The router (app.github.webhooks) runs the handler
+for the action with ``(context, event, X-GitHub-Delivery)``: IGNORED → 202, PROCESSED and
+DUPLICATE → 200.
 
 What each failure status means: 400, the delivery can never succeed (do not redeliver it);
 503, GitHub or the database could not be reached now (redelivering it can succeed); 500, a
@@ -22,12 +22,11 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Mapping
 
 from flask import Blueprint, Response, jsonify, request
 
 from app.github import payloads as webhook_payloads
-from app.github.webhooks import DeliveryOutcome, WebhookHandler
+from app.github.webhooks import DeliveryOutcome, Router
 from app.logs import REQUEST_ID
 from app.outside import is_outside_failure, report_failure
 from app.payload_shapes import Malformed
@@ -58,8 +57,10 @@ def _reply(code: int, /, **fields: object) -> tuple[Response, int]:
     return jsonify(fields), code
 
 
-def create_blueprint(path: str, secret: bytes, handlers: Mapping[str, WebhookHandler]) -> Blueprint:
-    """The webhook blueprint, receiving at ``path``."""
+def create_blueprint[Context](
+    path: str, secret: bytes, router: Router[Context], context: Context
+) -> Blueprint:
+    """The webhook blueprint, receiving at ``path``; ``router``'s handlers get ``context``."""
     bp = Blueprint("github", __name__)
     work = BoundedWork(WEBHOOK_THREADS, WEBHOOK_DEADLINE_SECONDS, "github-webhook")
 
@@ -86,23 +87,19 @@ def create_blueprint(path: str, secret: bytes, handlers: Mapping[str, WebhookHan
         if event == "ping":
             log.info("github ping received (delivery %s)", delivery)
             return _reply(200, status="pong")
-        handler = handlers.get(event)
-        if handler is None:
+        if not router.handles(event):
             log.info("github event %r not handled (delivery %s)", event, delivery)
             return _reply(202, status="ignored", event=event)
         try:
-            webhook_payloads.check(event, payload)
+            decoded = webhook_payloads.decode(event, payload)
         except Malformed as exc:
             log.warning("github %s delivery %s refused: %s", event, delivery, exc)
             return _reply(400, error=f"payload is not shaped as this event is: {exc}")
         try:
-            outcome = work.run(lambda: handler(payload, delivery_id))
+            outcome = work.run(lambda: router.dispatch(context, event, decoded, delivery_id))
         except WorkDeferred as exc:
             log.warning("github %s delivery %s deferred (503): %s", event, delivery, exc)
             return _reply(503, error="could not process the event now; redeliver later")
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("github %s delivery %s: unexpected payload (%s)", event, delivery, exc)
-            return _reply(400, error="payload is not shaped as expected for this event")
         except Exception as exc:
             if is_outside_failure(exc):
                 report_failure(f"github {event} delivery {delivery}", exc)

@@ -33,7 +33,8 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.feature import Feature, ScheduledJob, SlackEvent
-from app.github.webhooks import DeliveryOutcome
+from app.github.payloads import Envelope
+from app.github.webhooks import DeliveryOutcome, Router
 from app.services import Services
 from app.slack.commands.registry import Call, CommandGroup
 from app.store.models import Base
@@ -75,12 +76,13 @@ def on_reaction(services: Services, event: ReactionAdded, event_id: str) -> None
     note(services, f"event {event.reaction}")
 
 
-def webhooks(services: Services) -> dict[str, Any]:
-    def on_star(payload: dict[str, Any], delivery: str) -> DeliveryOutcome:
-        note(services, f"webhook {payload['action']} {payload['sender']['login']}")
-        return DeliveryOutcome.PROCESSED
+router: Router[Services] = Router()
 
-    return {"star": on_star}
+
+@router.register("star", action="created")
+def on_star(services: Services, event: Envelope, delivery: str) -> DeliveryOutcome:
+    note(services, f"webhook {event.action}")
+    return DeliveryOutcome.PROCESSED
 
 
 def tick(services: Services, now: datetime) -> None:
@@ -91,7 +93,7 @@ FEATURE = Feature(
     name="notes",
     command_groups=(group,),
     slack_events=(SlackEvent("reaction_added", ReactionAdded, on_reaction),),
-    webhooks=webhooks,
+    webhooks=router,
     jobs=(ScheduledJob("notes-tick", "notes tick", lambda c: IntervalTrigger(seconds=1), tick),),
     tables=("notes",),
 )
@@ -175,7 +177,7 @@ def _use_all_five(rocket: Rocket) -> None:
     delivered = post_signed(url, rocket.env["GITHUB_WEBHOOK_SECRET"], "star", json_body(star))
     assert delivered.status_code == 200, delivered.text
     rocket.server.wait_for_output("scheduler started")
-    wanted = ("command hello", "event rocket", "webhook created ada", "job tick")
+    wanted = ("command hello", "event rocket", "webhook created", "job tick")
 
     def all_noted() -> bool:
         listed = rocket.command("note list")["text"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.cli import PLAYGROUND_ABSENT
 from tests.container.conftest import OFFLINE
 from tests.container.engine import Docker
 from tests.container.envfile import operator_env_file
@@ -72,3 +73,20 @@ def test_docker_run_with_operator_env_file_serves_on_published_port(
     assert "🚀" in response.text
     health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
     assert health.json()["status"] == "ok"
+
+
+def test_image_has_no_playground_and_says_how_to_get_it(docker: Docker, image: str) -> None:
+    """No app/dev in the image; `rocket2 dev` names where the playground is, with exit 2."""
+    probe = "import importlib.util as u; print(u.find_spec('app.dev'), u.find_spec('app.wsgi'))"
+    found = docker.run("run", "--rm", image, "python", "-c", probe).stdout.split()
+    assert found[0] == "None" and found[1] != "None", found
+
+    dev = docker.run("run", "--rm", image, "rocket2", "dev", "standins", check=False)
+    assert dev.returncode == 2, dev.stdout + dev.stderr
+    assert dev.stderr.strip().splitlines() == [f"rocket2 dev: {PLAYGROUND_ABSENT}"]
+    assert "checkout of the repository" in dev.stderr
+
+    listed = docker.run("run", "--rm", image, "rocket2", "--help").stdout
+    dev_line = next(line for line in listed.splitlines() if line.strip().startswith("dev "))
+    assert "(not installed)" in dev_line, listed
+    assert "(not installed)" not in listed.replace(dev_line, "")

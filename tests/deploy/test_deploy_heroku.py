@@ -89,3 +89,21 @@ def test_release_then_web_under_the_buildpacks_environment(tmp_path: Path, env) 
         assert "evil.example" not in server.output()
     finally:
         server.stop()
+
+
+def test_the_slug_leaves_out_the_playground_and_keeps_what_the_build_needs() -> None:
+    """Heroku's slug compiler removes .slugignore's paths before the buildpack runs: the
+    playground and the test and docs trees go; nothing the build, release or web needs does."""
+    patterns = [
+        line.strip()
+        for line in (REPO / ".slugignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert "/app/dev" in patterns
+    needed = ["pyproject.toml", "uv.lock", "README.md", "Procfile", "app.json", "gunicorn.conf.py"]
+    needed += ["app/wsgi.py", "app/cli/__init__.py", "config/__init__.py", "app/store/migrations"]
+    for path in needed:
+        assert (REPO / path).exists(), path
+        assert not any(
+            f"/{path}".startswith(p.rstrip("/") + "/") or f"/{path}" == p for p in patterns
+        ), path

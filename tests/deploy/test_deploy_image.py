@@ -258,7 +258,7 @@ def test_cmd_serves_and_turns_healthy_by_its_own_healthcheck(
 
 
 def test_config_check_in_the_image_accepts_the_env_file(image: Image, container_env) -> None:
-    """`docker run --env-file .env IMAGE rocket2 config check`, as docs/operators/deploying.md suggests."""
+    """`docker run --env-file .env IMAGE rocket2 config check`, as docs/operators suggest."""
     result = subprocess.run(
         [str(image.venv / "bin" / "rocket2"), "config", "check"],
         cwd=image.workdir,
@@ -281,8 +281,22 @@ def test_the_installed_image_holds_no_tests_or_secrets(image: Image) -> None:
     assert (site / "app" / "wsgi.py").exists()
     assert (site / "config" / "loader.py").exists()
     assert not (site / "tests").exists()
+    assert not (site / "app" / "dev").exists()  # the playground stays in the checkout (0036)
     ours = [p for package in ("app", "config") for p in (site / package).rglob("*")]
     assert not [p for p in ours if p.suffix in (".pem", ".key") or p.name.startswith(".env")]
+
+
+def test_rocket2_dev_in_the_image_says_where_the_playground_is(
+    image: Image, container_env
+) -> None:
+    """Without app/dev, `rocket2 dev` is one line and exit 2, and --help marks it."""
+    rocket2 = str(image.venv / "bin" / "rocket2")
+    run = {"cwd": image.workdir, "env": container_env, "capture_output": True, "text": True}
+    dev = subprocess.run([rocket2, "dev", "send", "/rocket help"], **run, timeout=60, check=False)
+    assert dev.returncode == 2, dev.stdout + dev.stderr
+    assert len(dev.stderr.splitlines()) == 1 and "checkout of the repository" in dev.stderr
+    listed = subprocess.run([rocket2, "--help"], **run, timeout=60, check=True).stdout
+    assert "(not installed) try Rocket 2 locally" in " ".join(listed.split())
 
 
 def test_db_upgrade_in_the_image_creates_the_sqlite_file_in_data(

@@ -23,7 +23,7 @@ from tests.support.playground import Playground
 playground = playground_support.playground
 # An import statement, or a module name the CLI's lazy loader imports (app.cli.GROUPS).
 IMPORTS_DEV = re.compile(
-    r"^\s*(from app\.dev\b|from app import dev\b|import app\.dev\b|Group\(\"app\.dev\b)", re.M
+    r"^\s*(from app\.dev\b|from app import dev\b|import app\.dev\b|Group\(\s*\"app\.dev\b)", re.M
 )
 DEPLOY_FILES = ("Dockerfile", "docker-compose.yml", "Procfile", "app.json", "gunicorn.conf.py")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.support import contract
 
 ROOT = Path(__file__).resolve().parents[2]
-GITHUB_CALLERS = ("app/github/client.py", "app/members/linking/oauth.py")
+GITHUB_CALLERS = ("app/github/client.py", "app/members/linking/oauth.py", "app/github/apps.py")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 SLACK_SDK_CALL = re.compile(r"\.(auth_test|chat_[a-zA-Z]+|conversations_[a-z]+|users_[a-z]+)\(")
 
@@ -34,8 +34,8 @@ def github_calls() -> set[tuple[str, str]]:
                 continue
             verb = node.func.attr
             args = node.args
-            if verb == "_pages" and args and (path := _template(args[0])):
-                calls.add(("get", path))
+            if verb in ("_pages", "_get") and args and (path := _template(args[0])):
+                calls.add(("get", path.split("?", 1)[0]))
             elif verb == "_delete_with_token" and args and (path := _template(args[0])):
                 calls.add(("delete", path))
             elif verb in ("_api", "_send", "request", "_call"):
@@ -86,7 +86,15 @@ def test_the_checks_exceptions_are_these_and_no_more() -> None:
     assert {
         "/login/oauth/authorize",
         "/login/oauth/access_token",
+        "/organizations/{org}/settings/apps/new",
+        "/organizations/{org}/settings/apps/new/create",
+        "/apps/{app_slug}/installations/new",
     } == contract.GITHUB_OUTSIDE_DESCRIPTION
+    assert {
+        "/apps.manifest.validate",
+        "/apps.manifest.create",
+        "/apps.manifest.update",
+    } == contract.SLACK_OUTSIDE_DESCRIPTION
     assert {401} == contract.GITHUB_ANY_OPERATION_STATUSES
     assert {"slack"} == contract.VERB_FREE_SERVICES
 
@@ -133,3 +141,36 @@ def test_the_check_catches_each_kind_of_violation() -> None:
     assert op is not None
     _, ephemeral = _exchange("POST", "/chat.postEphemeral", 200, {"ok": True, "ts": "1.1"})
     assert any("message_ts" in v for v in contract.response_violations(slack, op, ephemeral))
+
+
+def test_a_recorded_exchange_is_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The playground's record (app.dev.recording's lines) goes through the same check."""
+    line = {
+        "service": "slack",
+        "method": "POST",
+        "path": "/chat.postEphemeral",
+        "query": "",
+        "headers": {"Authorization": "Bearer [redacted]", "Content-Type": "application/json"},
+        "body": json.dumps({"channel": "C0DEVGEN01", "user": "U0DEVYOU01", "text": "hi"}),
+        "status": 200,
+        "answer_headers": {"Content-Type": "application/json"},
+        "answer": json.dumps({"ok": True, "ts": "1700000000.000001"}),
+        "outside": False,
+    }
+    unknown = {
+        **line,
+        "service": "github",
+        "method": "GET",
+        "path": "/orgs/elsewhere/installation",
+        "body": "",
+        "status": 404,
+        "answer": json.dumps({"message": "Not Found"}),
+        "outside": True,
+    }
+    recorded = tmp_path / "exchanges.jsonl"
+    recorded.write_text(json.dumps(line) + "\n" + json.dumps(unknown) + "\n")
+    ledger = contract.Ledger()
+    found = contract.check_recorded(recorded, ledger)
+    assert found and all("chat.postEphemeral" in v for v in found), found
+    assert any("message_ts" in v for v in found)
+    assert (ledger.exchanges, ledger.outside) == (2, 1)

@@ -1,5 +1,6 @@
 """The stand-ins alone (`rocket2 dev standins`, a subprocess) in a fresh directory with a
-throwaway dev .env, for the setup and doctor tests; and a check that no secret was printed."""
+throwaway dev .env, for the setup and doctor tests; and a check that no secret was printed.
+The stand-ins record their exchanges, held to the services' descriptions at the end."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dotenv import dotenv_values
 
 from tests.support.cli import rocket2
 from tests.support.gunicorn import free_port, terminate, wait_until
+from tests.support.playground import check_exchanges
 
 
 @dataclass
@@ -39,7 +41,7 @@ def start_standins(directory: Path) -> StandIns:
     made = rocket2("dev-env", "--standins-port", str(port), env={}, cwd=directory)
     assert made.returncode == 0, made.stderr
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "dev", "standins"],
+        [sys.executable, "-m", "app.cli", "dev", "standins", "--record", "exchanges.jsonl"],
         cwd=directory,
         stdout=subprocess.DEVNULL,
         stderr=(directory / "standins.log").open("wb"),
@@ -66,6 +68,7 @@ def standins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIns]:
         yield running
     finally:
         terminate(running.proc, 10)
+        check_exchanges(running.directory / "exchanges.jsonl")
 
 
 def secrets_in(env_file: Path) -> list[str]:

@@ -34,9 +34,29 @@ from werkzeug import Request, Response
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "data" / "openapi"
 
-# Documented by GitHub outside the REST description (the web flow for user tokens):
-# https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app
-GITHUB_OUTSIDE_DESCRIPTION = frozenset({"/login/oauth/authorize", "/login/oauth/access_token"})
+# Documented by GitHub outside the REST description: on github.com, not api.github.com.
+GITHUB_OUTSIDE_DESCRIPTION = frozenset(
+    {
+        # the web flow for user tokens: https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app
+        "/login/oauth/authorize",
+        "/login/oauth/access_token",
+        # registering an App from a manifest (the setup stand-in, app/dev/github_apps.py):
+        # https://docs.github.com/en/apps/sharing-github-apps/registering-a-github-app-from-a-manifest
+        "/organizations/{org}/settings/apps/new",
+        "/organizations/{org}/settings/apps/new/create",
+        # installing an App on an organisation (the page the setup flow opens):
+        # https://docs.github.com/en/apps/using-github-apps/installing-a-github-app-from-a-third-party
+        "/apps/{app_slug}/installations/new",
+    }
+)
+
+# Documented by Slack on its method reference pages, but absent from the vendored
+# slackapi/slack-api-specs (last changed before the App Manifest API; its web-api/CHANGELOG
+# lists no apps.manifest.*): https://docs.slack.dev/reference/methods/apps.manifest.create
+# (and .validate, .update). The setup stand-in (app/dev/slack_manifest.py) serves them.
+SLACK_OUTSIDE_DESCRIPTION = frozenset(
+    {"/apps.manifest.validate", "/apps.manifest.create", "/apps.manifest.update"}
+)
 
 # GitHub answers 401 to any call whose credentials it refuses ("Bad credentials"), on every
 # operation, as its REST API troubleshooting page documents; the description lists it on few.
@@ -171,7 +191,8 @@ class Ledger:
             self.violations.extend(found)
 
 
-LEDGER = Ledger()
+LEDGER = Ledger()  # the tests' own stand-ins (tests/support/fake_github.py, slack.py)
+PLAYGROUND = Ledger()  # what the playground's stand-ins recorded (check_recorded)
 
 
 def _parameters(desc: Description, op: Operation) -> list[tuple[dict[str, Any], str]]:
@@ -321,18 +342,21 @@ def check(
     *,
     injected: bool = False,
     path: str | None = None,
+    ledger: Ledger | None = None,
 ) -> list[str]:
-    """Check one exchange, record it in LEDGER, and return its violations (each names it)."""
+    """Check one exchange, record it in ``ledger`` (default LEDGER), and return its violations
+    (each names it)."""
+    ledger = LEDGER if ledger is None else ledger
     if path is None:  # the path as sent (an escaped '/' stays inside its segment)
         raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         path = str(raw).split("?", 1)[0] if raw else request.path
     op = desc.find(request.method, path)
     name = f"{desc.service} {request.method} {path} -> {response.status_code}"
     if op is None:
-        if desc.service == "github" and path in GITHUB_OUTSIDE_DESCRIPTION:
+        if outside_description(desc.service, path):
             return []
         found = [f"{name}: no operation {request.method} {path} in the description"]
-        LEDGER.record(f"{desc.service} (undocumented)", found)
+        ledger.record(f"{desc.service} (undocumented)", found)
         return found
     data = request.get_data()  # cached: the stand-ins read it first (see ``read_body``)
     environ = {**request.environ, "PATH_INFO": path, "wsgi.input": io.BytesIO(data)}
@@ -341,8 +365,18 @@ def check(
     if not injected:
         problems += response_violations(desc, op, response)
     found = [f"{name} ({op.key}): {why}" for why in problems]
-    LEDGER.record(op.key, found, outside=injected)
+    ledger.record(op.key, found, outside=injected)
     return found
+
+
+def outside_description(service: str, path: str) -> bool:
+    """Whether ``path`` is a documented call the vendored description lacks (listed above)."""
+    listed = GITHUB_OUTSIDE_DESCRIPTION if service == "github" else SLACK_OUTSIDE_DESCRIPTION
+    for template in listed:
+        literal = re.escape(template)  # "{org}" becomes "\\{org\\}"
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", literal), path):
+            return True
+    return False
 
 
 def read_body(request: Request) -> None:
@@ -358,3 +392,30 @@ def description(service: str) -> Description:
     if service not in _loaded:
         _loaded[service] = Description(service, OPENAPI_DIR / f"{service}.json")
     return _loaded[service]
+
+
+def check_recorded(path: Path, ledger: Ledger | None = None) -> list[str]:
+    """Check every exchange the playground's stand-ins recorded in ``path`` (JSON lines, see
+    app.dev.recording) into ``ledger`` (default PLAYGROUND); their violations."""
+    ledger = PLAYGROUND if ledger is None else ledger
+    from werkzeug.test import EnvironBuilder
+
+    found: list[str] = []
+    for line in path.read_text("utf-8").splitlines():
+        if not line.strip():
+            continue
+        seen = json.loads(line)
+        builder = EnvironBuilder(
+            method=seen["method"],
+            path=unquote(seen["path"]),
+            query_string=seen["query"],
+            headers=seen["headers"],
+            data=seen["body"].encode("utf-8"),
+        )
+        request = Request(builder.get_environ())
+        request.get_data(cache=True)
+        answer = Response(seen["answer"], status=seen["status"], headers=seen["answer_headers"])
+        desc = description(seen["service"])
+        outside = seen["outside"]
+        found += check(desc, request, answer, injected=outside, path=seen["path"], ledger=ledger)
+    return found

@@ -1,6 +1,7 @@
 """`make run`'s playground for the dev-mode tests: scripts/dev_run.sh in a fresh directory
 (its throwaway .env, the stand-ins and the real Gunicorn), on free ports, and the `rocket2`
-command run there as a developer would.
+command run there as a developer would. The stand-ins record every exchange; when the
+playground stops, each is held to the services' descriptions (contract.check_recorded).
 
     playground = tests.support.playground.playground   # one per test module
 
@@ -25,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from tests.support import contract
 from tests.support.gunicorn import REPO, free_port, server_env, wait_until
 
 SCRIPT = REPO / "scripts" / "dev_run.sh"
@@ -39,6 +41,7 @@ class Playground:
     standins_port: int
     proc: subprocess.Popen[bytes]
     log: Path
+    exchanges: Path  # what the stand-ins recorded, checked against the descriptions at the stop
 
     @property
     def env(self) -> dict[str, str]:
@@ -120,7 +123,14 @@ def start_playground(directory: Path, ports: tuple[int, int] | None = None) -> P
     the stand-ins' port it names)."""
     port, standins_port = ports or (free_port(), free_port())
     log = directory / "run.log"
-    env = server_env({}, port, PYTHON=sys.executable, DEV_STANDINS_PORT=str(standins_port))
+    exchanges = directory / f"exchanges-{len(list(directory.glob('exchanges-*.jsonl')))}.jsonl"
+    env = server_env(
+        {},
+        port,
+        PYTHON=sys.executable,
+        DEV_STANDINS_PORT=str(standins_port),
+        DEV_STANDINS_RECORD=str(exchanges),
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["bash", str(SCRIPT)],
@@ -130,7 +140,7 @@ def start_playground(directory: Path, ports: tuple[int, int] | None = None) -> P
             stderr=out,
             start_new_session=True,
         )
-    playground = Playground(directory, port, standins_port, proc, log)
+    playground = Playground(directory, port, standins_port, proc, log, exchanges)
 
     def up() -> bool:
         assert proc.poll() is None, playground.output()
@@ -145,13 +155,15 @@ def start_playground(directory: Path, ports: tuple[int, int] | None = None) -> P
         wait_until(up, timeout=60, what="make run's server and stand-ins")
         wait_until(lambda: "bot user is" in playground.output(), what="the worker's auth.test")
     except BaseException:
-        stop_playground(playground)  # never leave a half-started playground behind
+        stop_playground(playground, check=False)  # never leave a half-started one behind
         raise
     return playground
 
 
-def stop_playground(playground: Playground) -> int:
-    """TERM the script (it stops both children); its exit status."""
+def stop_playground(playground: Playground, check: bool = True) -> int:
+    """TERM the script (it stops both children); its exit status. Then (``check``) every
+    exchange the stand-ins recorded is held to Slack's and GitHub's descriptions: a violation
+    fails."""
     if playground.proc.poll() is None:
         os.kill(playground.proc.pid, signal.SIGTERM)
         try:
@@ -159,7 +171,20 @@ def stop_playground(playground: Playground) -> int:
         except subprocess.TimeoutExpired:
             os.killpg(playground.proc.pid, signal.SIGKILL)
             playground.proc.wait()
+    if check:
+        check_exchanges(playground.exchanges)
     return int(playground.proc.returncode)
+
+
+def check_exchanges(recorded: Path) -> None:
+    """Hold every exchange the stand-ins recorded in ``recorded`` (if any) to Slack's and
+    GitHub's descriptions; fail on any violation, naming the exchange and the rule."""
+    assert recorded.exists(), f"the stand-ins recorded nothing in {recorded}"
+    broken = contract.check_recorded(recorded)
+    assert not broken, (
+        f"{len(broken)} contract violation(s) in the stand-ins' exchanges ({recorded}):\n"
+        + "\n".join(dict.fromkeys(broken))
+    )
 
 
 @pytest.fixture(scope="module")

@@ -175,6 +175,7 @@ class Rocket:
                 gh.revoked_user_tokens,
                 gh.user_emails,
                 gh.grants,
+                gh.blocked,
             ):
                 collection.clear()
             gh.emails_permission = True

@@ -1,4 +1,15 @@
-"""Slack stand-ins for tests: v0 request signing, and a fake Slack Web API (pytest-httpserver)."""
+"""The Slack stand-in (app.dev.slack) for the tests, hosted on pytest-httpserver, with the
+test-only abilities layered on top, and Slack's side of a request as a test builds it (v0
+signing, slash-command and event bodies).
+
+- a workspace where any id is someone (``display_names``, ``handles``, ``emails`` arrange what
+  users.info says) and any channel exists; ``channels_pages`` arranges conversations.list;
+- recording: every request (``requests``, ``bodies``, ``wait_for``), each Web API exchange held
+  to Slack's specification (tests/support/contract.py), and every response URL's replies
+  (``arrived``, ``answered``);
+- fault injection: ``fail_methods``, ``auth_test_fails``, ``reject_user_channels``; holds
+  (``block_auth_test``, ``hold_response``) to prove ordering without timing.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +21,15 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from app.platforms import SLACK
+from app.dev.slack import Identity, SlackStandIn, empty_workspace
+from app.dev.slack.web_api import cursor_of, offset_of
+from app.dev.state import MemoryState
 from tests.support import contract
 from tests.support.gunicorn import wait_until
 
@@ -41,7 +53,6 @@ def signed_headers(
 
 TEAM_ID = "T0001"  # the club's workspace in tests (tests.support.keys sets SLACK_TEAM_ID)
 _triggers = itertools.count(1)
-_stamps = itertools.count(1)
 
 
 def command_body(
@@ -87,20 +98,34 @@ def event_body(event_id: str, event: dict[str, Any], team_id: str = TEAM_ID) -> 
     ).encode()
 
 
-class FakeSlack:
-    """A threaded fake of Slack's Web API on 127.0.0.1, plus response_url endpoints.
+# The club's workspace in tests, as auth.test names it.
+IDENTITY = Identity(
+    team_id=TEAM_ID,
+    team="Club",
+    url="https://club.slack.com/",
+    user="rocket",
+    user_id="UBOT",
+    bot_id="B0000ROCKET",
+)
+SLACK_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")  # Slack's conversation ids (its specification)
 
-    ``channels_pages`` is what conversations.list returns, one list per page, paged by cursor.
-    ``auth_test_fails`` makes auth.test fail; ``block_auth_test()`` holds every auth.test until
-    ``release_auth_test()`` (or a bounded ``HOLD_LIMIT``), to prove by ordering that something
-    did not wait for it;
-    ``hold_response(path)`` likewise holds the answer to one response_url until released;
-    ``reject_user_channels`` makes chat.postMessage to a user id fail (so a DM needs
-    conversations.open first). Every path under /respond/ is a response_url that answers ok.
+
+class FakeSlack(SlackStandIn):
+    """The Slack stand-in on 127.0.0.1 (or ``host``) for one test, with the test-only abilities.
+
+    ``channels_pages``: what conversations.list returns, one list per page, paged by cursor.
+    ``fail_methods``: Web API methods that answer ``channel_not_found``; ``auth_test_fails``
+    makes auth.test fail (503); ``reject_user_channels`` makes a post to a user id fail (so a
+    DM needs conversations.open first). ``block_auth_test()`` holds every auth.test until
+    ``release_auth_test()``, ``hold_response(path)`` one response URL until released (at most
+    ``HOLD_LIMIT``). Every path under /respond/ is a response URL.
     """
+
+    HOLD_LIMIT = 30.0  # a held request is answered after this at the latest (never hangs)
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         # ``host``: loopback, or the container tests' engine gateway (reachable from containers).
+        super().__init__(MemoryState(empty_workspace()), IDENTITY, token=None)
         self.server = HTTPServer(host=host, port=0, threaded=True)
         self.channels_pages: list[list[dict[str, Any]]] = [[]]
         self.fail_methods: set[str] = set()
@@ -115,26 +140,95 @@ class FakeSlack:
         self.display_names: dict[str, str] = {}  # users.info: Slack id → display name
         self.handles: dict[str, str] = {}  # users.info ``name``: Slack id → username
         self.emails: dict[str, str] = {}  # users.info profile.email: Slack id → address
+        self.replies: dict[str, list[dict[str, Any]]] = {}  # response URL id → its replies
 
     def start(self) -> FakeSlack:
         """Start the server and install the handlers."""
         self.server.start()
-        handlers: dict[str, Callable[[Request], Response]] = {
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._ok("chat.postMessage"),
-            "chat.postEphemeral": self._ok("chat.postEphemeral"),
-            "conversations.list": self._channels,
-            "conversations.open": self._open,
-            "users.info": self._user_info,
-        }
-        for method, handler in handlers.items():
-            self.server.expect_request(f"/api/{method}").respond_with_handler(_checked(handler))
+        self.server.expect_request(re.compile(r"^/api/")).respond_with_handler(self._api)
         self.server.expect_request(re.compile(r"^/respond/")).respond_with_handler(self._respond)
         return self
 
-    # ---- holding answers, to prove ordering without timing ---------------------------------
+    # ---- the test's workspace: anyone, anywhere -------------------------------------------
 
-    HOLD_LIMIT = 30.0  # a held request is answered after this at the latest (never hangs)
+    def member(self, user_id: str) -> dict[str, Any] | None:
+        """Any id is someone: the arranged names and address, or made-up ones."""
+        known = super().member(user_id)
+        if known is not None:
+            return known
+        name = self.display_names.get(user_id, f"Member {user_id}")
+        handle = self.handles.get(user_id, user_id.lower())
+        return {
+            "id": user_id,
+            "name": handle,
+            "real_name": name,
+            "display_name": name,
+            "email": self.emails.get(user_id, f"{handle}@slack.example"),
+            "image_72": f"https://avatars.slack-edge.example/{user_id}_72.png",
+        }
+
+    def channel(self, channel: str) -> tuple[str, str] | None:
+        """Any channel exists (a short test id answered in Slack's length); a person's id is
+        their DM unless ``reject_user_channels``."""
+        if channel[:1] in ("U", "W"):
+            return None if self.reject_user_channels else ("dm", channel)
+        found = super().channel(channel)
+        if found is not None or not channel:
+            return found
+        if channel.startswith("D"):
+            return "dm", "U" + channel[1:]
+        if SLACK_ID.match(channel):
+            return "message", channel
+        digest = hashlib.sha256(channel.encode()).hexdigest()[:10].upper()
+        return "message", "C" + digest
+
+    def channel_page(self, cursor: str, limit: int) -> tuple[list[dict[str, Any]], str]:
+        """The pages the test arranged in ``channels_pages``."""
+        index = offset_of(cursor) or 0
+        more = index + 1 < len(self.channels_pages)
+        return self.channels_pages[index], cursor_of(index + 1) if more else ""
+
+    def take_reply(self, reply_id: str, body: dict[str, Any]) -> bool:
+        """Every response URL the test made answers; its replies are kept in ``replies``."""
+        self.replies.setdefault(reply_id, []).append(body)
+        return True
+
+    # ---- serving ------------------------------------------------------------------------
+
+    def _api(self, request: Request) -> Response:
+        """One Web API call, with the faults asked for, held to Slack's specification."""
+        contract.read_body(request)
+        method = request.path.rsplit("/", 1)[-1]
+        response = self._answer(request, method)
+        injected = isinstance(response, _Injected)
+        description = contract.description("slack")
+        contract.check(description, request, response, path=f"/{method}", injected=injected)
+        return response
+
+    def _answer(self, request: Request, method: str) -> Response:
+        if method == "auth.test":
+            with self._held_lock:
+                self.auth_test_received += 1
+            if self._auth_test_gate is not None:
+                self._auth_test_gate.wait(self.HOLD_LIMIT)
+            if self.auth_test_fails:
+                return _Injected("upstream trouble", status=503)
+        if method in self.fail_methods:
+            body = json.dumps({"ok": False, "error": "channel_not_found"})
+            return Response(body, content_type="application/json")
+        return self.handle_api(request, method)
+
+    def _respond(self, request: Request) -> Response:
+        with self._held_lock:
+            self._arrived[request.path] = self._arrived.get(request.path, 0) + 1
+            gate = self._held.get(request.path)
+        if gate is not None:
+            gate.wait(self.HOLD_LIMIT)
+        with self._held_lock:
+            self._answered.add(request.path)
+        return self.handle_response(request, request.path[len("/respond/") :])
+
+    # ---- holding answers, to prove ordering without timing ---------------------------------
 
     def block_auth_test(self) -> None:
         """Hold every auth.test request until ``release_auth_test``."""
@@ -177,55 +271,7 @@ class FakeSlack:
         with self._held_lock:
             return self._arrived.get(path, 0)
 
-    def _respond(self, request: Request) -> Response:
-        with self._held_lock:
-            self._arrived[request.path] = self._arrived.get(request.path, 0) + 1
-            gate = self._held.get(request.path)
-        if gate is not None:
-            gate.wait(self.HOLD_LIMIT)
-        with self._held_lock:
-            self._answered.add(request.path)
-        return Response("ok")
-
-    def _auth_test(self, request: Request) -> Response:
-        with self._held_lock:
-            self.auth_test_received += 1
-        if self._auth_test_gate is not None:
-            self._auth_test_gate.wait(self.HOLD_LIMIT)
-        if self.auth_test_fails:
-            return _Injected("upstream trouble", status=503)
-        body = {
-            "ok": True,
-            "url": "https://club.slack.com/",
-            "team": "Club",
-            "user": "rocket",
-            "team_id": TEAM_ID,
-            "user_id": "UBOT",
-            "bot_id": "B0000ROCKET",
-        }
-        scopes = {"x-oauth-scopes": ",".join(SLACK.bot_scopes)}  # as Slack's auth.test answers
-        return Response(json.dumps(body), content_type="application/json", headers=scopes)
-
-    def _open(self, request: Request) -> Response:
-        users = str(request.values.get("users") or _json_field(request, "users"))
-        body = {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:].ljust(8, "0")}}
-        return Response(json.dumps(body), content_type="application/json")
-
-    def _user_info(self, request: Request) -> Response:
-        user = str(request.values.get("user") or _json_field(request, "user"))
-        name = self.display_names.get(user, f"Member {user}")
-        handle = self.handles.get(user, user.lower())
-        profile = {
-            "display_name": name,
-            "real_name": name,
-            "email": self.emails.get(user, f"{handle}@slack.example"),
-            "image_72": f"https://avatars.slack-edge.example/{user}_72.png",
-        }
-        body = {
-            "ok": True,
-            "user": {"id": user, "name": handle, "real_name": name, "profile": profile},
-        }
-        return Response(json.dumps(body), content_type="application/json")
+    # ---- where it is, what it received ----------------------------------------------------
 
     def stop(self) -> None:
         """Stop the server (releasing anything held first)."""
@@ -243,35 +289,9 @@ class FakeSlack:
         """A response_url that points at this fake."""
         return self.server.url_for("/respond/hook")
 
-    def _ok(self, method: str) -> Callable[[Request], Response]:
-        def handler(request: Request) -> Response:
-            channel = str(request.values.get("channel") or _json_field(request, "channel"))
-            user_channel = channel[:1] in ("U", "W")
-            if method in self.fail_methods or (self.reject_user_channels and user_channel):
-                body: dict[str, Any] = {"ok": False, "error": "channel_not_found"}
-                return Response(json.dumps(body), content_type="application/json")
-            ts = f"{int(time.time())}.{next(_stamps) % 1_000_000:06d}"
-            if method == "chat.postEphemeral":
-                body = {"ok": True, "message_ts": ts}
-            else:
-                text = str(request.values.get("text") or _json_field(request, "text"))
-                message = {"type": "message", "text": text, "ts": ts}
-                body = {"ok": True, "channel": "C0000000001", "ts": ts, "message": message}
-            return Response(json.dumps(body), content_type="application/json")
-
-        return handler
-
     def response_url_for(self, name: str) -> str:
         """A response_url of its own (path /respond/NAME), to tell replies apart."""
         return self.server.url_for(f"/respond/{name}")
-
-    def _channels(self, request: Request) -> Response:
-        cursor = request.values.get("cursor") or "0"
-        index = int(cursor)
-        page = self.channels_pages[index]
-        next_cursor = str(index + 1) if index + 1 < len(self.channels_pages) else ""
-        body = {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
-        return Response(json.dumps(body), content_type="application/json")
 
     def requests(self, path: str) -> list[Request]:
         """Requests received at ``path`` so far."""
@@ -292,29 +312,6 @@ class FakeSlack:
         """Wait until ``count`` requests reached ``path``; return their bodies."""
         wait_until(lambda: len(self.requests(path)) >= count, timeout, what=f"{count} x {path}")
         return self.bodies(path)
-
-
-def _json_field(request: Request, name: str) -> str:
-    try:
-        data = json.loads(request.get_data() or b"{}")
-    except ValueError:
-        return ""
-    return str(data.get(name) or "") if isinstance(data, dict) else ""
-
-
-def _checked(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    """``handler``, with each exchange held to Slack's Web API specification (contract)."""
-
-    def checked(request: Request) -> Response:
-        contract.read_body(request)
-        response = handler(request)
-        method = request.path.rsplit("/", 1)[-1]
-        description = contract.description("slack")
-        injected = isinstance(response, _Injected)
-        contract.check(description, request, response, path=f"/{method}", injected=injected)
-        return response
-
-    return checked
 
 
 class _Injected(Response):

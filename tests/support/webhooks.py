@@ -1,4 +1,5 @@
-"""GitHub webhook deliveries for tests: payloads shaped as GitHub sends them, signed and posted.
+"""GitHub webhook deliveries for tests: payloads shaped as GitHub sends them (every field its
+webhook schema requires: tests/github/test_webhook_payloads_documented.py), signed and posted.
 
 post_signed(url, secret, "membership", json_body(membership_event(...)), delivery)
 """
@@ -13,8 +14,12 @@ from typing import Any
 
 import httpx
 
+from app.dev.github import shapes
+
 ORG = "rocket-club"
-SENDER = {"login": "owner", "id": 1}
+API = "https://api.github.com"
+SENDER = shapes.simple_user(API, "owner", 1)
+ORGANIZATION = shapes.organization_simple(API, ORG)
 
 
 def json_body(payload: dict[str, Any]) -> bytes:
@@ -46,14 +51,11 @@ def post_signed(
 
 def org_event(action: str, login: str, user_id: int, org: str = ORG) -> dict[str, Any]:
     """An ``organization`` delivery (member_added, member_removed, …) about one member."""
+    user = {"login": login, "id": user_id}
     return {
         "action": action,
-        "membership": {
-            "state": "active",
-            "role": "member",
-            "user": {"login": login, "id": user_id},
-        },
-        "organization": {"login": org},
+        "membership": shapes.org_membership(API, org, user, "member", "active"),
+        "organization": {**ORGANIZATION, "login": org},
         "sender": SENDER,
     }
 
@@ -72,6 +74,6 @@ def membership_event(action: str, team: dict[str, Any], login: str, user_id: int
         "scope": "team",
         "member": {"login": login, "id": user_id},
         "team": team,
-        "organization": {"login": ORG},
+        "organization": ORGANIZATION,
         "sender": SENDER,
     }

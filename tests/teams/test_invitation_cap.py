@@ -1,7 +1,10 @@
 """GitHub's cap on organisation invitations, through a real Gunicorn and the GitHub stand-in
 with a cap of 1: the invitation over it is queued, the member told when to expect it,
 `rocket2 invitations` lists it, and the scheduled job sends it once the stand-in's window
-clock has moved on a day, also after a restart (docs/decisions/0024-invitation-queue.md)."""
+clock has moved on a day, also after a restart (docs/decisions/0024-invitation-queue.md).
+A lead outside the organisation over the cap is queued as maintainer and made maintainer on
+member_added; an invitation GitHub keeps refusing is parked, told to the notification channel,
+listed, retried and dropped with `rocket2 invitations` (0035)."""
 
 from __future__ import annotations
 
@@ -9,12 +12,19 @@ import os
 import re
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from app.store import Permission
+from sqlalchemy import update
+
+from app.store import Permission, QueuedInvitation
+from app.store.models import utcnow
+from config import load_config
 from tests.support import rocket as rocket_support
 from tests.support.cli import rocket2
 from tests.support.gunicorn import wait_until
+from tests.support.webhooks import json_body, post_signed
 
 rocket_module = rocket_support.rocket_module
 rocket = rocket_support.rocket
@@ -108,3 +118,78 @@ def test_an_admin_link_over_the_cap_is_queued_and_said(rocket, tmp_path):
     assert "newbie3" not in rocket.github.invitations
     listing = _listing(rocket, tmp_path)
     assert "newbie3" in listing and "the organisation" in listing
+
+
+def _club_with_outsider(rocket) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Alice (admin); U0OUT00001, whose GitHub account (outsider) is outside the organisation."""
+    ids = rocket.github.seed_small_org()
+    rocket.add_user("U0ADMIN001", Permission.admin, github_username="alice", github_id=ids["alice"])
+    rocket.add_user("U0OUT00001", github_username="outsider", github_id=ids["outsider"])
+    assert rocket.command("team refresh", "U0ADMIN001")["text"].startswith("Mirrored")
+    return ids
+
+
+def _deliver(rocket, event: str, payload: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    url = rocket.server.url + rocket.env.get("GITHUB_WEBHOOK_ENDPT", "/webhook")
+    secret = rocket.env["GITHUB_WEBHOOK_SECRET"]
+    assert post_signed(url, secret, event, json_body(payload), timeout=10).status_code == 200
+
+
+def test_a_lead_outside_the_org_over_the_cap_is_queued_then_made_maintainer(rocket, tmp_path):
+    ids = _club_with_outsider(rocket)
+    clock = WindowClock()
+    rocket.github.invitation_cap, rocket.github.invitation_clock = 0, clock
+    reply = rocket.command("team create newteam --lead <@U0OUT00001|outsider>", "U0ADMIN001")
+    assert "Created team *newteam* on GitHub with 1 member(s); lead <@U0OUT00001>" in reply["text"]
+    assert "become the team's maintainer on GitHub once invited and they accept" in reply["text"]
+    assert "expected by about" in reply["text"]
+    assert "outsider (id" in _listing(rocket, tmp_path)
+    assert "team newteam as maintainer" in _listing(rocket, tmp_path)
+
+    rocket.github.invitation_cap, clock.now = 1, clock.now + DAY + 1
+    _run_jobs_now(rocket.server)
+    wait_until(lambda: "outsider" in rocket.github.invitations, what="the queued invitation")
+    events: list[tuple[str, dict[str, Any]]] = []
+    before, rocket.github.events = rocket.github.events, lambda e, p: events.append((e, p))
+    try:
+        rocket.github.accept_invitation("outsider")  # GitHub then sends member_added
+    finally:
+        rocket.github.events = before
+    for event, payload in events:
+        _deliver(rocket, event, payload)
+    assert rocket.github.team_logins("newteam", "maintainer") == {"outsider"}
+    with rocket.store.unit_of_work() as uow:
+        team = uow.teams.by_name("newteam")
+        assert team is not None
+        assert ids["outsider"] in team.members and ids["outsider"] in team.team_leads
+
+
+def test_a_refused_invitation_is_parked_told_listed_retried_and_dropped(rocket, tmp_path):
+    _club_with_outsider(rocket)
+    rocket.github.blocked.add("outsider")  # its PUT answers 422, as the cap does
+    told = rocket.command("team add design <@U0OUT00001|outsider>", "U0ADMIN001")
+    assert "joins team *design* later" in told["text"]
+    with rocket.store.unit_of_work() as uow:  # it has been refused for more than a week
+        uow.session.execute(
+            update(QueuedInvitation).values(first_refused_at=utcnow() - timedelta(days=8))
+        )
+    _run_jobs_now(rocket.server)
+    channel = load_config(environ=rocket.env).slack_notification_channel
+
+    def notices() -> list[str]:
+        bodies = rocket.slack.bodies("/api/chat.postMessage")
+        return [b["text"] for b in bodies if b["channel"] == channel and "Invitation" in b["text"]]
+
+    wait_until(lambda: notices(), what="the notice of the parked invitation")
+    assert "parked the invitation of `outsider` to team `design`" in notices()[0]
+    listing = _listing(rocket, tmp_path)
+    assert "outsider" in listing and "PARKED" in listing and "1 parked" in listing
+
+    retried = rocket2("invitations", "retry", "outsider", env=rocket.env, cwd=tmp_path)
+    assert retried.returncode == 0 and "back in the queue" in retried.stdout
+    with rocket.store.unit_of_work() as uow:
+        assert [q.parked_at for q in uow.invitation_queue.waiting()] == [None]
+    dropped = rocket2("invitations", "drop", "outsider", env=rocket.env, cwd=tmp_path)
+    assert dropped.returncode == 0 and "1 invitation(s) of outsider dropped" in dropped.stdout
+    with rocket.store.unit_of_work() as uow:
+        assert uow.invitation_queue.every() == []

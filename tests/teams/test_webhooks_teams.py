@@ -10,9 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app.features import build_services
+from app.github.payloads import decode
+from app.github.webhooks import webhook_client
+from app.slack.client import slack_client
 from app.store import Permission
 from app.teams import refresh
-from app.teams.webhooks import TeamWebhooks, WebhookBudgetExceeded, webhook_client
+from app.teams.webhooks import Budget, WebhookBudgetExceeded, member_added
 from tests.support import db
 from tests.support import fake_github as fake_support
 from tests.support.gunicorn import secrets_of
@@ -303,9 +307,10 @@ def test_member_added_stops_calling_github_when_out_of_time(fake_github, env, st
     heidi = fake_github.add_org_member("heidi")
     config = teams_config(env)
     ticks = iter(range(0, 1000, 3))  # every look at the clock: 3 s later
-    hooks = TeamWebhooks(store, client(config), config, budget_seconds=4, clock=lambda: next(ticks))
+    services = build_services(config, slack_client(config), store=store, github=client(config))
+    event = decode("organization", org_event("member_added", "heidi", heidi))
     with pytest.raises(WebhookBudgetExceeded):
-        hooks.organization(org_event("member_added", "heidi", heidi), "d-slow")
+        member_added(services, event, "d-slow", budget=Budget(4, lambda: next(ticks)))
     assert snapshot(store) == {}
     with store.unit_of_work() as uow:
         assert not uow.events.seen("github", "d-slow")
@@ -328,9 +333,11 @@ def test_member_added_budget_holds_when_every_github_call_is_slow(fake_github, e
 
     for _ in range(8):
         fake_github.server.expect_oneshot_request(re.compile(r"^/.*")).respond_with_handler(slow)
-    hooks = TeamWebhooks(store, webhook_client(config), config, budget_seconds=budget)
+    github = webhook_client(config)
+    services = build_services(config, slack_client(config), store=store, github=github)
+    event = decode("organization", org_event("member_added", "heidi", heidi))
     with pytest.raises(WebhookBudgetExceeded):
-        hooks.organization(org_event("member_added", "heidi", heidi), "d-slow-calls")
+        member_added(services, event, "d-slow-calls", budget=Budget(budget))
     # One whole call (0.6 s) fits the 1 s budget; the second is cut to the 0.4 s left and no
     # third starts. Before the budget held for real, every call ran whole: three or more.
     assert len(started_calls) <= 2, started_calls

@@ -100,6 +100,7 @@ class StandInBase:
     invitation_cap: int  # invitations per INVITATION_WINDOW (GitHub: 50, or 500)
     invitation_clock: Callable[[], float]  # the cap's own clock (tokens keep ``clock``)
     invitations_sent: list[float]  # invitation_clock() of each invitation in the window
+    blocked: set[str]  # lower logins the organisation blocked: their invitation is refused
     teams: dict[int, Team]
     next_id: int
     events: Callable[[str, dict[str, Any]], None]
@@ -116,8 +117,12 @@ class StandInBase:
 
     def emit(self, event: str, payload: dict[str, Any]) -> None:
         """Send the webhook GitHub would send for a change (to whoever listens)."""
-        sender = {"login": self.org, "id": shapes.ORG_ID, "type": "Organization"}
-        self.events(event, {**payload, "organization": {"login": self.org}, "sender": sender})
+        organization = shapes.organization_simple(self.url, self.org)
+        self.events(event, {**payload, "organization": organization, "sender": self.sender()})
+
+    def sender(self) -> dict[str, Any]:
+        """Who made a change "on GitHub": the organisation's account, as a simple-user."""
+        return {**shapes.simple_user(self.url, self.org, shapes.ORG_ID), "type": "Organization"}
 
     def paged(self, request: Request, items: list[dict[str, Any]]) -> Response:
         """One page of ``items`` (sorted by id) with GitHub's ``Link`` header."""

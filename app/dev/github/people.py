@@ -9,7 +9,8 @@ GitHub caps the invitations an organisation creates at 50 within 24 hours (500 w
 paid): ``invitation_cap`` within ``INVITATION_WINDOW`` of ``invitation_clock`` (its own
 clock, so a test moves the window without expiring tokens). A PUT that would create
 one more is answered with the description's 422 ("Validation failed, or the endpoint has been
-spammed"); the invitation is not made."""
+spammed"); the invitation is not made. An account in ``blocked`` (the organisation blocked it)
+gets the same 422 whatever the count: the description tells the two apart by nothing."""
 
 from __future__ import annotations
 
@@ -65,8 +66,11 @@ class People(StandInBase):
                 return
             self.invitations[key] = role
             user = self.simple_user(login)
+            invitation = shapes.organization_invitation(
+                self.url, user["id"], user, role, self.sender()
+            )
             self.emit(
-                "organization", {"action": "member_invited", "invitation": user, "user": user}
+                "organization", {"action": "member_invited", "invitation": invitation, "user": user}
             )
         if self.auto_accept_invitations:
             self.accept_invitation(login)
@@ -78,6 +82,9 @@ class People(StandInBase):
             key = login.lower()
             if key in self.org_members or key in self.invitations:
                 return
+            if key in self.blocked:
+                error = {"resource": "OrganizationInvitation", "code": "custom"}
+                raise Answer(json_answer(422, shapes.validation_error([error])))
             now = self.invitation_clock()
             recent = [at for at in self.invitations_sent if at > now - INVITATION_WINDOW]
             if len(recent) >= self.invitation_cap:
@@ -93,7 +100,7 @@ class People(StandInBase):
             if role is None:
                 return
             self.org_members[login.lower()] = role
-            membership = {"state": "active", "role": role, "user": self.simple_user(login)}
+            membership = self.membership_of(login, role)
             self.emit("organization", {"action": "member_added", "membership": membership})
 
     def remove_org_member(self, login: str) -> None:
@@ -105,8 +112,12 @@ class People(StandInBase):
             role = self.org_members.pop(key, None) or self.invitations.pop(key)
             for team in self.teams.values():
                 team.members.pop(key, None)
-            membership = {"state": "active", "role": role, "user": self.simple_user(login)}
+            membership = self.membership_of(login, role)
             self.emit("organization", {"action": "member_removed", "membership": membership})
+
+    def membership_of(self, login: str, role: str) -> dict[str, Any]:
+        """``login``'s active ``org-membership`` as a webhook carries it."""
+        return shapes.org_membership(self.url, self.org, self.simple_user(login), role, "active")
 
     # ---- serving ------------------------------------------------------------------------
 

@@ -103,6 +103,11 @@ def team_organization(api: str, org: str) -> dict[str, Any]:
     }
 
 
+def organization_full(api: str, org: str) -> dict[str, Any]:
+    """An ``organization-full`` (``GET /orgs/{org}``): the fields a team's organisation has."""
+    return team_organization(api, org)
+
+
 def team_simple(api: str, org: str, team: dict[str, Any]) -> dict[str, Any]:
     """A ``team-simple`` (a team's ``parent``): ``team`` has id, name, slug, description,
     privacy."""
@@ -163,6 +168,26 @@ def org_membership(
         "organization_url": f"{api}/orgs/{org}",
         "organization": organization_simple(api, org),
         "user": user,
+    }
+
+
+def organization_invitation(
+    api: str, invitation_id: int, user: dict[str, Any], role: str, inviter: dict[str, Any]
+) -> dict[str, Any]:
+    """An ``organization-invitation`` for the account ``user`` (a simple-user)."""
+    return {
+        "id": invitation_id,
+        "node_id": f"OI_{invitation_id}",
+        "login": user["login"],
+        "email": None,
+        "role": "direct_member" if role == "member" else role,
+        "created_at": STAMP,
+        "failed_at": None,
+        "failed_reason": None,
+        "inviter": inviter,
+        "team_count": 0,
+        "invitation_teams_url": f"{api}/organizations/{ORG_ID}/invitations/{invitation_id}/teams",
+        "invitation_source": "member",
     }
 
 

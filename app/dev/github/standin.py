@@ -51,7 +51,7 @@ class GitHubStandIn(AppAuth, People, Teams, OAuth):
         self.lock = threading.RLock()
         self.users, self.org_members, self.invitations = {}, {}, {}
         self.invitation_cap, self.invitation_clock = 50, time.time
-        self.invitations_sent = []
+        self.invitations_sent, self.blocked = [], set()
         self.teams = {}
         self.next_id = 1000
         self.tokens, self.revoked, self.jwts, self.jwt_rejections = {}, set(), [], []
