@@ -71,7 +71,7 @@ class Commands:
         self, text: str, user_id: str, services: Services, claim: str = ""
     ) -> blocks.Message:
         """Run one `/rocket TEXT` (see ``dispatch``)."""
-        return run(self.registry, text, user_id, services, claim)
+        return dispatch_through(self.registry, text, user_id, services, claim)
 
 
 def dispatch(text: str, user_id: str, services: Services, claim: str = "") -> blocks.Message:
@@ -79,7 +79,7 @@ def dispatch(text: str, user_id: str, services: Services, claim: str = "") -> bl
     return services.commands.dispatch(text, user_id, services, claim)
 
 
-def run(
+def dispatch_through(
     registry: Registry, text: str, user_id: str, services: Services, claim: str = ""
 ) -> blocks.Message:
     """Run one `/rocket TEXT` from ``user_id`` and return the reply (never raises).
