@@ -40,8 +40,10 @@ def command_body(
     channel: dict[str, str],
     response_url: str,
     command: str = "/rocket",
+    trigger_id: str | None = None,
 ) -> bytes:
-    """A slash command's form body, as Slack posts it."""
+    """A slash command's form body, as Slack posts it (a fresh trigger_id unless given)."""
+    trigger = trigger_id or f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
     return urlencode(
         {
             "token": "unused-verification-token",
@@ -56,14 +58,17 @@ def command_body(
             "api_app_id": "A0DEVAPP01",
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
+            "trigger_id": trigger,
         }
     ).encode()
 
 
-def event_body(event: dict[str, Any], *, team_id: str, bot_user: str) -> tuple[str, bytes]:
-    """An Events API ``event_callback`` carrying ``event``: its fresh event id and body."""
-    event_id = "Ev" + uuid.uuid4().hex[:10].upper()
+def event_body(
+    event: dict[str, Any], *, team_id: str, bot_user: str, event_id: str | None = None
+) -> tuple[str, bytes]:
+    """An Events API ``event_callback`` carrying ``event``: its event id (fresh unless given)
+    and body."""
+    event_id = event_id or "Ev" + uuid.uuid4().hex[:10].upper()
     body = {
         "token": "unused-verification-token",
         "team_id": team_id,

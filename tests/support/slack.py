@@ -22,11 +22,11 @@ import threading
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from app.dev import send
 from app.dev.slack import Identity, SlackStandIn, empty_workspace
 from app.dev.slack.web_api import cursor_of, offset_of
 from app.dev.state import MemoryState
@@ -63,39 +63,25 @@ def command_body(
     team_id: str = TEAM_ID,
     trigger_id: str | None = None,
 ) -> bytes:
-    """A slash-command form body as Slack posts it (a fresh trigger_id unless given)."""
+    """A slash-command form body as Slack posts it (app.dev.send's; a fresh trigger_id unless
+    given)."""
     trigger = trigger_id or f"{next(_triggers)}.{int(time.time())}.{uuid.uuid4().hex}"
-    return urlencode(
-        {
-            "token": "deprecated-verification-token",
-            "team_id": team_id,
-            "team_domain": "club",
-            "channel_id": "C0001",
-            "channel_name": "general",
-            "user_id": user_id,
-            "user_name": "student",
-            "command": command,
-            "text": text,
-            "api_app_id": "A0001",
-            "response_url": response_url,
-            "trigger_id": trigger,
-        }
-    ).encode()
+    channel = {"id": "C0001", "name": "general"}
+    return send.command_body(
+        text,
+        user_id=user_id,
+        user_name="student",
+        team_id=team_id,
+        channel=channel,
+        response_url=response_url,
+        command=command,
+        trigger_id=trigger,
+    )
 
 
 def event_body(event_id: str, event: dict[str, Any], team_id: str = TEAM_ID) -> bytes:
-    """An Events API event_callback body."""
-    return json.dumps(
-        {
-            "token": "deprecated-verification-token",
-            "team_id": team_id,
-            "api_app_id": "A0001",
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "event": event,
-        }
-    ).encode()
+    """An Events API event_callback body (app.dev.send's)."""
+    return send.event_body(event, team_id=team_id, bot_user=IDENTITY.user_id, event_id=event_id)[1]
 
 
 # The club's workspace in tests, as auth.test names it.
