@@ -7,8 +7,9 @@ from dataclasses import replace
 from flask import Flask
 
 from app import features, sizes
+from app.feature import Feature
 from app.github.webhooks import webhook_client
-from app.services import attach, make_services
+from app.services import attach
 from app.slack.authorize import BotAuthorization
 from app.slack.client import slack_client
 from app.web import github, health, linking, middleware, slack
@@ -17,8 +18,9 @@ from config import Config
 MAX_CONTENT_LENGTH = sizes.REQUEST_BODY
 
 
-def create_app(config: Config) -> Flask:
-    """Build the Flask app from an already-validated Config. No network I/O happens here.
+def create_app(config: Config, with_features: tuple[Feature, ...] = features.FEATURES) -> Flask:
+    """Build the Flask app from an already-validated Config and the feature list. No network
+    I/O happens here.
 
     Blueprints: health (/, /healthz), slack (/slack/commands, /slack/events), github
     (GITHUB_WEBHOOK_ENDPT) and linking (/github/link, GitHub's callback). Background services
@@ -27,7 +29,7 @@ def create_app(config: Config) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.extensions["rocket2.config"] = config
-    services = make_services(config, slack_client(config))
+    services = features.build_services(config, slack_client(config), with_features)
     attach(app, services)
     middleware.install_request_ids(app)
     middleware.install_body_limit(app, MAX_CONTENT_LENGTH)
@@ -36,14 +38,14 @@ def create_app(config: Config) -> Flask:
     app.register_blueprint(health.bp)
     authorization = BotAuthorization(services.slack, config.slack_api_token.reveal())
     app.extensions["rocket2.slack_authorization"] = authorization
-    events = features.slack_event_handlers(services)
+    events = features.slack_events(with_features)
     app.register_blueprint(slack.create_blueprint(services, authorization, events))
     webhook_services = replace(services, github=webhook_client(config))
     app.register_blueprint(
         github.create_blueprint(
             config.github_webhook_endpt,
             config.github_webhook_secret.reveal().encode(),
-            features.WEBHOOKS,
+            features.webhook_router(with_features),
             webhook_services,
         )
     )

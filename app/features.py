@@ -1,55 +1,77 @@
-"""The features Rocket 2 is made of, and the one list that combines what each registers.
+"""The features Rocket 2 is made of: the one list, and what is built from it.
 
-A feature package declares its slash command groups (``CommandGroup``), Slack event handlers
-GitHub webhook handlers and scheduled jobs (``ScheduledJob``); adding one touches that package
-and one entry here.
+Each feature package exposes ``FEATURE = Feature(...)`` (app.feature); adding a feature is that
+package and one entry in ``FEATURES``. The command registry, the Slack event table, the GitHub
+webhook table, the scheduled jobs and the tables are all built from the list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
+from slack_sdk import WebClient
+
 from app import announcements
-from app.backups import job as backup_job
+from app.backups import feature as backups
+from app.feature import Feature, ScheduledJob, SlackEvent
+from app.github import GitHubClient
 from app.github.webhooks import Router
-from app.members import karma, onboarding, user
-from app.members.mentions import on_mention
-from app.services import ScheduledJob, Services
-from app.slack.commands.dispatch import dispatch
-from app.slack.commands.registry import REGISTRY, CommandGroup
-from app.teams import export_slash, invitations, slash
-from app.teams import jobs as team_jobs
-from app.teams import webhooks as team_webhooks
+from app.members import feature as members
+from app.services import Services, make_services
+from app.slack.commands.dispatch import Commands
+from app.slack.commands.registry import Registry
+from app.store import Store
+from app.teams import feature as teams
+from config import Config
 
-SlackEventHandler = Callable[[dict[str, Any], str], None]
-
-# The `/rocket` groups, in the order the command list shows them.
-COMMAND_GROUPS: tuple[CommandGroup, ...] = (
-    user.group,
-    karma.group,
-    slash.group,
-    export_slash.group,
-)
-REGISTRY.install(COMMAND_GROUPS)
-# The scheduled jobs (app.server.scheduler runs them once per instance, or across instances).
-SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
-    announcements.JOB,
-    team_jobs.JOB,
-    invitations.JOB,
-    backup_job.JOB,
+# In this order: `/rocket help` lists the groups, and the scheduler the jobs, in it.
+FEATURES: tuple[Feature, ...] = (
+    members.FEATURE,
+    announcements.FEATURE,
+    teams.FEATURE,
+    backups.FEATURE,
 )
 
-# The GitHub webhook handlers (app.web.github routes a delivery to them with the services
-# whose GitHub client is the webhook one).
-WEBHOOKS: Router[Services] = Router(team_webhooks.router)
 
-__all__ = ["WEBHOOKS", "SlackEventHandler", "dispatch"]
+def build_registry(features: tuple[Feature, ...] = FEATURES) -> Registry:
+    """The `/rocket` command registry: every feature's groups, in order."""
+    return Registry(group for feature in features for group in feature.command_groups)
 
 
-def slack_event_handlers(ctx: Services) -> Mapping[str, SlackEventHandler]:
-    """Slack event type → handler(event, event_id)."""
-    return {
-        "app_mention": lambda event, event_id: on_mention(ctx, event, event_id),
-        "team_join": lambda event, event_id: onboarding.on_team_join(ctx, event, event_id),
-    }
+def build_services(
+    config: Config,
+    slack: WebClient,
+    features: tuple[Feature, ...] = FEATURES,
+    *,
+    store: Store | None = None,
+    github: GitHubClient | None = None,
+) -> Services:
+    """The per-worker bundle with the features' commands (no network I/O)."""
+    commands = Commands(build_registry(features))
+    return make_services(config, slack, commands, store=store, github=github)
+
+
+def slack_events(features: tuple[Feature, ...] = FEATURES) -> dict[str, SlackEvent[Any]]:
+    """Slack event type → its shape and handler; a type handled twice is a ValueError."""
+    events: dict[str, SlackEvent[Any]] = {}
+    for event in (event for feature in features for event in feature.slack_events):
+        if event.event_type in events:
+            raise ValueError(f"Slack event {event.event_type} is handled twice")
+        events[event.event_type] = event
+    return events
+
+
+def webhook_router(features: tuple[Feature, ...] = FEATURES) -> Router[Services]:
+    """Every feature's webhook router in one; an event and action handled twice is a
+    ValueError."""
+    return Router(*(feature.webhooks for feature in features if feature.webhooks is not None))
+
+
+def scheduled_jobs(features: tuple[Feature, ...] = FEATURES) -> tuple[ScheduledJob, ...]:
+    """Every feature's jobs, in order."""
+    return tuple(job for feature in features for job in feature.jobs)
+
+
+def feature_tables(features: tuple[Feature, ...] = FEATURES) -> tuple[str, ...]:
+    """Every table a feature owns."""
+    return tuple(table for feature in features for table in feature.tables)

@@ -1,17 +1,17 @@
-"""The one bundle every feature works with: the config, Slack's Web API, the store, the GitHub App.
+"""The one bundle every handler works with: the config, Slack's Web API, the store, the GitHub
+App, and the `/rocket` commands the app was built with.
 
-``make_services(config, slack)`` builds it once per worker with no network I/O (the store and
-the GitHub client connect on first use). ``attach`` keeps it on the Flask app and
+``make_services(config, slack, commands)`` builds it once per worker with no network I/O (the
+store and the GitHub client connect on first use; app.features builds ``commands`` from the
+feature list). ``attach`` keeps it on the Flask app and
 ``services_of`` gives it back, typed, to whatever holds the app (the Gunicorn hooks, /healthz).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from apscheduler.triggers.base import BaseTrigger
 from slack_sdk import WebClient
 
 from app.github import GitHubClient
@@ -21,15 +21,14 @@ from config import Config
 EXTENSION = "rocket2.services"
 
 
-@dataclass(frozen=True)
-class ScheduledJob:
-    """A job a feature schedules: ``trigger(config)`` says when (None: off in this config) and
-    ``run(config, slack, store)`` does it (the store is None outside a real instance)."""
+class Commands(Protocol):
+    """The `/rocket` commands (app.slack.commands.dispatch.Commands)."""
 
-    id: str
-    name: str
-    trigger: Callable[[Config], BaseTrigger | None]
-    run: Callable[[Config, WebClient, Store | None], object]
+    def dispatch(
+        self, text: str, user_id: str, services: Services, claim: str = ""
+    ) -> dict[str, Any]:
+        """Run one `/rocket TEXT` from ``user_id``; the reply (never raises)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,13 @@ class Services:
     slack: WebClient
     store: Store
     github: GitHubClient
+    commands: Commands
 
 
 def make_services(
     config: Config,
     slack: WebClient,
+    commands: Commands,
     *,
     store: Store | None = None,
     github: GitHubClient | None = None,
@@ -55,6 +56,7 @@ def make_services(
         slack=slack,
         store=store if store is not None else Store.from_config(config),
         github=github if github is not None else GitHubClient.from_config(config),
+        commands=commands,
     )
 
 

@@ -23,11 +23,11 @@ def config_reference() -> str:
 
 
 def commands_reference() -> str:
-    """Every `/rocket` command, as the registry holds it once app.features has installed it."""
-    import app.features  # noqa: F401  # installs the command groups
+    """Every `/rocket` command, as the registry built from the feature list holds it."""
+    from app.features import build_registry
     from app.slack.commands.help import markdown_reference
 
-    return markdown_reference()
+    return markdown_reference(build_registry())
 
 
 def layers_diagram() -> str:

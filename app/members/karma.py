@@ -14,7 +14,7 @@ from app.slack.commands import converters as fields
 from app.slack.commands.errors import CommandError
 from app.slack.commands.parsing import CommandParser, slack_user
 from app.slack.commands.permissions import require
-from app.slack.commands.registry import Call, CommandGroup
+from app.slack.commands.registry import Call, CommandGroup, ShortcutCall
 from app.slack.ids import SLACK_USER_ID
 from app.store import DEFAULT_KARMA, Permission
 from app.store.models import utcnow
@@ -35,10 +35,10 @@ def _view_args(parser: CommandParser) -> None:
 
 
 @group.command("view", "show someone's karma", _view_args)
-def view(call: Call) -> blocks.Message:
+def view(services: Services, call: Call) -> blocks.Message:
     """Show a member's karma."""
     target = call.args.user or call.caller
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         user = uow.users.get(target)
         if user is None:
             raise CommandError(f"<@{target}> has no member record, so no karma yet.")
@@ -54,10 +54,10 @@ def _set_args(parser: CommandParser) -> None:
 
 
 @group.command("set", "set someone's karma (admins)", _set_args)
-def set_karma(call: Call) -> blocks.Message:
+def set_karma(services: Services, call: Call) -> blocks.Message:
     """Set a member's karma to N."""
     target, value = call.args.user, call.args.karma
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         require(uow, call.caller, Permission.admin, "set karma")
         if uow.users.get(target) is None:
             raise CommandError(f"<@{target}> has no member record.")
@@ -72,9 +72,9 @@ def _reset_args(parser: CommandParser) -> None:
 
 
 @group.command("reset", "reset everyone's karma to 1 (admins)", _reset_args)
-def reset(call: Call) -> blocks.Message:
+def reset(services: Services, call: Call) -> blocks.Message:
     """Reset every member's karma to the default."""
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         require(uow, call.caller, Permission.admin, "reset karma")
         changed = uow.users.reset_all_karma()
     return blocks.ok(f"Karma reset to {DEFAULT_KARMA} for everyone ({changed} changed).")
@@ -111,6 +111,6 @@ def _is_plus_one(words: list[str]) -> bool:
 
 
 @group.shortcut("karma ++", _is_plus_one)
-def plus_one_typed(ctx: Services, caller: str, words: list[str], claim: str) -> blocks.Message:
+def plus_one_typed(services: Services, call: ShortcutCall) -> blocks.Message:
     """`/rocket @user ++` (and `@bot @user ++`)."""
-    return plus_one(ctx, caller, words[0].lstrip("@"), claim=claim)
+    return plus_one(services, call.caller, call.words[0].lstrip("@"), claim=call.claim)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
@@ -22,6 +22,7 @@ from app.logs import log_id
 from app.outside import report_failure
 from app.slack import blocks
 from app.slack.ids import SLACK_USER_ID
+from app.slack.payloads import Member, Profile, TeamJoin
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -39,32 +40,28 @@ WELCOME = (
 )
 
 
-def profile_fields(user: dict[str, Any]) -> dict[str, str]:
+def profile_fields(user: Member) -> dict[str, str]:
     """Name, e-mail and photo from a Slack user object, cut to the columns' sizes."""
-    profile = user.get("profile") or {}
-    name = user.get("real_name") or profile.get("real_name") or profile.get("display_name") or ""
-    image = str(profile.get("image_192") or profile.get("image_72") or "")
+    profile = user.profile or Profile()
+    name = user.real_name or profile.real_name or profile.display_name or ""
+    image = profile.image_192 or profile.image_72 or ""
     return {
-        "name": str(name)[: sizes.NAME],
-        "email": str(profile.get("email") or "")[: sizes.EMAIL],
+        "name": name[: sizes.NAME],
+        "email": (profile.email or "")[: sizes.EMAIL],
         "image_url": image[: sizes.URL] if image.startswith("https://") else "",
     }
 
 
-def on_team_join(ctx: Services, event: dict[str, Any], event_id: str) -> None:
-    """Handle one ``team_join`` delivery (see the module docstring)."""
-    user = event.get("user")
-    if not isinstance(user, dict):
-        log.warning("team_join %s without a user object; ignored", log_id(event_id))
-        return
-    slack_id = str(user.get("id") or "")
+def on_team_join(services: Services, event: TeamJoin, event_id: str) -> None:
+    """Handle one checked ``team_join`` (see the module docstring)."""
+    user, slack_id = event.user, event.user.id
     if not SLACK_USER_ID.match(slack_id):
         log.warning("team_join %s with an unusable user id; ignored", log_id(event_id))
         return
-    if user.get("is_bot") or user.get("deleted"):
+    if user.is_bot or user.deleted:
         log.info("team_join %s: %s is a bot or deleted; no record", log_id(event_id), slack_id)
         return
-    with ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         if event_id and not uow.events.claim("slack", event_id):
             log.info("team_join %s already processed; skipping", log_id(event_id))
             return
@@ -75,7 +72,7 @@ def on_team_join(ctx: Services, event: dict[str, Any], event_id: str) -> None:
         slack_id,
         "recorded" if created else "already recorded",
     )
-    send_welcome(ctx, slack_id)
+    send_welcome(services, slack_id)
 
 
 def welcome_message(slack_id: str, org: str) -> blocks.Message:

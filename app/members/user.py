@@ -18,6 +18,7 @@ from app.github import GitHubError, GitHubUser
 from app.members.linking import factor, links
 from app.members.linking.oauth import link_url
 from app.members.linking.state import TTL_SECONDS, StateSigner
+from app.services import Services
 from app.slack import blocks
 from app.slack.commands import converters as fields
 from app.slack.commands.errors import CommandError
@@ -53,9 +54,9 @@ def _add_args(parser: CommandParser) -> None:
 
 
 @group.command("add", "create your member record", _add_args)
-def add(call: Call) -> blocks.Message:
+def add(services: Services, call: Call) -> blocks.Message:
     """Create the caller's blank record; with -f, replace an existing one."""
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         existing = uow.users.get(call.caller)
         if existing is not None and not call.args.force:
             raise CommandError(
@@ -75,7 +76,7 @@ def add(call: Call) -> blocks.Message:
             granted_permission=existing.granted_permission,
         )
         user = uow.users.require(call.caller)
-        change = reconcile(uow, call.ctx.config, user)
+        change = reconcile(uow, services.config, user)
         now = user.permission.value
     ended = f" Your GitHub link is cleared, so {change.describe()}." if change else ""
     return blocks.ok(
@@ -98,11 +99,11 @@ def _view_args(parser: CommandParser) -> None:
 
 
 @group.command("view", "show a member (you, unless you name someone)", _view_args)
-def view(call: Call) -> blocks.Message:
+def view(services: Services, call: Call) -> blocks.Message:
     """Show one member's record, optionally with their teams. The e-mail is shown only to the
     member themself, team leads and admins (docs/decisions/0004-who-sees-an-email.md)."""
     args = call.args
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         sees_emails = permission_of(uow, call.caller) >= Permission.team_lead
         if args.github:
             user, wanted = uow.users.by_github_username(args.github), f"GitHub user {args.github}"
@@ -205,10 +206,42 @@ def _edit_args(parser: CommandParser) -> None:
 
 
 @group.command("edit", "update a member record (yours, or anyone's for admins)", _edit_args)
-def edit(call: Call) -> blocks.Message:
+def edit(services: Services, call: Call) -> blocks.Message:
     """Update fields; an admin's --github asks GitHub first, then stores the account."""
     args = call.args
     target = args.username or call.caller
+    changes = _requested_changes(args)
+
+    # 1. Read and check (short unit of work, nothing written): refuse early, before GitHub.
+    with services.store.unit_of_work() as uow:
+        _check_edit(uow, call.caller, target, args.permission)
+        if args.github is not None:
+            _check_admin_link(uow, call.caller)
+            _github_not_taken(uow, args.github, target)
+
+    # 2. GitHub first: nothing is stored unless GitHub accepted.
+    account: GitHubUser | None = None
+    pending, later = False, ""
+    if args.github is not None:
+        account, pending, later = _invite(services, call, args.github)
+
+    # 3. Store.
+    previous, change = _store_edit(services, call, target, changes, account, pending)
+
+    names = [_label(name) for name in changes if name != "granted_permission"]
+    note = ""
+    if account is not None:
+        linked = links.Linked(account, pending, previous, change, later)
+        note = _admin_linked(services, call.caller, target, linked)
+        names = ["GitHub", "GitHub id", *names]
+    if change is not None:
+        note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
+    whose = "Your record" if target == call.caller else f"<@{target}>'s record"
+    return blocks.ok(f"{whose} is updated: {', '.join(names)}.{note}")
+
+
+def _requested_changes(args: Any) -> dict[str, Any]:
+    """The fields ``user edit`` was asked to change; CommandError when there is none."""
     changes: dict[str, Any] = {
         model_field: getattr(args, _dest(option))
         for option, model_field, _label, _convert in EDITABLE
@@ -221,26 +254,24 @@ def edit(call: Call) -> blocks.Message:
             "Nothing to change: give at least one of --name, --email, --pos, --github, "
             "--major, --bio or --permission."
         )
+    return changes
 
-    # 1. Read and check (short unit of work, nothing written): refuse early, before GitHub.
-    with call.ctx.store.unit_of_work() as uow:
-        _check_edit(uow, call.caller, target, args.permission)
-        if args.github is not None:
-            _check_admin_link(uow, call.caller)
-            _github_not_taken(uow, args.github, target)
 
-    # 2. GitHub first: nothing is stored unless GitHub accepted.
-    account: GitHubUser | None = None
-    pending, later = False, ""
-    if args.github is not None:
-        account, pending, later = _invite(call, args.github)
-
-    # 3. Store. The checks run again in this unit of work: an admin may have been demoted (or
-    # the last other admin removed) while GitHub was being asked.
-    previous = None
+def _store_edit(
+    services: Services,
+    call: Call,
+    target: str,
+    changes: dict[str, Any],
+    account: GitHubUser | None,
+    pending: bool,
+) -> tuple[GitHubUser | None, RoleChange | None]:
+    """Store an edit: (the account ``target`` was linked to before, the role change). The
+    checks run again in this unit of work: an admin may have been demoted (or the last other
+    admin removed) while GitHub was being asked."""
+    previous: GitHubUser | None = None
     change: RoleChange | None = None
-    with call.ctx.store.unit_of_work() as uow:
-        _check_edit(uow, call.caller, target, args.permission)
+    with services.store.unit_of_work() as uow:
+        _check_edit(uow, call.caller, target, call.args.permission)
         if target == call.caller:
             uow.users.create_if_absent(target)
         if account is not None:
@@ -254,36 +285,33 @@ def edit(call: Call) -> blocks.Message:
                 ) from None
         if changes:
             uow.users.update(target, **changes)
-        if account is not None or args.permission is not None:
+        if account is not None or call.args.permission is not None:
             if pending and account is not None:
                 uow.invitations.record(account.id, account.login)
-            change = reconcile(uow, call.ctx.config, uow.users.require(target))
+            change = reconcile(uow, services.config, uow.users.require(target))
+    return previous, change
 
-    names = [_label(name) for name in changes if name != "granted_permission"]
-    note = ""
-    if account is not None:
-        log.info(
-            "admin %s linked %s to GitHub account %s (id %d), not verified by GitHub",
-            call.caller,
-            target,
-            account.login,
-            account.id,
-        )
-        linked = links.Linked(account, pending, previous, change, later)
-        links.after_link(call.ctx, target, linked, by=call.caller)
-        names = ["GitHub", "GitHub id", *names]
-        note = (
-            " The link is not verified by GitHub: roles from GitHub wait until the member "
-            "links the account themself with `/rocket user link`."
-        )
-        if later:
-            note += f" {later}"
-        elif pending:
-            note += " GitHub sent an invitation to the organisation: it must be accepted."
-    if change is not None:
-        note += f" <@{target}> {change.describe()} (roles follow GitHub's special teams)."
-    whose = "Your record" if target == call.caller else f"<@{target}>'s record"
-    return blocks.ok(f"{whose} is updated: {', '.join(names)}.{note}")
+
+def _admin_linked(services: Services, admin: str, target: str, linked: links.Linked) -> str:
+    """After an admin's --github: log it, tell whom it concerns; the reply's note."""
+    account = linked.account
+    log.info(
+        "admin %s linked %s to GitHub account %s (id %d), not verified by GitHub",
+        admin,
+        target,
+        account.login,
+        account.id,
+    )
+    links.after_link(services, target, linked, by=admin)
+    note = (
+        " The link is not verified by GitHub: roles from GitHub wait until the member "
+        "links the account themself with `/rocket user link`."
+    )
+    if linked.later:
+        note += f" {linked.later}"
+    elif linked.pending:
+        note += " GitHub sent an invitation to the organisation: it must be accepted."
+    return note
 
 
 def _dest(option: str) -> str:
@@ -347,11 +375,11 @@ def _check_admin_link(uow: UnitOfWork, caller: str) -> None:
         )
 
 
-def _invite(call: Call, login: str) -> tuple[GitHubUser, bool, str]:
+def _invite(services: Services, call: Call, login: str) -> tuple[GitHubUser, bool, str]:
     """Invite ``login`` to the organisation through the App; (account, invitation pending,
     when a queued one is expected)."""
     try:
-        return links.invite(call.ctx.github, call.ctx.store, login)
+        return links.invite(services.github, services.store, login)
     except links.InviteFailed as failed:
         if failed.missing:
             raise CommandError(
@@ -372,9 +400,9 @@ def _reason(exc: GitHubError) -> str:
 
 
 @group.command("link", "link your GitHub account: GitHub confirms it is yours")
-def link(call: Call) -> blocks.Message:
+def link(services: Services, call: Call) -> blocks.Message:
     """An ephemeral, one-time link to GitHub's authorization page, bound to the caller."""
-    config = call.ctx.config
+    config = services.config
     if not config.linking_enabled:
         return blocks.message(
             "GitHub account linking is off in this workspace. An admin can link your account "
@@ -404,13 +432,13 @@ def _approve_args(parser: CommandParser) -> None:
 
 
 @group.command("approve", "approve a member's GitHub link that waits for an admin", _approve_args)
-def approve(call: Call) -> blocks.Message:
+def approve(services: Services, call: Call) -> blocks.Message:
     """Complete a proven link that gives power and waits for an admin (admins only)."""
     target, login = call.args.user, call.args.login
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         require(uow, call.caller, Permission.admin, "approve GitHub links")
     try:
-        linked = factor.approve_link(call.ctx, call.caller, target, login)
+        linked = factor.approve_link(services, call.caller, target, login)
     except factor.NoRequest:
         raise CommandError(
             f"No link of {blocks.code(login)} waits for <@{target}> (requests last a day). "
@@ -445,10 +473,10 @@ def _delete_args(parser: CommandParser) -> None:
 
 
 @group.command("delete", "remove a member record (admins)", _delete_args)
-def delete(call: Call) -> blocks.Message:
+def delete(services: Services, call: Call) -> blocks.Message:
     """Delete someone's record."""
     target = call.args.user
-    with call.ctx.store.unit_of_work() as uow:
+    with services.store.unit_of_work() as uow:
         uow.users.lock_admins()
         require(uow, call.caller, Permission.admin, "delete member records")
         user = uow.users.get(target)

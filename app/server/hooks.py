@@ -239,7 +239,7 @@ def post_worker_init(worker: Any) -> None:
     freeze_startup_objects()
     config = instance.current_config()
     client = slack_client(config)
-    store = _worker_store(worker)
+    services = _worker_services(worker)
     authorization = _extension(worker, "rocket2.slack_authorization")
     if authorization is not None:
         authorization.start()  # the workspace id, before the first request needs it
@@ -247,8 +247,11 @@ def post_worker_init(worker: Any) -> None:
         notify_once(client, config.slack_notification_channel)
     except Exception:
         log.exception("start-up notice could not be arranged")
+    if services is None:
+        log.warning("this worker's app has no Rocket 2 services; no scheduler here")
+        return
     try:
-        service = SchedulerService(config, client, store)
+        service = SchedulerService(services)
     except Exception:
         log.exception("scheduler election could not start in this worker")
         return
@@ -297,12 +300,11 @@ def _extension(worker: Any, name: str) -> Any:
     return extensions.get(name)
 
 
-def _worker_store(worker: Any) -> Any:
-    """The store of the worker's app (one connection pool per process), or None."""
+def _worker_services(worker: Any) -> Any:
+    """The services of the worker's app (one store and connection pool per process), or None."""
     from app.services import services_of
 
-    services = services_of(getattr(worker, "wsgi", None))
-    return services.store if services is not None else None
+    return services_of(getattr(worker, "wsgi", None))
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -12,10 +12,12 @@ re-checks its advisory lock every ``RETRY_SECONDS`` (app.store.locks.Lease): whe
 restarted or the connection dropped, the lock is gone, so the host stops its scheduler at once
 and gives up the instance lock, and the next election (here or elsewhere) picks one host.
 
-Each job run is also claimed in the store (``processed_events``, source ``job``, e.g.
-``random-channel:2026-11-28``), so even two hosts — two SQLite instances on one volume, or a
-lost advisory lock — post once per day. See docs/operators/operations.md, "How the scheduler
-runs once".
+The scheduler owns run-once for every job (``run_job``): a run holds the job's cross-instance
+lock without waiting and claims ``job:<id>:<slot>`` in ``processed_events`` (the slot is the
+day or the minute, app.feature.RunSlot; decision 0037), so even two hosts — two SQLite
+instances on one volume, or a lost advisory lock — run it once per slot. A failure is one line
+(app.outside) and never stops the scheduler. See docs/operators/operations.md, "How the
+scheduler runs once".
 """
 
 from __future__ import annotations
@@ -24,19 +26,18 @@ import contextlib
 import logging
 import os
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk import WebClient
 
-from app.features import SCHEDULED_JOBS
+from app.feature import RunSlot, ScheduledJob
+from app.features import scheduled_jobs
 from app.outside import report_failure
 from app.server import instance
-from app.services import ScheduledJob
+from app.services import Services
 from app.store import Store, locks
-from config import Config
 
 log = logging.getLogger("rocket2.scheduler")
 
@@ -63,32 +64,52 @@ def prune_processed_events(store: Store) -> int | None:
     return forgotten
 
 
+def job_slot(job: ScheduledJob, now: datetime, timezone: str) -> str:
+    """The claim of a run at ``now``: ``<id>:<date in timezone>`` or ``<id>:<UTC minute>``."""
+    if job.slot is RunSlot.DAY:
+        return f"{job.id}:{now.astimezone(ZoneInfo(timezone)).date().isoformat()}"
+    return f"{job.id}:{now.astimezone(UTC):%Y-%m-%dT%H:%M}"
+
+
+def run_job(job: ScheduledJob, services: Services, now: datetime | None = None) -> object | None:
+    """One run of ``job`` if this instance gets its lock and its slot is unclaimed; what it
+    returned, or None when skipped or failed (one line: the scheduler carries on)."""
+    now = now or datetime.now(UTC)
+    slot = job_slot(job, now, services.config.scheduler_timezone)
+    try:
+        with locks.once_per_slot(services.store, job.lock_name, slot) as skip:
+            if skip:
+                log.info("%s: %s (%s); skipped", job.id, skip, slot)
+                return None
+            return job.run(services, now)
+    except Exception as exc:  # a failure must not kill the scheduler
+        report_failure(f"scheduled {job.name}", exc)
+        return None
+
+
 def build_scheduler(
-    config: Config,
-    client: WebClient,
-    store: Store | None = None,
-    jobs: tuple[ScheduledJob, ...] = SCHEDULED_JOBS,
+    services: Services, jobs: tuple[ScheduledJob, ...] | None = None
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler (not started) carrying the features' jobs (those whose trigger is
-    on in this config) and, with a store, a daily clean-up of old processed-event ids."""
+    """A BackgroundScheduler (not started) carrying the jobs (default: the features'; those
+    whose trigger is on in this config), each through ``run_job``, and a daily clean-up of old
+    processed-event ids."""
+    config = services.config
+    timezone = ZoneInfo(config.scheduler_timezone)
     scheduler = BackgroundScheduler(
-        timezone=ZoneInfo(config.scheduler_timezone),
+        timezone=timezone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
-    for job in jobs:
+    for job in scheduled_jobs() if jobs is None else jobs:
         trigger = job.trigger(config)
         if trigger is not None:
-            scheduler.add_job(
-                job.run, trigger, args=[config, client, store], id=job.id, name=job.name
-            )
-    if store is not None:
-        scheduler.add_job(
-            prune_processed_events,
-            CronTrigger(hour=3, minute=17, timezone=ZoneInfo(config.scheduler_timezone)),
-            args=[store],
-            id=PRUNE_JOB,
-            name="daily processed-events clean-up",
-        )
+            scheduler.add_job(run_job, trigger, args=[job, services], id=job.id, name=job.name)
+    scheduler.add_job(
+        prune_processed_events,
+        CronTrigger(hour=3, minute=17, timezone=timezone),
+        args=[services.store],
+        id=PRUNE_JOB,
+        name="daily processed-events clean-up",
+    )
     return scheduler
 
 
@@ -98,14 +119,14 @@ class SchedulerService:
 
     def __init__(
         self,
-        config: Config,
-        client: WebClient,
-        store: Store | None = None,
+        services: Services,
+        jobs: tuple[ScheduledJob, ...] | None = None,
         retry_seconds: float = RETRY_SECONDS,
     ):
-        self._config = config
-        self._client = client
-        self._store = store
+        self._services = services
+        self._config = services.config
+        self._store = services.store
+        self._jobs = scheduled_jobs() if jobs is None else jobs
         self._retry = retry_seconds
         self._lock = instance.InstanceLock(instance.SCHEDULER_LOCK)
         self._running_lock = instance.InstanceLock(instance.SCHEDULER_RUNNING)
@@ -148,10 +169,10 @@ class SchedulerService:
                 self._other_instance = True
                 log.debug("scheduler: another instance hosts it; pid=%d stands by", os.getpid())
             return
-        self._scheduler = build_scheduler(self._config, self._client, self._store)
+        self._scheduler = build_scheduler(self._services, self._jobs)
         self._scheduler.start()
         self._running_lock.acquire()
-        job = self._scheduler.get_job(SCHEDULED_JOBS[0].id) if SCHEDULED_JOBS else None
+        job = self._scheduler.get_job(self._jobs[0].id) if self._jobs else None
         log.info(
             "scheduler started in worker pid=%d (%s); next run %s (%s)",
             os.getpid(),
@@ -162,7 +183,7 @@ class SchedulerService:
 
     def _hold_database_lock(self) -> bool:
         """With PostgreSQL, try the cross-instance advisory lock (kept while hosting)."""
-        if self._store is None or self._store.dialect != "postgresql":
+        if self._store.dialect != "postgresql":
             return True
         try:
             self._lease = self._db_lock.enter_context(

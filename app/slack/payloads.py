@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
@@ -100,7 +101,9 @@ class Envelope(_Ids):
     bot_access_token: Str | None = None
 
 
-class _Profile(Struct):
+class Profile(Struct):
+    """The parts of a Slack user's profile Rocket 2 reads."""
+
     real_name: Text | None = None
     display_name: Text | None = None
     email: Text | None = None
@@ -108,22 +111,26 @@ class _Profile(Struct):
     image_192: Text | None = None
 
 
-class _Member(Struct):
+class Member(Struct):
     """A ``team_join`` user object."""
 
     id: UserId
     team_id: Str | None = None
     real_name: Text | None = None
-    profile: _Profile | None = None
+    profile: Profile | None = None
     is_bot: bool | None = None
     deleted: bool | None = None
 
 
-class _TeamJoin(Struct):
-    user: _Member
+class TeamJoin(Struct):
+    """The ``event`` of a ``team_join``: the newcomer."""
+
+    user: Member
 
 
-class _AppMention(Struct):
+class AppMention(Struct):
+    """The ``event`` of an ``app_mention``: who wrote what, where."""
+
     user: UserId
     channel: SlackId
     text: Text = ""
@@ -168,16 +175,14 @@ class SlashCommand(Struct, omit_defaults=True):
 
 _LEADING_WORDS = re.compile(r"[a-z]+(?: [a-z]+)?")
 
-EVENT_SHAPES: dict[str, type[Struct]] = {"team_join": _TeamJoin, "app_mention": _AppMention}
-
 
 @dataclass(frozen=True)
 class Reading:
     """What to do with a checked request, and its typed view.
 
     ``"command"``: run ``command``; ``"event"``: handle the event ``kind`` of ``envelope``
-    (``body`` is the checked body); ``"challenge"``: answer ``envelope.challenge``;
-    ``"ignore"``: answer 200 and do nothing.
+    (``body`` is the checked body, ``event`` its typed ``event``); ``"challenge"``: answer
+    ``envelope.challenge``; ``"ignore"``: answer 200 and do nothing.
     """
 
     action: Literal["command", "event", "challenge", "ignore"]
@@ -185,6 +190,7 @@ class Reading:
     body: dict[str, Any] = field(default_factory=dict)
     command: SlashCommand | None = None
     envelope: Envelope | None = None
+    event: Struct | None = None
 
 
 def parse(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -207,8 +213,9 @@ def read_command(form: dict[str, Any]) -> Reading:
     return Reading("command", "command", command=_check(form, SlashCommand))
 
 
-def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
-    """Check an Events API or interactivity request as far as its handling reads it."""
+def read_event(body: dict[str, Any], shapes: Mapping[str, type[Struct]]) -> Reading:
+    """Check an Events API or interactivity request as far as its handling reads it; ``shapes``
+    maps each handled event type to the Struct its ``event`` is checked into."""
     kind = body.get("type")
     if not isinstance(kind, str):
         raise Malformed("field `type` is missing or not a string")
@@ -223,13 +230,13 @@ def read_event(body: dict[str, Any], handled: frozenset[str]) -> Reading:
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise Malformed("field `event` is not an object with a string `type`")
     event_type = event["type"]
-    if event_type not in handled:
+    if event_type not in shapes:
         return Reading("ignore", _label(event_type))
     envelope = _check(body, Envelope)
     if isinstance(envelope.event_id, UnsetType):
         raise Malformed("field `event_id` is missing")
-    _check(event, EVENT_SHAPES[event_type], prefix="$.event")
-    return Reading("event", event_type, body, envelope=envelope)
+    typed = _check(event, shapes[event_type], prefix="$.event")
+    return Reading("event", event_type, body, envelope=envelope, event=typed)
 
 
 def _label(kind: object) -> str:

@@ -20,6 +20,7 @@ ours: a PostgreSQL restart or a dropped connection takes a session lock away sil
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -211,12 +212,12 @@ class _FileTry(_TryLock):
 
 
 @contextmanager
-def once_per_slot(store: Store, lock_name: str, slot: str) -> Iterator[str | None]:
-    """A scheduled job's run-once check: hold ``lock_name`` without waiting, then claim
-    ``job:<slot>`` in processed_events. Yields None when this instance runs the job (the lock
-    held for the block), else why it skips: "running elsewhere" or "already ran"."""
-    with try_hold(store.engine, lock_name) as held:
-        if not held:
+def once_per_slot(store: Store, lock_name: str | None, slot: str) -> Iterator[str | None]:
+    """A scheduled job's run-once check: hold ``lock_name`` without waiting (None: no lock),
+    then claim ``job:<slot>`` in processed_events. Yields None when this instance runs the job
+    (the lock held for the block), else why it skips: "running elsewhere" or "already ran"."""
+    with contextlib.ExitStack() as stack:
+        if lock_name is not None and not stack.enter_context(try_hold(store.engine, lock_name)):
             yield "running elsewhere"
             return
         with store.unit_of_work() as uow:

@@ -18,6 +18,7 @@ no lock taken and Alembic not imported; Alembic is loaded only when there is som
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.store import locks
-from app.store.revision import MIGRATIONS_DIR, shipped_head
+from app.store.revision import MIGRATIONS_DIR, shipped_head, version_dirs
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -42,11 +43,14 @@ MigrationLockTimeout = locks.LockTimeout
 
 
 def alembic_config(engine: Engine | None = None) -> AlembicConfig:
-    """An Alembic Config pointing at the packaged migrations (no alembic.ini needed)."""
+    """An Alembic Config pointing at the packaged migrations, the store's and the feature
+    packages' (no alembic.ini needed)."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(d) for d in version_dirs()))
     if engine is not None:
         cfg.set_main_option(
             "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")

@@ -1,6 +1,7 @@
 """Whether a database is at the newest shipped revision, through its driver alone.
 
-``shipped_head()`` reads the newest revision from the migration files' headers (no Alembic),
+``shipped_head()`` reads the newest revision from the migration files' headers (no Alembic;
+the files are the store's and the feature packages', ``version_dirs()``),
 and ``shipped_revisions()`` every revision they name. ``driver_is_current(url)`` reads
 ``SELECT version_num FROM alembic_version`` with sqlite3 or psycopg (no SQLAlchemy), so a
 Gunicorn master restarting against a current schema imports neither. Anything this cannot
@@ -18,10 +19,22 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+APP_DIR = MIGRATIONS_DIR.parents[1]
 SELECT = "SELECT version_num FROM alembic_version"
 CONNECT_TIMEOUT = 5  # seconds, as app.store.engine's PostgreSQL connections
 
 _HEADER = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:\"([^\"]*)\"|None)\s*$", re.M)
+
+
+def version_dirs() -> tuple[Path, ...]:
+    """Where the migrations are: the store's ``versions/``, then each feature package's
+    ``app/<package>/migrations/`` (decision 0038), found without importing anything."""
+    features = (path for path in APP_DIR.glob("*/migrations") if path != MIGRATIONS_DIR)
+    return (MIGRATIONS_DIR / "versions", *sorted(p for p in features if p.is_dir()))
+
+
+def _migration_files() -> list[Path]:
+    return sorted(path for folder in version_dirs() for path in folder.glob("[0-9]*.py"))
 
 
 @cache
@@ -30,7 +43,7 @@ def shipped_head() -> str | None:
     ``down_revision`` lines, without Alembic; None unless the history is one straight line."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("[0-9]*.py")):
+    for path in _migration_files():
         found = {name: value for name, value in _HEADER.findall(path.read_text())}
         if "revision" not in found or "down_revision" not in found:
             return None
@@ -45,7 +58,7 @@ def shipped_head() -> str | None:
 def shipped_revisions() -> frozenset[str]:
     """Every revision shipped with this version, read from the migration files' headers."""
     found: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"):
+    for path in _migration_files():
         found.update(v for name, v in _HEADER.findall(path.read_text()) if name == "revision")
     return frozenset(found)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.services import Services
 from app.slack import blocks
 from app.slack.commands.parsing import CommandParser
 from app.slack.commands.registry import Call, CommandGroup
@@ -16,6 +17,6 @@ def _emails_args(parser: CommandParser) -> None:
 
 
 @group.command("emails", "members' e-mail addresses (leads)", _emails_args)
-def emails(call: Call) -> blocks.Message:
+def emails(services: Services, call: Call) -> blocks.Message:
     """Comma list of addresses, plus who has none, within Slack's limits."""
-    return run(lambda: export_emails(call.ctx, call.caller, call.args.team))
+    return run(lambda: export_emails(services, call.caller, call.args.team))

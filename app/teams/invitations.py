@@ -2,8 +2,8 @@
 member, and sent by the ``invitation-queue`` job when GitHub takes them again
 (docs/decisions/0024-invitation-queue.md, 0035-a-refused-invitation-does-not-block-the-queue.md).
 
-The job runs every INVITATION_INTERVAL in each instance's scheduler; ``once_per_slot`` makes
-one instance send per slot. It sends the oldest first and stops when two in a row are refused
+The job runs every INVITATION_INTERVAL; the scheduler runs it once per slot across instances
+(and reports its failure). It sends the oldest first and stops when two in a row are refused
 (the cap; one refusal alone may be that account's). A refused row is counted, and parked once
 refused for PARK_AFTER; one GitHub refuses for good is parked or dropped at once. Either is
 told to the notification channel, once. A row leaves the queue only in the unit of work after
@@ -20,14 +20,13 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
+from app.feature import ScheduledJob
 from app.github import GitHubClient
 from app.outside import report_failure
-from app.services import ScheduledJob
+from app.services import Services
 from app.slack.blocks import code
 from app.store import QueuedInvitation, Store
-from app.store.locks import once_per_slot
 from app.teams.invitation_attempts import Attempt, Fate, attempt
-from config import Config
 
 log = logging.getLogger("rocket2.teams.invitations")
 
@@ -127,28 +126,14 @@ def _tell(slack: WebClient, channel: str, notices: list[str]) -> None:
             report_failure("invitation queue notice", exc)
 
 
-def scheduled_send(
-    config: Config, slack: WebClient, now: datetime | None = None
-) -> tuple[int, int] | None:
-    """One run of the job: (sent, left), or None if skipped (another instance) or failed.
-    Invitations dropped or parked are told to the notification channel, also after a failure."""
-    store = Store.from_config(config)
-    github = GitHubClient.from_config(config)
-    slot = f"{INVITATION_JOB}:{(now or datetime.now(UTC)):%Y-%m-%dT%H:%M}"
+def run_queue(services: Services, now: datetime) -> tuple[int, int]:
+    """One run of the job (the scheduler runs it once per slot): (sent, left). Invitations
+    dropped or parked are told to the notification channel, also after a failure."""
     run = Run()
     try:
-        with once_per_slot(store, INVITATION_JOB, slot) as skip:
-            if skip:
-                log.info("invitation queue: %s %s; skipped", slot, skip)
-                return None
-            _, left = send_queued(store, github, run)
-    except Exception as exc:  # a failure must not kill the scheduler
-        report_failure("invitation queue", exc)
-        return None
+        _, left = send_queued(services.store, services.github, run)
     finally:
-        github.close()
-        store.dispose()
-        _tell(slack, config.slack_notification_channel, run.notices)
+        _tell(services.slack, services.config.slack_notification_channel, run.notices)
     log.info("invitation queue done: %d sent, %d waiting", run.sent, left)
     return run.sent, left
 
@@ -163,5 +148,5 @@ JOB = ScheduledJob(
     INVITATION_JOB,
     "invitation queue",
     lambda config: IntervalTrigger(seconds=INVITATION_INTERVAL.total_seconds()),
-    lambda config, slack, store: scheduled_send(config, slack),
+    run_queue,
 )

@@ -443,24 +443,7 @@ def team_lead(
     gh, login = _as_github(team), _login_now(deps, user)
     assert user.github_id is not None
     if remove:
-        try:
-            membership = deps.github.get_team_membership(gh.slug, login)
-            if membership is not None and membership.role == "maintainer":
-                deps.github.add_team_member(gh.slug, login, role="member")
-        except GitHubError as exc:
-            raise _github_failed(f"change {code(login)}'s role in {code(gh.name)}", exc) from None
-        with deps.store.unit_of_work() as uow:
-            mirror_team(uow, gh.id, gh.name, gh.slug)
-            was = uow.teams.remove_lead(gh.id, user.github_id)
-        owner = _owner_note(deps, login, user.slack_id)
-        if not was:
-            return TeamReply(
-                f"{mention(user.slack_id)} was not a lead of *{escape(gh.name)}*.{owner}"
-            )
-        return TeamReply(
-            f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* "
-            f"(still a member).{owner}"
-        )
+        return _remove_lead(deps, gh, login, user)
     later = ""
     try:
         membership = deps.github.add_team_member(gh.slug, login, role="maintainer")
@@ -495,6 +478,27 @@ def team_lead(
         )
     return TeamReply(
         f"{mention(user.slack_id)} now leads team *{escape(gh.name)}*.{_changes([change])}"
+    )
+
+
+def _remove_lead(deps: Services, gh: GitHubTeam, login: str, user: User) -> TeamReply:
+    """``team lead --remove``: a maintainer becomes a member on GitHub, then here."""
+    assert user.github_id is not None
+    try:
+        membership = deps.github.get_team_membership(gh.slug, login)
+        if membership is not None and membership.role == "maintainer":
+            deps.github.add_team_member(gh.slug, login, role="member")
+    except GitHubError as exc:
+        raise _github_failed(f"change {code(login)}'s role in {code(gh.name)}", exc) from None
+    with deps.store.unit_of_work() as uow:
+        mirror_team(uow, gh.id, gh.name, gh.slug)
+        was = uow.teams.remove_lead(gh.id, user.github_id)
+    owner = _owner_note(deps, login, user.slack_id)
+    if not was:
+        return TeamReply(f"{mention(user.slack_id)} was not a lead of *{escape(gh.name)}*.{owner}")
+    return TeamReply(
+        f"{mention(user.slack_id)} is no longer a lead of *{escape(gh.name)}* "
+        f"(still a member).{owner}"
     )
 
 

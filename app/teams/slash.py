@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app import sizes
+from app.services import Services
 from app.slack import blocks
 from app.slack.commands import converters as fields
 from app.slack.commands.parsing import CommandParser, slack_user
@@ -41,15 +42,15 @@ def _team_user_args(parser: CommandParser) -> None:
 
 
 @group.command("list", "list the teams")
-def list_(call: Call) -> blocks.Message:
+def list_(services: Services, call: Call) -> blocks.Message:
     """Every team."""
-    return run(lambda: operations.team_list(call.ctx))
+    return run(lambda: operations.team_list(services))
 
 
 @group.command("view", "show a team with its members and leads", _team_arg)
-def view(call: Call) -> blocks.Message:
+def view(services: Services, call: Call) -> blocks.Message:
     """One team."""
-    return run(lambda: operations.team_view(call.ctx, call.args.team))
+    return run(lambda: operations.team_view(services, call.args.team))
 
 
 def _local_fields(parser: CommandParser) -> None:
@@ -72,12 +73,12 @@ def _create_args(parser: CommandParser) -> None:
 
 
 @group.command("create", "create a team on GitHub (leads with a GitHub account)", _create_args)
-def create(call: Call) -> blocks.Message:
+def create(services: Services, call: Call) -> blocks.Message:
     """A new GitHub team."""
     a = call.args
     return run(
         lambda: operations.team_create(
-            call.ctx,
+            services,
             call.caller,
             a.name,
             displayname=a.displayname,
@@ -89,16 +90,16 @@ def create(call: Call) -> blocks.Message:
 
 
 @group.command("add", "add a member to a team (lead of the team)", _team_user_args)
-def add(call: Call) -> blocks.Message:
+def add(services: Services, call: Call) -> blocks.Message:
     """Add on GitHub, then here."""
-    return run(lambda: operations.team_add(call.ctx, call.caller, call.args.team, call.args.user))
+    return run(lambda: operations.team_add(services, call.caller, call.args.team, call.args.user))
 
 
 @group.command("remove", "remove a member from a team (lead of the team)", _team_user_args)
-def remove(call: Call) -> blocks.Message:
+def remove(services: Services, call: Call) -> blocks.Message:
     """Remove on GitHub, then here."""
     return run(
-        lambda: operations.team_remove(call.ctx, call.caller, call.args.team, call.args.user)
+        lambda: operations.team_remove(services, call.caller, call.args.team, call.args.user)
     )
 
 
@@ -108,10 +109,10 @@ def _lead_args(parser: CommandParser) -> None:
 
 
 @group.command("lead", "set or unset a team lead (lead of the team)", _lead_args)
-def lead(call: Call) -> blocks.Message:
+def lead(services: Services, call: Call) -> blocks.Message:
     """Make someone a lead (a maintainer on GitHub), or not."""
     a = call.args
-    return run(lambda: operations.team_lead(call.ctx, call.caller, a.team, a.user, remove=a.remove))
+    return run(lambda: operations.team_lead(services, call.caller, a.team, a.user, remove=a.remove))
 
 
 def _edit_args(parser: CommandParser) -> None:
@@ -121,12 +122,12 @@ def _edit_args(parser: CommandParser) -> None:
 
 
 @group.command("edit", "edit a team (lead of the team)", _edit_args)
-def edit(call: Call) -> blocks.Message:
+def edit(services: Services, call: Call) -> blocks.Message:
     """Local fields, and the GitHub name with --github."""
     a = call.args
     return run(
         lambda: operations.team_edit(
-            call.ctx,
+            services,
             call.caller,
             a.team,
             displayname=a.displayname,
@@ -137,12 +138,12 @@ def edit(call: Call) -> blocks.Message:
 
 
 @group.command("delete", "delete a team on GitHub and here (lead of the team)", _team_arg)
-def delete(call: Call) -> blocks.Message:
+def delete(services: Services, call: Call) -> blocks.Message:
     """Delete on GitHub, then here."""
-    return run(lambda: operations.team_delete(call.ctx, call.caller, call.args.team))
+    return run(lambda: operations.team_delete(services, call.caller, call.args.team))
 
 
 @group.command("refresh", "mirror every team from GitHub (leads)")
-def refresh(call: Call) -> blocks.Message:
+def refresh(services: Services, call: Call) -> blocks.Message:
     """The same refresh as the scheduled one."""
-    return run(lambda: operations.team_refresh(call.ctx, call.caller))
+    return run(lambda: operations.team_refresh(services, call.caller))

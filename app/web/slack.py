@@ -27,7 +27,7 @@ import msgspec
 from flask import Blueprint, Response, request
 from slack_sdk.signature import SignatureVerifier
 
-from app import features
+from app.feature import SlackEvent
 from app.logs import REQUEST_ID, log_id
 from app.outside import is_outside_failure, report_failure
 from app.payload_shapes import Malformed
@@ -117,7 +117,7 @@ class SlackEdge:
         self,
         ctx: Services,
         authorization: BotAuthorization,
-        events: Mapping[str, features.SlackEventHandler],
+        events: Mapping[str, SlackEvent[Any]],
     ) -> None:
         config = ctx.config
         self.ctx = ctx
@@ -181,12 +181,14 @@ class SlackEdge:
         event_id = str(envelope.event_id)
         headers = request.headers
         retry = (headers.get("X-Slack-Retry-Num", ""), headers.get("X-Slack-Retry-Reason", ""))
-        handler, body = self.events[event_type], reading.body["event"]
+        handler, typed, ctx = self.events[event_type].handler, reading.event, self.ctx
         self.executor.submit_reserved(
             Job(
                 f"slack event {event_type} {log_id(event_id)}",
                 "event",
-                lambda: _handle_event(event_type, handler, body, event_id, retry),
+                lambda: _handle_event(
+                    event_type, lambda first: handler(ctx, typed, first), event_id, retry
+                ),
                 lambda running: _event_not_handled(event_type, log_id(event_id), running),
             )
         )
@@ -223,7 +225,7 @@ def _run_command(
 
     try:
         with ctx.github.on_slow_down(slowed_down):
-            message = features.dispatch(
+            message = ctx.commands.dispatch(
                 command.text, command.user_id, ctx, claim=_trigger_claim(command.trigger_id)
             )
     except Exception:
@@ -284,11 +286,7 @@ def _event_not_handled(event_type: str, event_id: str, running: bool) -> ReplyFa
 
 
 def _handle_event(
-    event_type: str,
-    handler: features.SlackEventHandler,
-    event: dict[str, Any],
-    event_id: str,
-    retry: tuple[str, str],
+    event_type: str, handle: Callable[[str], None], event_id: str, retry: tuple[str, str]
 ) -> None:
     """The work after an event's ack: drop repeats, run the handler, forget on failure.
     Never fails silently: an outside failure is one warning line, a bug a traceback with its
@@ -298,7 +296,7 @@ def _handle_event(
         first = first_delivery(event_id, *retry)
         if first is None:
             return
-        handler(event, first)
+        handle(first)
     except Exception as exc:
         if first:
             instance.forget(EVENT_NAMESPACE, first)  # a retry may try again
@@ -312,7 +310,7 @@ def _handle_event(
 def create_blueprint(
     ctx: Services,
     authorization: BotAuthorization,
-    events: Mapping[str, features.SlackEventHandler],
+    events: Mapping[str, SlackEvent[Any]],
 ) -> Blueprint:
     """The blueprint for Slack's POSTs. Makes no network call here, nor before any ack.
 
@@ -321,12 +319,9 @@ def create_blueprint(
     once and checked (app.slack.payloads): a signed body that can never be handled gets 400
     with a reason naming the field; an event or interaction Rocket 2 does not handle gets 200.
     """
-    unshaped = set(events) - set(slack_payloads.EVENT_SHAPES)
-    if unshaped:
-        raise RuntimeError(f"Slack events handled without a checked shape: {sorted(unshaped)}")
     verifier = SignatureVerifier(ctx.config.slack_signing_secret.reveal())
     edge = SlackEdge(ctx, authorization, events)
-    handled = frozenset(events)
+    shapes = {event_type: event.shape for event_type, event in events.items()}
     bp = Blueprint("slack", __name__)
 
     @bp.post("/slack/commands")
@@ -341,7 +336,7 @@ def create_blueprint(
     @bp.post("/slack/events")
     def slack_events() -> Response:
         """Events API (url_verification included) and interactivity."""
-        reading = _checked(verifier, lambda body: slack_payloads.read_event(body, handled))
+        reading = _checked(verifier, lambda body: slack_payloads.read_event(body, shapes))
         if isinstance(reading, Response):
             return reading
         if reading.action == "challenge":

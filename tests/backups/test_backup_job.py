@@ -9,15 +9,25 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from app.backups.job import BACKUP_JOB, backup_trigger, scheduled_backup
+from app.backups.job import BACKUP_JOB, JOB, backup_trigger
 from app.backups.snapshot import backups_in
 from app.backups.status import protection_warning
-from app.server.scheduler import build_scheduler
+from app.features import build_services
+from app.server.scheduler import build_scheduler, run_job
 from app.store import Store
 from app.store.migrate import upgrade
-from config import load_config
+from config import Config, load_config
 
 NOW = datetime(2026, 12, 7, 11, 30, tzinfo=UTC)
+
+
+def scheduled_backup(config: Config, now: datetime):  # type: ignore[no-untyped-def]
+    """One run of the job as the scheduler runs it: once per slot, a failure one line."""
+    services = build_services(config, WebClient(base_url="http://127.0.0.1:9/"))
+    try:
+        return run_job(JOB, services, now)
+    finally:
+        services.store.dispose()
 
 
 def backed_config(env: dict[str, str], tmp_path: Path, **more: str):  # type: ignore[no-untyped-def]
@@ -37,7 +47,7 @@ def test_the_job_is_scheduled_only_with_a_backup_dir_on_sqlite(
     config = backed_config(env, tmp_path)
     assert backup_trigger(config) is not None
     client = WebClient(base_url="http://127.0.0.1:9/")
-    scheduler = build_scheduler(config, client)
+    scheduler = build_scheduler(build_services(config, client))
     assert scheduler.get_job(BACKUP_JOB) is not None
     assert backup_trigger(load_config(environ=env)) is None
     assert backup_trigger(backed_config(env, tmp_path, BACKUP_SCHEDULE="off")) is None

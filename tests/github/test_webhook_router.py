@@ -113,7 +113,7 @@ def test_routers_combine_and_refuse_two_handlers_for_one_action():
 
 
 def test_the_apps_router_handles_the_mirrored_events_and_their_actions():
-    router = features.WEBHOOKS
+    router = features.webhook_router()
     assert router.events == {"organization", "team", "membership"}
     for event, action in [
         ("organization", "member_added"),

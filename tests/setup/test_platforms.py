@@ -84,14 +84,14 @@ def test_every_slack_method_called_has_its_scopes_declared():
 
 
 def test_every_slack_event_handled_is_declared_with_its_scope():
-    handled = set(features.slack_event_handlers(None))  # type: ignore[arg-type]
+    handled = set(features.slack_events())
     assert handled == set(SLACK.bot_events)
     assert {SLACK_EVENT_SCOPES[e] for e in handled} <= set(SLACK.bot_scopes)
     assert "commands" in SLACK.bot_scopes  # the slash command itself
 
 
 def test_every_github_event_handled_is_declared_with_its_permission():
-    handled = set(features.WEBHOOKS.events)
+    handled = set(features.webhook_router().events)
     assert handled == set(GITHUB.events)
     for event in handled:
         assert grants(GITHUB.permissions.get(GITHUB_EVENT_PERMISSION[event]), "read"), event

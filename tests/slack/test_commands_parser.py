@@ -3,14 +3,17 @@ per-command help on bad arguments, and the generic reply (with a reference) for 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 
-from app.slack.commands import parsing, registry
+from app.features import FEATURES, build_registry
+from app.services import Services
+from app.slack.commands import parsing
+from app.slack.commands.dispatch import Commands
 from app.slack.commands.errors import UsageError
 from tests.support import db, demo_commands
 from tests.support import fake_github as fake_support
@@ -135,58 +138,50 @@ def test_an_unexpected_failure_gives_a_reference_not_a_traceback(context, caplog
 
 
 def test_a_group_registers_with_one_entry_in_the_feature_list():
-    """A feature plugs in like this: a module with ``group``, one entry in COMMAND_GROUPS."""
-    from app import features
-
-    installed = registry.Registry()
-    installed.install((*features.COMMAND_GROUPS, demo_commands.group))
-    assert list(installed.groups()) == [*registry.groups(), "demo"]  # after the others, in order
+    """A feature plugs in like this: a package with ``FEATURE``, one entry in FEATURES."""
+    installed = build_registry((*FEATURES, demo_commands.FEATURE))
+    # after the others, in order
+    assert list(installed.groups()) == [*build_registry().groups(), "demo"]
     assert installed.groups()["demo"] is demo_commands.group
     assert installed.find("DEMO") is demo_commands.group
-    assert registry.REGISTRY.find("demo") is None  # not in the feature list
+    assert build_registry().find("demo") is None  # not in the feature list
     with pytest.raises(ValueError, match="command group demo is registered twice"):
-        registry.Registry().install((demo_commands.group, demo_commands.group))
+        build_registry((demo_commands.FEATURE, demo_commands.FEATURE))
 
 
 def test_a_shortcut_is_found_by_its_words_and_named_by_its_label():
-    from app import features  # noqa: F401 - installs the groups
-
-    shortcut = registry.find_shortcut(["U0ADA12345", "++"])
+    installed = build_registry()
+    shortcut = installed.find_shortcut(["U0ADA12345", "++"])
     assert shortcut is not None and shortcut.label == "karma ++"
-    assert registry.find_shortcut(["U0ADA12345", "+"]) is None
-    assert registry.find_shortcut(["karma", "++"]) is None
+    assert installed.find_shortcut(["U0ADA12345", "+"]) is None
+    assert installed.find_shortcut(["karma", "++"]) is None
 
 
 @pytest.fixture
-def demo_registered() -> Iterator[None]:
-    """The demo group in the registry `/rocket` dispatches through, for one test."""
-    registry.register(demo_commands.group)
-    try:
-        yield
-    finally:
-        registry.unregister("demo")
+def demo_context(memory_context: Services) -> Services:
+    """The services of an app built with the demo feature after the others."""
+    with_demo = Commands(build_registry((*FEATURES, demo_commands.FEATURE)))
+    return dataclasses.replace(memory_context, commands=with_demo)
 
 
-def test_a_registered_group_is_dispatched_and_listed(memory_context, demo_registered):
-    context = memory_context
+def test_a_registered_group_is_dispatched_and_listed(demo_context):
+    context = demo_context
     assert run(context, "demo echo hi", user="U0CALLER01")["text"] == "U0CALLER01: hi"
     assert "/rocket demo echo word" in run(context, "help")["text"]
     assert "the following arguments are required: word" in run(context, "demo echo")["text"]
     with pytest.raises(ValueError, match="command group demo is registered twice"):
-        registry.register(demo_commands.group)
+        build_registry((*FEATURES, demo_commands.FEATURE, demo_commands.FEATURE))
 
 
 def test_an_unregistered_group_is_unknown(memory_context):
-    registry.register(demo_commands.group)
-    registry.unregister("demo")
     assert "I don't know the command `demo`" in run(memory_context, "demo echo hi")["text"]
     assert "/rocket demo" not in run(memory_context, "help")["text"]
 
 
-def test_a_registered_group_is_in_the_docs_command_reference(demo_registered):
+def test_a_registered_group_is_in_the_docs_command_reference():
     from app.slack.commands.help import markdown_reference
 
-    reference = markdown_reference()
+    reference = markdown_reference(build_registry((*FEATURES, demo_commands.FEATURE)))
     assert "### `/rocket demo`: a demo group" in reference
     assert "`/rocket demo echo word` — say it back" in reference
     assert "- `word`\n" in reference  # an argument without help: its name alone

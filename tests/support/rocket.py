@@ -31,10 +31,12 @@ from pytest_httpserver import HTTPServer
 from slack_sdk import WebClient
 from sqlalchemy import text
 
-from app.features import dispatch
+from app.features import build_services
 from app.github import GitHubClient
-from app.services import Services, make_services
+from app.services import Services
+from app.slack.commands.dispatch import dispatch
 from app.store import Permission, Store, make_engine
+from app.store.models import Base
 from config import load_config
 from tests.support.db import (
     BACKENDS,
@@ -56,18 +58,8 @@ LINKING_ENV = {
     "GITHUB_CLIENT_SECRET": "test-client-secret-" + "5f4e3d2c1b0a9f8e7d6c5b4a",
     "PUBLIC_URL": PUBLIC_URL,
 }
-TABLES = (
-    "team_members",
-    "team_leads",
-    "teams",
-    "users",
-    "processed_events",
-    "special_teams",
-    "karma_gifts",
-    "link_requests",
-    "invitations",
-    "queued_invitations",
-)
+# Every table, children first (the order a reset deletes in), as the models declare them.
+TABLES = tuple(table.name for table in reversed(Base.metadata.sorted_tables))
 _names = itertools.count(1)
 
 
@@ -279,7 +271,7 @@ def context(store: Store, fake_github: FakeGitHub, env: dict[str, str]) -> Servi
     config = load_config(environ=env)
     github = GitHubClient.from_config(config, backoff=0.01, max_backoff=0.02)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
-    return make_services(config, slack, store=store, github=github)
+    return build_services(config, slack, store=store, github=github)
 
 
 @pytest.fixture
@@ -294,7 +286,7 @@ def memory_context(env: dict[str, str]) -> Iterator[Services]:
     upgrade(memory.engine)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
     github = GitHubClient.from_config(config, max_attempts=1)
-    yield make_services(config, slack, store=memory, github=github)
+    yield build_services(config, slack, store=memory, github=github)
     memory.dispose()
 
 

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from sqlalchemy import text
 from werkzeug import Request, Response
 
-from app.services import Services
+from app.features import build_services
 from app.slack.commands.errors import CommandError, PermissionDenied
 from app.store import AlreadyExists, Permission
 from app.teams import operations as tc
@@ -81,7 +81,7 @@ def club(fake_github, env, store, slack_members):
     assert permissions(store)["UALICE"] is Permission.admin
     assert permissions(store)["UDAVE"] is Permission.team_lead
     return (
-        Services(config=config, slack=slack_members, store=store, github=client(config)),
+        build_services(config, slack_members, store=store, github=client(config)),
         fake_github,
         ids,
     )
@@ -118,7 +118,7 @@ def test_list_and_view_for_anyone(club):
 
 def test_list_when_empty(fake_github, env, store, slack_members):
     config = teams_config(env)
-    deps = Services(config=config, slack=slack_members, store=store, github=client(config))
+    deps = build_services(config, slack_members, store=store, github=client(config))
     assert "team refresh" in tc.team_list(deps).text
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from slack_sdk import WebClient
 
-from app.features import dispatch
-from app.services import make_services
+from app.features import build_services
+from app.slack.commands.dispatch import dispatch
 from app.store import Permission
 from app.teams.refresh import refresh
 from tests.support import db
@@ -31,7 +31,7 @@ def ctx(fake_github, env, store):
     add_user(store, "UOUT", "outsider", ids["outsider"])
     refresh(store, client(config), config)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
-    return make_services(config, slack, store=store, github=client(config)), fake_github
+    return build_services(config, slack, store=store, github=client(config)), fake_github
 
 
 def test_removing_an_owner_as_lead_says_owners_keep_maintainer_rights(ctx):

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk import WebClient
 
-from app.server.scheduler import build_scheduler
-from app.store import make_engine
+from app.features import build_services
+from app.server.scheduler import build_scheduler, run_job
+from app.store import Store, make_engine
 from app.store.locks import try_hold
-from app.teams.jobs import LOCK_NAME, TEAM_REFRESH_JOB, refresh_trigger, scheduled_refresh
-from config import ConfigError, load_config
+from app.teams.jobs import JOB, TEAM_REFRESH_JOB, refresh_trigger
+from config import Config, ConfigError, load_config
 from tests.support import db
 from tests.support import fake_github as fake_support
 from tests.support.gunicorn import secrets_of
@@ -44,14 +45,29 @@ def test_custom_schedule_and_off(env):
     env["TEAM_REFRESH_SCHEDULE"] = "  30   */6 * *   mon-fri "
     config = load_config(env)
     assert config.team_refresh_schedule == "30 */6 * * mon-fri"
-    scheduler = build_scheduler(config, WebClient(base_url="http://127.0.0.1:9/"))
+    scheduler = build_scheduler(_services(config))
     assert scheduler.get_job(TEAM_REFRESH_JOB) is not None
     env["TEAM_REFRESH_SCHEDULE"] = "OFF"
     config = load_config(env)
     assert refresh_trigger(config) is None
-    scheduler = build_scheduler(config, WebClient(base_url="http://127.0.0.1:9/"))
+    scheduler = build_scheduler(_services(config))
     assert scheduler.get_job(TEAM_REFRESH_JOB) is None
     assert scheduler.get_job("random-channel") is not None
+
+
+def _services(config: Config, store: Store | None = None):  # type: ignore[no-untyped-def]
+    """The worker's bundle, as the scheduler gets it (nothing connects until used)."""
+    return build_services(config, WebClient(base_url="http://127.0.0.1:9/"), store=store)
+
+
+def scheduled_refresh(config: Config, now: datetime | None = None):  # type: ignore[no-untyped-def]
+    """One run of the job as the scheduler runs it: once per slot, a failure one line."""
+    services = _services(config)
+    try:
+        return run_job(JOB, services, now)
+    finally:
+        services.github.close()
+        services.store.dispose()
 
 
 @pytest.mark.parametrize("value", ["weekly", "0 5 * *", "61 5 * * *", "0 5 * * * *", "x y z a b"])
@@ -91,7 +107,7 @@ def test_scheduled_refresh_skips_while_another_instance_runs_it(job_config, stor
     fake, config = job_config
     other = make_engine(database_url)  # another instance's connection / file handle
     try:
-        with try_hold(other, LOCK_NAME) as held:
+        with try_hold(other, "team-refresh") as held:
             assert held
             assert scheduled_refresh(config) is None
             assert snapshot(store) == {} and fake.count("GET", r"/orgs/.*/teams") == 0

@@ -9,8 +9,8 @@ import json
 import pytest
 from slack_sdk import WebClient
 
-from app.features import dispatch
-from app.services import make_services
+from app.features import build_services
+from app.slack.commands.dispatch import dispatch
 from app.store import Permission
 from app.teams.refresh import refresh
 from tests.support import db
@@ -38,7 +38,7 @@ def ctx(fake_github, env, store):
     refresh(store, client(config), config)
     slack = WebClient(base_url="http://127.0.0.1:9/", timeout=1)
     github = client(config)
-    return make_services(config, slack, store=store, github=github), fake_github, ids
+    return build_services(config, slack, store=store, github=github), fake_github, ids
 
 
 def said(reply):

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app.features import build_services
 from app.github.payloads import decode
 from app.github.webhooks import webhook_client
-from app.services import make_services
 from app.slack.client import slack_client
 from app.store import Permission
 from app.teams import refresh
@@ -307,7 +307,7 @@ def test_member_added_stops_calling_github_when_out_of_time(fake_github, env, st
     heidi = fake_github.add_org_member("heidi")
     config = teams_config(env)
     ticks = iter(range(0, 1000, 3))  # every look at the clock: 3 s later
-    services = make_services(config, slack_client(config), store=store, github=client(config))
+    services = build_services(config, slack_client(config), store=store, github=client(config))
     event = decode("organization", org_event("member_added", "heidi", heidi))
     with pytest.raises(WebhookBudgetExceeded):
         member_added(services, event, "d-slow", budget=Budget(4, lambda: next(ticks)))
@@ -334,7 +334,7 @@ def test_member_added_budget_holds_when_every_github_call_is_slow(fake_github, e
     for _ in range(8):
         fake_github.server.expect_oneshot_request(re.compile(r"^/.*")).respond_with_handler(slow)
     github = webhook_client(config)
-    services = make_services(config, slack_client(config), store=store, github=github)
+    services = build_services(config, slack_client(config), store=store, github=github)
     event = decode("organization", org_event("member_added", "heidi", heidi))
     with pytest.raises(WebhookBudgetExceeded):
         member_added(services, event, "d-slow-calls", budget=Budget(budget))

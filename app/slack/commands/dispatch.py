@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ from app.slack import blocks
 from app.slack.commands import help as command_help
 from app.slack.commands.errors import CommandError, PermissionDenied, UsageError
 from app.slack.commands.parsing import split
-from app.slack.commands.registry import Call, Command, find_group, find_shortcut
+from app.slack.commands.registry import Call, Command, Registry, ShortcutCall
 from app.store import NotFound
 from app.store.errors import outage_cause
 
@@ -60,7 +61,27 @@ class CommandOutcome(StrEnum):
 Routed = tuple[blocks.Message, CommandOutcome]
 
 
-def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> blocks.Message:
+@dataclass(frozen=True)
+class Commands:
+    """The `/rocket` commands an app was built with (``Services.commands``)."""
+
+    registry: Registry
+
+    def dispatch(
+        self, text: str, user_id: str, services: Services, claim: str = ""
+    ) -> blocks.Message:
+        """Run one `/rocket TEXT` (see ``dispatch``)."""
+        return dispatch_through(self.registry, text, user_id, services, claim)
+
+
+def dispatch(text: str, user_id: str, services: Services, claim: str = "") -> blocks.Message:
+    """Run one `/rocket TEXT` from ``user_id`` through ``services.commands`` (never raises)."""
+    return services.commands.dispatch(text, user_id, services, claim)
+
+
+def dispatch_through(
+    registry: Registry, text: str, user_id: str, services: Services, claim: str = ""
+) -> blocks.Message:
     """Run one `/rocket TEXT` from ``user_id`` and return the reply (never raises).
 
     ``claim`` names this delivery in the store (``trigger:…`` for a slash command, the event
@@ -71,8 +92,8 @@ def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> blocks.
     label = "?"
     try:
         words = split(text)
-        label = _label(words)
-        reply, outcome = _route(words, user_id, ctx, claim)
+        label = _label(registry, words)
+        reply, outcome = _route(registry, words, user_id, services, claim)
     except UsageError as exc:
         reply, outcome = blocks.error(str(exc)), CommandOutcome.USAGE
     except Exception as exc:
@@ -91,49 +112,52 @@ def dispatch(text: str, user_id: str, ctx: Services, claim: str = "") -> blocks.
     return reply
 
 
-def _label(words: list[str]) -> str:
+def _label(registry: Registry, words: list[str]) -> str:
     """What the log calls the command (no argument values): ``user edit``, ``help``, …"""
     if not words or words[0].lower() in HELP_WORDS:
         return "help"
-    shortcut = find_shortcut(words)
+    shortcut = registry.find_shortcut(words)
     if shortcut is not None:
         return shortcut.label
-    group = find_group(words[0])
+    group = registry.find(words[0])
     if group is None:
         return "unknown"
     command = group.get(words[1]) if len(words) > 1 else None
     return f"{group.name} {command.name if command else 'help'}"
 
 
-def _route(words: list[str], user_id: str, ctx: Services, claim: str) -> Routed:
+def _route(
+    registry: Registry, words: list[str], user_id: str, services: Services, claim: str
+) -> Routed:
     if not words or words[0].lower() in HELP_WORDS:
-        found = find_group(words[1]) if len(words) > 1 else None
+        found = registry.find(words[1]) if len(words) > 1 else None
         if found is not None:
             return command_help.group_message(found), CommandOutcome.OK
-        return command_help.command_list_message(), CommandOutcome.OK
-    shortcut = find_shortcut(words)
+        return command_help.command_list_message(registry), CommandOutcome.OK
+    shortcut = registry.find_shortcut(words)
     if shortcut is not None:
-        return _guarded(lambda: shortcut.handler(ctx, user_id, words, claim))
-    group = find_group(words[0])
+        typed = ShortcutCall(caller=user_id, words=words, claim=claim)
+        return _guarded(lambda: shortcut.handler(services, typed))
+    group = registry.find(words[0])
     if group is None:
-        return command_help.command_list_message(unknown=words[0]), CommandOutcome.OK
+        return command_help.command_list_message(registry, unknown=words[0]), CommandOutcome.OK
     if len(words) == 1 or words[1].lower() in HELP_WORDS:
         return command_help.group_message(group), CommandOutcome.OK
     command = group.get(words[1])
     if command is None:
         return command_help.group_message(group, unknown=words[1]), CommandOutcome.OK
-    return _run(command, words[2:], user_id, ctx)
+    return _run_command(command, words[2:], user_id, services)
 
 
-def _run(command: Command, words: list[str], user_id: str, ctx: Services) -> Routed:
+def _run_command(command: Command, words: list[str], user_id: str, services: Services) -> Routed:
     if any(w in ("-h", "--help") for w in words):
         return command_help.command_message(command), CommandOutcome.OK
     try:
         args = command.parser().parse(words)
     except UsageError as exc:
         return command_help.command_message(command, str(exc)), CommandOutcome.USAGE
-    call = Call(ctx=ctx, caller=user_id, args=args, command=command)
-    return _guarded(lambda: command.handler(call))
+    call = Call(caller=user_id, args=args, command=command)
+    return _guarded(lambda: command.handler(services, call))
 
 
 def _guarded(run: Callable[[], blocks.Message]) -> Routed:

@@ -1,7 +1,7 @@
 """Help replies: the list of every command, one group's commands, one command's help.
 
-The list is made from the registered command groups (app.slack.commands.registry), so a new group
-appears in ``/rocket help`` by being registered.
+The list is made from the registry (built from the feature list, app.features), so a new group
+appears in ``/rocket help`` by being in a feature.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from argparse import SUPPRESS, Action
 
 from app.slack import blocks
-from app.slack.commands.registry import Command, CommandGroup, groups
+from app.slack.commands.registry import Command, CommandGroup, Registry
 
 TITLE = "Rocket 2 commands"
 BUILT_IN: tuple[tuple[str, str], ...] = (
@@ -19,19 +19,19 @@ BUILT_IN: tuple[tuple[str, str], ...] = (
 MORE = "Add `--help` after any command for its options, e.g. `/rocket user edit --help`."
 
 
-def command_lines() -> list[str]:
+def command_lines(registry: Registry) -> list[str]:
     """One mrkdwn line per command: ``usage`` — summary."""
     lines = [f"`{usage}` — {what}" for usage, what in BUILT_IN]
-    for group in groups().values():
+    for group in registry.groups().values():
         lines.extend(f"`{c.usage()}` — {c.summary}" for c in group.commands.values())
     return lines
 
 
-def command_list_message(unknown: str | None = None) -> blocks.Message:
+def command_list_message(registry: Registry, unknown: str | None = None) -> blocks.Message:
     """Every command, as an ephemeral message; ``unknown`` names a command we did not know."""
     intro = f"I don't know the command {blocks.code(unknown)}. " if unknown else ""
     intro += "Here is what I can do:"
-    lines = command_lines()
+    lines = command_lines(registry)
     parts = [blocks.header(TITLE), blocks.section(intro)]
     parts += blocks.lines_blocks(lines)
     parts.append(blocks.context(MORE))
@@ -58,11 +58,11 @@ def command_message(command: Command, problem: str | None = None) -> blocks.Mess
     return blocks.error(text, help_text)
 
 
-def markdown_reference() -> str:
+def markdown_reference(registry: Registry) -> str:
     """The members' command reference (docs/members/commands.md) as Markdown, made from the
-    registered groups: each command's usage, summary and options."""
+    registry: each command's usage, summary and options."""
     parts = [f"- `{usage}` — {what}" for usage, what in BUILT_IN]
-    for group in groups().values():
+    for group in registry.groups().values():
         parts.append(f"\n### `/rocket {group.name}`: {group.summary}")
         parts.extend(_command_markdown(command) for command in group.commands.values())
     return "\n".join(parts) + "\n"

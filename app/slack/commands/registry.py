@@ -1,6 +1,6 @@
-"""Command groups and their registration: how a feature plugs into `/rocket`.
+"""Command groups: how a feature plugs into `/rocket`.
 
-A feature is one module that defines ``group = CommandGroup(...)`` and its commands::
+A feature module defines ``group = CommandGroup(...)`` and its commands::
 
     from app.slack.commands.registry import Call, CommandGroup
     from app.slack import blocks
@@ -11,25 +11,23 @@ A feature is one module that defines ``group = CommandGroup(...)`` and its comma
         parser.add_argument("team", metavar="TEAM", help="team name")
 
     @group.command("view", "show a team with its members and leads", _view_args)
-    def view(call: Call) -> blocks.Message:
-        ...  # call.ctx (store, github, slack, config), call.caller, call.args
+    def view(services: Services, call: Call) -> blocks.Message:
+        ...  # services (store, github, slack, config), call.caller, call.args
         return blocks.ok("…")
 
-and is listed once in app.features (``install``), or added later with ``register(group)``.
-A group may also register a shortcut, a command typed without its group word (``@user ++``).
-The parser core
-(app.slack.commands.dispatch) routes ``/rocket team view x`` to it, builds its argparse parser,
-turns bad arguments into that command's help, a CommandError into a clear reply, and any other
-exception into a generic reply with a reference. The command list (``/rocket help``) is made
-from the registered groups.
+and its package's ``Feature`` lists the group (app.feature). A group may also register a
+shortcut, a command typed without its group word (``@user ++``). ``Registry(groups)`` is built
+once from the features' groups (app.features); the parser core (app.slack.commands.dispatch)
+routes ``/rocket team view x`` through it, builds the command's argparse parser, turns bad
+arguments into that command's help, a CommandError into a clear reply, and any other exception
+into a generic reply with a reference. The command list (``/rocket help``) is made from it.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,15 +42,14 @@ Configure = Callable[[CommandParser], None]
 
 @dataclass(frozen=True)
 class Call:
-    """One invocation: the context, the caller's Slack id and the parsed arguments."""
+    """One invocation: the caller's Slack id, the parsed arguments and the command."""
 
-    ctx: Services
     caller: str
     args: argparse.Namespace
     command: Command
 
 
-Handler = Callable[[Call], Message]
+Handler = Callable[["Services", Call], Message]
 
 
 @dataclass(frozen=True)
@@ -91,12 +88,22 @@ def _usage_line(command: Command) -> str:
     return command.parser().usage_line()
 
 
-ShortcutHandler = Callable[["Services", str, list[str], str], Message]
+@dataclass(frozen=True)
+class ShortcutCall:
+    """One shortcut invocation: the caller, the words typed, and the delivery's claim (what
+    an action that counts claims in the store, so a replay counts nothing twice)."""
+
+    caller: str
+    words: list[str]
+    claim: str
+
+
+ShortcutHandler = Callable[["Services", ShortcutCall], Message]
 
 
 @dataclass(frozen=True)
 class Shortcut:
-    """A command typed without its group word; ``handler(ctx, caller, words, claim)``."""
+    """A command typed without its group word; ``handler(services, call)``."""
 
     label: str
     matches: Callable[[list[str]], bool]
@@ -147,25 +154,18 @@ class CommandGroup:
 
 
 class Registry:
-    """The command groups `/rocket` knows: those ``install``ed (app.features lists them), then
-    any ``register``ed later (a plug-in, or a test's demo group). Thread-safe."""
+    """The command groups `/rocket` knows, in order (built once from the feature list; a name
+    used twice is a ValueError). Read-only once built, so threads share it freely."""
 
-    def __init__(self) -> None:
+    def __init__(self, groups: Iterable[CommandGroup] = ()) -> None:
         self._groups: dict[str, CommandGroup] = {}
-        self._lock = threading.Lock()
-
-    def install(self, groups: tuple[CommandGroup, ...]) -> None:
-        """Make ``groups`` the groups, in this order (again with the same groups: no change)."""
-        with self._lock:
-            if tuple(self._groups.values())[: len(groups)] == groups:
-                return
-            installed: dict[str, CommandGroup] = {}
-            for group in groups:
-                _add(installed, group)
-            self._groups = installed  # swapped whole, so readers never see a half-made dict
+        for group in groups:
+            if group.name in self._groups:
+                raise ValueError(f"command group {group.name} is registered twice")
+            self._groups[group.name] = group
 
     def groups(self) -> dict[str, CommandGroup]:
-        """Every registered group by name, in registration order."""
+        """Every group by name, in order."""
         return self._groups
 
     def find(self, name: str) -> CommandGroup | None:
@@ -179,51 +179,3 @@ class Registry:
                 if shortcut.matches(words):
                     return shortcut
         return None
-
-    def register(self, group: CommandGroup) -> CommandGroup:
-        """Add ``group`` after the installed groups; a name already taken is a ValueError."""
-        with self._lock:
-            updated = dict(self._groups)
-            _add(updated, group)
-            self._groups = updated
-        return group
-
-    def unregister(self, name: str) -> None:
-        """Remove the group called ``name`` (no error if there is none)."""
-        with self._lock:
-            self._groups = {key: g for key, g in self._groups.items() if key != name}
-
-
-def _add(groups: dict[str, CommandGroup], group: CommandGroup) -> None:
-    if group.name in groups:
-        raise ValueError(f"command group {group.name} is registered twice")
-    groups[group.name] = group
-
-
-# The registry `/rocket` dispatches through.
-REGISTRY = Registry()
-
-
-def groups() -> dict[str, CommandGroup]:
-    """Every registered group by name."""
-    return REGISTRY.groups()
-
-
-def find_shortcut(words: list[str]) -> Shortcut | None:
-    """The shortcut that accepts ``words``, or None."""
-    return REGISTRY.find_shortcut(words)
-
-
-def find_group(name: str) -> CommandGroup | None:
-    """The group called ``name`` (case-insensitive), or None."""
-    return REGISTRY.find(name)
-
-
-def register(group: CommandGroup) -> CommandGroup:
-    """Add ``group`` to the registry `/rocket` dispatches through (see ``Registry.register``)."""
-    return REGISTRY.register(group)
-
-
-def unregister(name: str) -> None:
-    """Remove the group called ``name`` from the registry `/rocket` dispatches through."""
-    REGISTRY.unregister(name)

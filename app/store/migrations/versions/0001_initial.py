@@ -30,6 +30,12 @@ PERMISSION = sa.Enum(
 
 def upgrade() -> None:
     """Create every table of the first schema."""
+    _create_users()
+    _create_teams()
+    _create_processed_events()
+
+
+def _create_users() -> None:
     op.create_table(
         "users",
         sa.Column("slack_id", sa.String(32), nullable=False),
@@ -52,6 +58,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_users_email"), "users", ["email"])
     op.create_index(op.f("ix_users_github_username"), "users", ["github_username"])
 
+
+def _create_teams() -> None:
     op.create_table(
         "teams",
         sa.Column("github_team_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -79,6 +87,8 @@ def upgrade() -> None:
         )
         op.create_index(op.f(f"ix_{table}_github_id"), table, ["github_id"])
 
+
+def _create_processed_events() -> None:
     op.create_table(
         "processed_events",
         sa.Column("source", sa.String(16), nullable=False),
