@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gunicorn
@@ -171,54 +171,75 @@ def scenario_get(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]:
     return rows
 
 
+@dataclass
+class CommandRuns:
+    """What the signed-command runs measured, per (kind, clients)."""
+
+    results: dict[tuple[Kind, int], list[WrkResult]] = field(default_factory=dict)
+    cpu_ms: dict[tuple[Kind, int], list[float]] = field(default_factory=dict)  # server CPU per ack
+    replies: dict[int, list[str]] = field(default_factory=dict)  # Rocket 2's, shown per run
+
+
 def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]:
     """Signed /rocket help at 1, 16 and 64 clients through nginx, for each kind. Rocket 2
     replies to a response_url that takes REPLY_DELAY; the peers answer in the ack."""
     env = config_env(slack)
-    results: dict[tuple[Kind, int], list[WrkResult]] = {}
-    cpu_ms: dict[tuple[Kind, int], list[float]] = {}  # the server's CPU per ack, during the run
-    replies: dict[int, list[str]] = {}
+    runs = CommandRuns()
     for kind in KINDS:
         with Stack(kind, env, workdir / f"cmd-{kind}") as stack:
             body, headers = signed_command(env, slack)
-            bounded_wrk(
-                stack.https_url + "/slack/commands",
-                4,
-                100,
-                scale.window,
-                post_body=body,
-                headers=headers,
-            )  # warm-up
+            url = stack.https_url + "/slack/commands"
+            bounded_wrk(url, 4, 100, scale.window, post_body=body, headers=headers)  # warm-up
             settle_replies(stack, slack, settled(stack.acks_logged)) if kind == "rocket2" else None
             for clients in scale.command_clients:
                 for _ in range(scale.runs):
-                    slack.reset()
-                    before, busy_before = stack.acks_logged(), busy_acks(stack)
-                    body, headers = signed_command(env, slack)
-                    started, cpu = time.monotonic(), stack.gunicorn.cpu_seconds()
-                    result = bounded_wrk(
-                        stack.https_url + "/slack/commands",
-                        clients,
-                        scale.command_requests,
-                        scale.window,
-                        post_body=body,
-                        headers=headers,
-                    )
-                    results[kind, clients] = [*results.get((kind, clients), []), result]
-                    spent = (stack.gunicorn.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
-                    cpu_ms[kind, clients] = [*cpu_ms.get((kind, clients), []), spent]
-                    if kind == "rocket2":
-                        acks = settled(stack.acks_logged) - before
-                        busy = busy_acks(stack) - busy_before  # "busy" in the ack: no reply
-                        arrivals = settle_replies(stack, slack, acks - busy)
-                        # wrk's stop leaves a few requests in flight: nginx logs them 499,
-                        # Rocket 2 still acks and replies to them (so replies may exceed acks)
-                        lost = max(0, acks - busy - len(arrivals))
-                        SUMMARY["lost"] = SUMMARY.get("lost", 0) + lost
-                        SUMMARY["busy"] = SUMMARY.get("busy", 0) + busy
-                        last = f"{max(arrivals) - started:.1f} s" if arrivals else "–"
-                        shown = f"{len(arrivals)}/{acks}" + (f" ({busy} busy)" if busy else "")
-                        replies.setdefault(clients, []).append(f"{shown}, {last}")
+                    command_run(stack, env, slack, scale, clients, runs)
+    SUMMARY.setdefault("lost", 0)
+    SUMMARY.setdefault("slow", 0)
+    return command_rows(scale, runs)
+
+
+def command_run(
+    stack: Stack,
+    env: dict[str, str],
+    slack: LocalSlack,
+    scale: Scale,
+    clients: int,
+    runs: CommandRuns,
+) -> None:
+    """One bounded wrk run of signed commands; for Rocket 2, wait for its replies."""
+    kind = stack.kind
+    slack.reset()
+    before, busy_before = stack.acks_logged(), busy_acks(stack)
+    body, headers = signed_command(env, slack)
+    started, cpu = time.monotonic(), stack.gunicorn.cpu_seconds()
+    result = bounded_wrk(
+        stack.https_url + "/slack/commands",
+        clients,
+        scale.command_requests,
+        scale.window,
+        post_body=body,
+        headers=headers,
+    )
+    runs.results.setdefault((kind, clients), []).append(result)
+    spent = (stack.gunicorn.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
+    runs.cpu_ms.setdefault((kind, clients), []).append(spent)
+    if kind != "rocket2":
+        return
+    acks = settled(stack.acks_logged) - before
+    busy = busy_acks(stack) - busy_before  # "busy" in the ack: no reply
+    arrivals = settle_replies(stack, slack, acks - busy)
+    # wrk's stop leaves a few requests in flight: nginx logs them 499, Rocket 2 still acks and
+    # replies to them (so replies may exceed acks)
+    SUMMARY["lost"] = SUMMARY.get("lost", 0) + max(0, acks - busy - len(arrivals))
+    SUMMARY["busy"] = SUMMARY.get("busy", 0) + busy
+    last = f"{max(arrivals) - started:.1f} s" if arrivals else "–"
+    shown = f"{len(arrivals)}/{acks}" + (f" ({busy} busy)" if busy else "")
+    runs.replies.setdefault(clients, []).append(f"{shown}, {last}")
+
+
+def command_rows(scale: Scale, runs: CommandRuns) -> list[str]:
+    """The commands table and the p99 ratios; the summary's ack figures."""
     rows = [
         "| clients | kind | acks per run | ack p50 ms | ack p99 ms | max ms | acks > 3 s "
         "| errors | server CPU ms per ack | replies arrived / acks, last after (each run) |",
@@ -229,18 +250,18 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
         "|---|---|---|",
     ]
     for clients in scale.command_clients:
-        p99 = {k: Figure(tuple(r.p99_ms for r in results[k, clients])) for k in KINDS}
+        p99 = {k: Figure(tuple(r.p99_ms for r in runs.results[k, clients])) for k in KINDS}
+        cpu = {k: Figure(tuple(runs.cpu_ms[k, clients])) for k in KINDS}
         for kind in KINDS:
-            runs = results[kind, clients]
-            slow = sum(r.slow for r in runs)
+            done = runs.results[kind, clients]
+            slow = sum(r.slow for r in done)
             SUMMARY["slow"] = SUMMARY.get("slow", 0) + (slow if kind == "rocket2" else 0)
             rows.append(
-                f"| {clients} | {NAME[kind]} | {min(r.requests for r in runs)} "
-                f"| {Figure(tuple(r.p50_ms for r in runs)).show()} | {p99[kind].show()} "
-                f"| {max(r.max_ms for r in runs):.1f} | {slow} "
-                f"| {sum(r.error_count for r in runs)} "
-                f"| {Figure(tuple(cpu_ms[kind, clients])).show(2)} "
-                f"| {'; '.join(replies[clients]) if kind == 'rocket2' else IN_ACK} |"
+                f"| {clients} | {NAME[kind]} | {min(r.requests for r in done)} "
+                f"| {Figure(tuple(r.p50_ms for r in done)).show()} | {p99[kind].show()} "
+                f"| {max(r.max_ms for r in done):.1f} | {slow} "
+                f"| {sum(r.error_count for r in done)} | {cpu[kind].show(2)} "
+                f"| {'; '.join(runs.replies[clients]) if kind == 'rocket2' else IN_ACK} |"
             )
         to_bare = p99["rocket2"].median / p99["baseline"].median
         to_bolt = p99["rocket2"].median / p99["bolt"].median
@@ -252,11 +273,9 @@ def scenario_commands(scale: Scale, workdir: Path, slack: LocalSlack) -> list[st
                 f"bolt_p99_{clients}": p99["bolt"].median,
                 f"ack_ratio_{clients}": to_bare,
                 f"ack_ratio_bolt_{clients}": to_bolt,
-                **{f"cpu_{k}_{clients}": Figure(tuple(cpu_ms[k, clients])).median for k in KINDS},
+                **{f"cpu_{k}_{clients}": cpu[k].median for k in KINDS},
             }
         )
-    SUMMARY.setdefault("lost", 0)
-    SUMMARY.setdefault("slow", 0)
     return [*rows, "", *ratios]
 
 
@@ -330,41 +349,26 @@ def scenario_cold_start(scale: Scale, workdir: Path, slack: LocalSlack) -> list[
     return rows
 
 
+@dataclass
+class Memory:
+    """What the memory scenario measured."""
+
+    rss: dict[Kind, tuple[float, float, float]] = field(default_factory=dict)  # idle, after, PSS
+    split: dict[Kind, tuple[float, float]] = field(default_factory=dict)  # master, worker
+    nginx_mib: float = 0.0
+    second_mib: float = 0.0
+    second_split: tuple[float, float] = (0.0, 0.0)
+
+
 def scenario_memory(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]:
     """RSS of master plus workers at start and after signed commands and GETs (through nginx),
     for each kind; and the whole VM stack's processes, natively."""
     env = config_env(slack)
-    rss: dict[Kind, tuple[float, float, float]] = {}
-    split: dict[Kind, tuple[float, float]] = {}
-    nginx_mib = second_mib = 0.0
-    second_split = (0.0, 0.0)
+    memory = Memory()
     for kind in KINDS:
         with Stack(kind, env, workdir / f"mem-{kind}") as stack:
-            slack.reset()
-            idle = stack.gunicorn.rss_mib()
-            body, headers = signed_command(env, slack)
-            half = scale.memory_requests // 2
-            bounded_wrk(
-                stack.https_url + "/slack/commands",
-                8,
-                half,
-                scale.window,
-                post_body=body,
-                headers=headers,
-            )
-            bounded_wrk(stack.https_url + "/", 8, half, scale.window)
-            if kind == "rocket2":  # replies (and "busy" acks past a full backlog) settle
-                settled(lambda: len(slack.replies()), quiet=1.0, limit=60)
-                nginx_mib = stack.nginx_rss_mib()
-                second = Gunicorn(kind, env, stack.gunicorn.workdir)  # deploy.sh's overlap
-                try:
-                    second.start()
-                    second_mib = second.rss_mib()
-                    second_split = second.master_worker_rss_mib()
-                finally:
-                    second.stop()
-            rss[kind] = (idle, stack.gunicorn.rss_mib(), stack.gunicorn.pss_mib())
-            split[kind] = stack.gunicorn.master_worker_rss_mib()
+            measure_memory(stack, env, slack, scale, memory)
+    rss, split = memory.rss, memory.split
     rows = [
         "| kind | RSS at start MiB | RSS after requests MiB (master + worker) "
         "| PSS after requests MiB |",
@@ -381,27 +385,6 @@ def scenario_memory(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]
             f"| {ratio(rss['rocket2'][1], rss[base][1])} "
             f"| {ratio(rss['rocket2'][2], rss[base][2])} |"
         )
-    certbot = certbot_peak_mib(workdir / "certbot")
-    steady = nginx_mib + rss["rocket2"][1] + (certbot or 0)
-    overlap = steady + second_mib
-    shown_certbot = f"{certbot:.1f}" if certbot is not None else "not installed here"
-    rows += [
-        "",
-        "The VM's stack, measured natively (the processes the containers run, without Docker's "
-        "own daemons), against a t2.micro's 1024 MiB:",
-        "",
-        "| process | RSS MiB |",
-        "|---|---|",
-        f"| nginx (master and workers, after the requests) | {nginx_mib:.1f} |",
-        f"| rocket2 (Gunicorn master and worker, after the requests) | {rss['rocket2'][1]:.1f} |",
-        f"| certbot (peak of one `certbot renew`; idle between renewals it is a shell "
-        f"and `sleep`) | {shown_certbot} |",
-        f"| **steady stack** | **{steady:.1f}** ({steady / 1024:.0%} of 1 GiB) |",
-        f"| second rocket2 during deploy.sh (started beside the first, same data: a restart "
-        f"against a current schema; master {second_split[0]:.1f} + worker {second_split[1]:.1f})"
-        f" | {second_mib:.1f} |",
-        f"| **deploy.sh overlap** | **{overlap:.1f}** ({overlap / 1024:.0%} of 1 GiB) |",
-    ]
     SUMMARY.update(
         rss=rss["rocket2"][1],
         rss_idle=rss["rocket2"][0],
@@ -413,9 +396,62 @@ def scenario_memory(scale: Scale, workdir: Path, slack: LocalSlack) -> list[str]
         worker_mib=split["rocket2"][1],
         worker_bolt=split["bolt"][1],
         pss_ratio=rss["rocket2"][2] / rss["bolt"][2],
-        overlap=overlap,
     )
-    return rows
+    return [*rows, "", *vm_stack_rows(memory, workdir)]
+
+
+def measure_memory(
+    stack: Stack, env: dict[str, str], slack: LocalSlack, scale: Scale, memory: Memory
+) -> None:
+    """One kind: RSS at start, then after signed commands and GETs; for Rocket 2 also nginx and
+    a second instance started beside it (deploy.sh's overlap)."""
+    kind = stack.kind
+    slack.reset()
+    idle = stack.gunicorn.rss_mib()
+    body, headers = signed_command(env, slack)
+    half = scale.memory_requests // 2
+    url = stack.https_url
+    bounded_wrk(url + "/slack/commands", 8, half, scale.window, post_body=body, headers=headers)
+    bounded_wrk(url + "/", 8, half, scale.window)
+    if kind == "rocket2":  # replies (and "busy" acks past a full backlog) settle
+        settled(lambda: len(slack.replies()), quiet=1.0, limit=60)
+        memory.nginx_mib = stack.nginx_rss_mib()
+        second = Gunicorn(kind, env, stack.gunicorn.workdir)
+        try:
+            second.start()
+            memory.second_mib = second.rss_mib()
+            memory.second_split = second.master_worker_rss_mib()
+        finally:
+            second.stop()
+    memory.rss[kind] = (idle, stack.gunicorn.rss_mib(), stack.gunicorn.pss_mib())
+    memory.split[kind] = stack.gunicorn.master_worker_rss_mib()
+
+
+def vm_stack_rows(memory: Memory, workdir: Path) -> list[str]:
+    """The VM's processes against a t2.micro's memory, steady and during deploy.sh."""
+    certbot = certbot_peak_mib(workdir / "certbot")
+    rocket2 = memory.rss["rocket2"][1]
+    steady = memory.nginx_mib + rocket2 + (certbot or 0)
+    overlap = steady + memory.second_mib
+    shown_certbot = f"{certbot:.1f}" if certbot is not None else "not installed here"
+    master, worker = memory.second_split
+    SUMMARY.update(overlap=overlap)
+    return [
+        "The VM's stack, measured natively (the processes the containers run, without Docker's "
+        "own daemons), against a t2.micro's 1024 MiB:",
+        "",
+        "| process | RSS MiB |",
+        "|---|---|",
+        f"| nginx (master and workers, after the requests) | {memory.nginx_mib:.1f} |",
+        f"| rocket2 (Gunicorn master and worker, after the requests) | {rocket2:.1f} |",
+        f"| certbot (peak of one `certbot renew`; idle between renewals it is a shell "
+        f"and `sleep`) | {shown_certbot} |",
+        f"| **steady stack** | **{steady:.1f}** ({steady / 1024:.0%} of 1 GiB) |",
+        f"| second rocket2 during deploy.sh (started beside the first, same data: a restart "
+        f"against a current schema; master {master:.1f} + worker {worker:.1f})"
+        f" | {memory.second_mib:.1f} |",
+        f"| **deploy.sh overlap** | **{overlap:.1f}** ({overlap / 1024:.0%} of 1 GiB) |",
+    ]
 
 
 def certbot_peak_mib(workdir: Path) -> float | None:
