@@ -32,13 +32,7 @@ PLAYGROUND_ABSENT = (
 # add_commands, and one line here.
 GROUPS: tuple[Group, ...] = (
     Group("config.cli", {"config": "check and document the configuration"}),
-    Group(
-        "app.cli",
-        {
-            "dev-env": "write a throwaway local-development .env",
-            "app-json": "print app.json (Heroku) generated from the schema",
-        },
-    ),
+    Group("app.cli", {"app-json": "print app.json (Heroku) generated from the schema"}),
     Group(
         "app.cli.db",
         {"db": "migrate and inspect the database", "user": "manage members from the shell"},
@@ -47,6 +41,11 @@ GROUPS: tuple[Group, ...] = (
     Group(
         "app.cli.invitations",
         {"invitations": "the invitations GitHub's cap holds back: list, retry, drop"},
+    ),
+    Group(
+        "app.dev.env_file",
+        {"dev-env": "write a throwaway local-development .env"},
+        absent=PLAYGROUND_ABSENT,
     ),
     Group(
         "app.dev.cli",
@@ -88,12 +87,7 @@ def _installed(group: Group) -> bool:
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `dev-env` and `app-json` on the top-level rocket2 parser."""
-    dev_env = subparsers.add_parser("dev-env", help="write a throwaway local-development .env")
-    dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
-    dev_env.add_argument("--standins-port", type=int, default=5001, help="stand-ins' port (5001)")
-    dev_env.add_argument("--port", type=int, default=5000, help="Rocket 2's port (5000)")
-    dev_env.set_defaults(func=cmd_dev_env)
+    """Register `app-json` on the top-level rocket2 parser."""
     app_json = subparsers.add_parser(
         "app-json", help="print app.json (Heroku) generated from the schema"
     )
@@ -103,20 +97,6 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 def _command(argv: Sequence[str]) -> str | None:
     """The subcommand ``argv`` names (its first word that is not an option), if any."""
     return next((arg for arg in argv if not arg.startswith("-")), None)
-
-
-def cmd_dev_env(args: argparse.Namespace) -> int:
-    """Write a throwaway .env unless one exists; say which."""
-    from pathlib import Path
-
-    from app.cli.dev import write_dev_env
-
-    path = Path(args.path)
-    if write_dev_env(path, args.standins_port, args.port):
-        print(f"wrote a throwaway development config to {path} (fresh key, random secrets)")
-    else:
-        print(f"using the existing {path}")
-    return 0
 
 
 def cmd_app_json(args: argparse.Namespace) -> int:

@@ -289,14 +289,19 @@ def test_the_installed_image_holds_no_tests_or_secrets(image: Image) -> None:
 def test_rocket2_dev_in_the_image_says_where_the_playground_is(
     image: Image, container_env
 ) -> None:
-    """Without app/dev, `rocket2 dev` is one line and exit 2, and --help marks it."""
+    """Without app/dev, `rocket2 dev` and `dev-env` are one line and exit 2, and --help marks
+    them."""
     rocket2 = str(image.venv / "bin" / "rocket2")
     run = {"cwd": image.workdir, "env": container_env, "capture_output": True, "text": True}
     dev = subprocess.run([rocket2, "dev", "send", "/rocket help"], **run, timeout=60, check=False)
     assert dev.returncode == 2, dev.stdout + dev.stderr
     assert len(dev.stderr.splitlines()) == 1 and "checkout of the repository" in dev.stderr
-    listed = subprocess.run([rocket2, "--help"], **run, timeout=60, check=True).stdout
-    assert "(not installed) try Rocket 2 locally" in " ".join(listed.split())
+    env_file = subprocess.run([rocket2, "dev-env"], **run, timeout=60, check=False)
+    assert env_file.returncode == 2 and "checkout of the repository" in env_file.stderr
+    assert not (image.workdir / ".env").exists()
+    listed = " ".join(subprocess.run([rocket2, "--help"], **run, timeout=60, check=True).stdout.split())
+    assert "(not installed) try Rocket 2 locally" in listed
+    assert "(not installed) write a throwaway local-development .env" in listed
 
 
 def test_db_upgrade_in_the_image_creates_the_sqlite_file_in_data(

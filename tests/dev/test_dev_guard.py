@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from app.cli.dev import write_dev_env
+from app.dev.env_file import write_dev_env
 from tests.support import playground as playground_support
 from tests.support.gunicorn import REPO, free_port, server_env
 from tests.support.keys import rsa_key, valid_env

@@ -6,6 +6,7 @@ point at the local stand-ins (app.dev) on 127.0.0.1, which `make run` starts bes
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 from pathlib import Path
@@ -68,3 +69,22 @@ def write_dev_env(
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(dev_env_text(standins_port, rocket_port))
     return True
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `dev-env` on the top-level rocket2 parser."""
+    dev_env = subparsers.add_parser("dev-env", help="write a throwaway local-development .env")
+    dev_env.add_argument("--path", default=".env", help="where to write it (default: ./.env)")
+    dev_env.add_argument("--standins-port", type=int, default=5001, help="stand-ins' port (5001)")
+    dev_env.add_argument("--port", type=int, default=5000, help="Rocket 2's port (5000)")
+    dev_env.set_defaults(func=cmd_dev_env)
+
+
+def cmd_dev_env(args: argparse.Namespace) -> int:
+    """Write a throwaway .env unless one exists; say which."""
+    path = Path(args.path)
+    if write_dev_env(path, args.standins_port, args.port):
+        print(f"wrote a throwaway development config to {path} (fresh key, random secrets)")
+    else:
+        print(f"using the existing {path}")
+    return 0
