@@ -23,4 +23,4 @@ for start in scripts/ci/start-*.sh; do
 done
 
 make --no-print-directory lint
-python -m pytest "$@"
+python -m pytest --durations=25 "$@"
