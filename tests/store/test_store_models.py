@@ -6,9 +6,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
-from app.store import AlreadyExists, NotFound, Permission, Store
+from app.store import AlreadyExists, NotFound, Permission, ProcessedEvent, Store
 from tests.support import db
 
 database_url = db.database_url
@@ -353,9 +353,11 @@ def test_prune_forgets_old_deliveries(store: Store) -> None:
         uow.events.claim("slack", "old")
         uow.events.claim("slack", "new")
     with store.session() as session:
+        ten_days_ago = datetime.now(UTC) - timedelta(days=10)
         session.execute(
-            text("UPDATE processed_events SET processed_at = :t WHERE event_id = 'old'"),
-            {"t": datetime.now(UTC) - timedelta(days=10)},
+            update(ProcessedEvent)
+            .where(ProcessedEvent.event_id == "old")
+            .values(processed_at=ten_days_ago)
         )
     with store.unit_of_work() as uow:
         assert uow.events.prune(timedelta(days=7)) == 1

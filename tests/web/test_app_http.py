@@ -4,8 +4,9 @@ JSON logs."""
 from __future__ import annotations
 
 import json
-import os
 import re
+import subprocess
+import sys
 
 import httpx
 
@@ -85,13 +86,21 @@ def test_generated_request_ids_are_unique_and_a_forked_child_has_its_own():
     made = [ids.new() for _ in range(1000)]
     assert len(set(made)) == 1000
     assert all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report its first id, then leave at once
-        os.write(writer, ids.new().encode())
-        os._exit(0)
-    os.close(writer)
-    child = os.read(reader, 64).decode()
-    os.waitpid(pid, 0)
-    os.close(reader)
-    assert len(child) == 32 and child[:16] != made[0][:16] and child not in made
+    # Forked in a fresh single-threaded interpreter, as Gunicorn forks its workers (forking
+    # pytest's own, threaded process could deadlock the child).
+    script = (
+        "import os\n"
+        "from app.web.middleware import RequestIds\n"
+        "ids = RequestIds()\n"
+        "print(ids.new(), flush=True)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    print(ids.new(), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    parent, child = ran.stdout.split()
+    assert re.fullmatch("[0-9a-f]{32}", child) and child[:16] != parent[:16]
