@@ -1,5 +1,6 @@
-"""app.slack.pages.every_page against a stand-in Slack Web API (pytest-httpserver): it follows
-``next_cursor`` to the last page, sends each cursor back, and stops at ``max_pages``."""
+"""app.slack.pages.every_page against a stand-in Slack Web API (pytest-httpserver, its exchanges
+held to Slack's description): it follows ``next_cursor`` to the last page, sends each cursor
+back, and stops at ``max_pages``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from werkzeug import Request, Response
 
 from app.slack.pages import every_page
+from tests.support import contract
 
 
 def _pages(httpserver: HTTPServer, cursors: list[str | None]) -> list[str]:
@@ -29,7 +31,8 @@ def _pages(httpserver: HTTPServer, cursors: list[str | None]) -> list[str]:
         }
         return Response(json.dumps(body), content_type="application/json")
 
-    httpserver.expect_request("/api/conversations.members").respond_with_handler(handler)
+    members = contract.checked("slack", handler, root="/api")
+    httpserver.expect_request("/api/conversations.members").respond_with_handler(members)
     return seen
 
 

@@ -21,7 +21,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -367,6 +367,23 @@ def check(
     found = [f"{name} ({op.key}): {why}" for why in problems]
     ledger.record(op.key, found, outside=injected)
     return found
+
+
+def checked(
+    service: str, handler: Callable[[Request], Response], root: str = ""
+) -> Callable[[Request], Response]:
+    """``handler`` (a test's own small stand-in of one operation, served under ``root``, e.g.
+    Slack's ``/api``) with each of its exchanges checked against ``service``'s description,
+    like the shared stand-ins' (into LEDGER)."""
+
+    def answer(request: Request) -> Response:
+        read_body(request)
+        response = handler(request)
+        path = request.path.removeprefix(root)
+        check(description(service), request, response, path=path)
+        return response
+
+    return answer
 
 
 def outside_description(service: str, path: str) -> bool:

@@ -29,7 +29,7 @@ from app.teams.export import (
 )
 from app.teams.mirror import once_more_on_conflict
 from app.teams.refresh import refresh
-from tests.support import db
+from tests.support import contract, db
 from tests.support import fake_github as fake_support
 from tests.support.gunicorn import wait_until
 from tests.support.teams import add_user, client, github_writes, permissions, snapshot, teams_config
@@ -43,7 +43,8 @@ ORG = "rocket-club"
 
 @pytest.fixture
 def slack_members():
-    """A fake Slack conversations.members, two pages, on its own server."""
+    """A fake Slack conversations.members, two pages, on its own server (held to Slack's
+    description)."""
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     pages = [["UBOB", "UNOGH"], ["UERIN", "UNOBODY"]]
@@ -57,7 +58,8 @@ def slack_members():
         body = {"ok": True, "members": pages[index], "response_metadata": {"next_cursor": nxt}}
         return Response(json.dumps(body), content_type="application/json")
 
-    server.expect_request("/api/conversations.members").respond_with_handler(members)
+    checked = contract.checked("slack", members, root="/api")
+    server.expect_request("/api/conversations.members").respond_with_handler(checked)
     yield WebClient(base_url=server.url_for("/api/"))
     server.stop()
 
