@@ -236,11 +236,8 @@ def _announce(ctx: Services, proven: Proven) -> None:
     )
     if role is not None:
         text += f" They become {role.value} in Rocket 2."
-    try:
-        ctx.slack.chat_postMessage(channel=ctx.config.slack_notification_channel, text=text)
-    except Exception as exc:
-        report_failure("link notice to the notification channel", exc)
-        raise NoticeFailed("the notification channel could not be told") from None
+    if not _notify(ctx, text):
+        raise NoticeFailed("the notification channel could not be told")
 
 
 def _role_given(ctx: Services, proven: Proven) -> Permission | None:
@@ -321,6 +318,12 @@ def notify_admins(
     )
     if change is not None:
         text += f" They are {change.describe()}."
+    return _notify(ctx, text)
+
+
+def _notify(ctx: Services, text: str) -> bool:
+    """Post ``text`` to the notification channel; False (the failure logged once) if Slack
+    did not take it."""
     try:
         ctx.slack.chat_postMessage(channel=ctx.config.slack_notification_channel, text=text)
     except Exception as exc:
